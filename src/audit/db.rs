@@ -1,0 +1,126 @@
+//! The database copy in `opsdeck.audit`, created by `opsdeck init`.
+
+use super::{AuditRecord, Outcome, Phase};
+use crate::conn::Pg;
+use crate::error::Result;
+
+pub const DB_SCHEMA_SQL: &str = r#"
+CREATE SCHEMA IF NOT EXISTS opsdeck;
+CREATE TABLE IF NOT EXISTS opsdeck.audit (
+    id          bigserial PRIMARY KEY,
+    op_id       text NOT NULL,
+    ts          timestamptz NOT NULL,
+    phase       text NOT NULL CHECK (phase IN ('start', 'end')),
+    actor       text NOT NULL,
+    db_role     text,
+    context     text NOT NULL,
+    action      text NOT NULL,
+    target      text NOT NULL,
+    params      jsonb,
+    outcome     text,
+    detail      jsonb,
+    duration_ms bigint
+);
+CREATE INDEX IF NOT EXISTS audit_ts_idx ON opsdeck.audit (ts DESC);
+CREATE INDEX IF NOT EXISTS audit_op_idx ON opsdeck.audit (op_id);
+CREATE TABLE IF NOT EXISTS opsdeck.drills (
+    id              bigserial PRIMARY KEY,
+    started_at      timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz,
+    status          text NOT NULL,
+    source          text NOT NULL,
+    backup_taken_at timestamptz,
+    rpo_ms          bigint,
+    rto_ms          bigint,
+    checks          jsonb NOT NULL DEFAULT '[]'
+);
+"#;
+
+pub async fn install_schema(pg: &Pg) -> Result<()> {
+    pg.client().batch_execute(DB_SCHEMA_SQL).await?;
+    Ok(())
+}
+
+pub async fn has_schema(pg: &Pg) -> Result<bool> {
+    let row = pg
+        .client()
+        .query_one("SELECT to_regclass('opsdeck.audit') IS NOT NULL", &[])
+        .await?;
+    Ok(row.get(0))
+}
+
+pub async fn insert(pg: &Pg, r: &AuditRecord) -> Result<()> {
+    if !has_schema(pg).await? {
+        return Ok(());
+    }
+    let phase = match r.phase {
+        Phase::Start => "start",
+        Phase::End => "end",
+    };
+    let duration = r.duration_ms.map(|d| d as i64);
+    pg.client()
+        .execute(
+            "INSERT INTO opsdeck.audit (op_id, ts, phase, actor, db_role, context, action, target, params, outcome, detail, duration_ms)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+            &[
+                &r.op_id,
+                &r.ts,
+                &phase,
+                &r.actor,
+                &r.db_role,
+                &r.context,
+                &r.action,
+                &r.target,
+                &r.params,
+                &r.outcome.map(Outcome::as_str),
+                &r.detail,
+                &duration,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn read(
+    pg: &Pg,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<AuditRecord>> {
+    let rows = pg
+        .client()
+        .query(
+            "SELECT op_id, ts, phase, actor, db_role, context, action, target,
+                    coalesce(params, 'null'::jsonb), outcome, coalesce(detail, 'null'::jsonb), duration_ms
+             FROM opsdeck.audit
+             WHERE $1::timestamptz IS NULL OR ts >= $1
+             ORDER BY ts DESC LIMIT 10000",
+            &[&since],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| AuditRecord {
+            op_id: row.get(0),
+            ts: row.get(1),
+            phase: if row.get::<_, String>(2) == "start" {
+                Phase::Start
+            } else {
+                Phase::End
+            },
+            actor: row.get(3),
+            db_role: row.get(4),
+            context: row.get(5),
+            action: row.get(6),
+            target: row.get(7),
+            params: row.get(8),
+            outcome: row.get::<_, Option<String>>(9).map(|s| match s.as_str() {
+                "ok" => Outcome::Ok,
+                "error" => Outcome::Error,
+                "refused" => Outcome::Refused,
+                "cancelled" => Outcome::Cancelled,
+                _ => Outcome::Incomplete,
+            }),
+            detail: row.get(10),
+            duration_ms: row.get::<_, Option<i64>>(11).map(|d| d as u64),
+        })
+        .collect())
+}

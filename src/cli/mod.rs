@@ -1,0 +1,105 @@
+//! The command line: clap definitions and one file per subcommand. Stdout
+//! carries data only; narration, progress and errors go to stderr.
+
+mod audit;
+pub mod confirm;
+mod init;
+pub mod output;
+
+use crate::config::{Config, ContextOverrides, Paths};
+use crate::error::{Error, ExitCode, Result};
+use crate::session::Session;
+use clap::{Args, Parser, Subcommand};
+use output::Format;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "Terminal admin console for multi-tenant SaaS backends on Postgres and Redis",
+    long_about = "opsdeck: a terminal admin console for multi-tenant SaaS backends.\n\nWith no subcommand on a terminal it opens the interactive console; every operation is also a subcommand for scripts.\n\nExit codes: 0 ok, 1 problems found, 2 usage or config error, 3 refused by safety, 4 cannot connect or authenticate, 5 server rejected or timed out the operation."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Global flags, valid before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Context from the config file.
+    #[arg(long, global = true, env = "OPSDECK_CONTEXT")]
+    pub context: Option<String>,
+    /// Config file (default: $OPSDECK_CONFIG, then the XDG config dir).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Postgres URL or conninfo (env OPSDECK_PG_URL, else libpq env).
+    #[arg(long, global = true)]
+    pub pg: Option<String>,
+    /// Redis URL (env OPSDECK_REDIS_URL, REDIS_URL).
+    #[arg(long, global = true)]
+    pub redis: Option<String>,
+    /// Refuse every change, whatever the context says.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// Confirm changes without asking (for scripts).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// Monochrome output (also NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More detail on stderr and in the log.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Write the log to this file.
+    #[arg(long, global = true)]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the opsdeck schema (audit log, drill history) in the context's database.
+    Init,
+    /// opsdeck's own audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
+}
+
+impl Global {
+    pub fn overrides(&self) -> ContextOverrides {
+        ContextOverrides {
+            pg: self.pg.clone(),
+            redis: self.redis.clone(),
+            read_only: self.read_only,
+        }
+    }
+
+    pub fn session(&self) -> Result<Session> {
+        let paths = Paths::discover();
+        let config = Config::load(self.config.as_deref(), &paths)?;
+        Session::new(config, paths, self.context.as_deref(), &self.overrides())
+    }
+
+    pub fn color(&self) -> bool {
+        !self.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    }
+}
+
+/// Runs a subcommand and returns its exit code.
+pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Init => init::run(&global).await,
+        Command::Audit(cmd) => audit::run(&global, cmd).await,
+    }
+}
+
+/// One readable line on stderr for an error, prefixed like cargo's.
+pub fn report(err: &Error) {
+    eprintln!("opsdeck: error: {err}");
+}

@@ -1,0 +1,162 @@
+//! Rendering domain data as a table, JSON or CSV (DESIGN.md section 3).
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// A row that can be shown as a table or CSV; JSON comes from `Serialize`.
+pub trait Tabular {
+    fn headers() -> Vec<&'static str>;
+    fn cells(&self) -> Vec<String>;
+}
+
+pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        Format::Json => write_json(&mut out, rows)?,
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(T::headers()).map_err(csv_err)?;
+            for r in rows {
+                w.write_record(r.cells()).map_err(csv_err)?;
+            }
+            w.flush().map_err(|e| Error::io("writing stdout", e))?;
+        }
+        Format::Table => {
+            let mut t = table(T::headers());
+            for r in rows {
+                t.add_row(r.cells());
+            }
+            writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A single item: JSON object, or a two-column field/value table / CSV.
+pub fn print_item<T: Serialize>(item: &T, format: Format) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if format == Format::Json {
+        return write_json(&mut out, item);
+    }
+    let value = serde_json::to_value(item).map_err(|e| Error::Config(e.to_string()))?;
+    let pairs = flatten(&value);
+    match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(["field", "value"]).map_err(csv_err)?;
+            for (k, v) in pairs {
+                w.write_record([k, v]).map_err(csv_err)?;
+            }
+            w.flush().map_err(|e| Error::io("writing stdout", e))?;
+        }
+        _ => {
+            let mut t = table(vec!["field", "value"]);
+            for (k, v) in pairs {
+                t.add_row(vec![k, v]);
+            }
+            writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)
+        .map_err(|e| Error::io("writing stdout", e.into()))?;
+    writeln!(out).map_err(|e| Error::io("writing stdout", e))
+}
+
+pub fn table(headers: Vec<&str>) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(headers.iter().map(|h| h.to_uppercase()));
+    t
+}
+
+fn csv_err(e: csv::Error) -> Error {
+    Error::io("writing CSV", std::io::Error::other(e))
+}
+
+/// Flattens nested objects to dotted keys for the field/value views.
+fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            other => out.push((prefix.to_string(), cell(other))),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", v, &mut out);
+    out
+}
+
+/// A JSON value as a table cell: strings bare, null empty, the rest as JSON.
+pub fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Human-readable byte sizes for tables (JSON keeps raw `_bytes`).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
+    }
+
+    #[test]
+    fn flatten_nested() {
+        let v = serde_json::json!({"a": 1, "b": {"c": "x", "d": null}});
+        let f = flatten(&v);
+        assert_eq!(
+            f,
+            vec![
+                ("a".into(), "1".into()),
+                ("b.c".into(), "x".into()),
+                ("b.d".into(), "".into())
+            ]
+        );
+    }
+}

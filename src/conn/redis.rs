@@ -1,0 +1,241 @@
+//! Redis: one node or a Cluster (configured, or detected from `INFO cluster`).
+//! Keyed commands go through [`Redis::routed`]; scans and invalidations run on
+//! every master through [`Redis::masters`].
+
+use crate::config::ResolvedContext;
+use crate::error::{Error, Result};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{
+    Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisFuture, Value,
+};
+use std::time::Duration;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection that routes by key (cluster) or talks to one node.
+#[derive(Clone)]
+pub enum Conn {
+    Node(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Node(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Node(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Node(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// One master node and a connection to it.
+#[derive(Clone)]
+pub struct Node {
+    pub addr: String,
+    pub conn: ConnectionManager,
+}
+
+#[derive(Clone)]
+pub struct Redis {
+    /// `host:port/db` (or `cluster host:port`), never with a password.
+    pub target: String,
+    routed: Conn,
+    masters: Vec<Node>,
+}
+
+impl Redis {
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.routed, Conn::Cluster(_))
+    }
+
+    /// A connection for keyed commands (GET, UNLINK key, TTL ...).
+    pub fn routed(&self) -> Conn {
+        self.routed.clone()
+    }
+
+    /// Every master node: where SCAN, INFO and DBSIZE must run.
+    pub fn masters(&self) -> &[Node] {
+        &self.masters
+    }
+}
+
+pub async fn connect_redis(ctx: &ResolvedContext) -> Result<Redis> {
+    let url = ctx.redis.clone().ok_or_else(|| {
+        Error::Usage("no Redis configured: pass --redis URL, set OPSDECK_REDIS_URL or REDIS_URL, or add redis = \"…\" to the context".into())
+    })?;
+    connect_url(&url, ctx.redis_cluster).await
+}
+
+pub async fn connect_url(url: &str, cluster: Option<bool>) -> Result<Redis> {
+    let info: ConnectionInfo = url
+        .into_connection_info()
+        .map_err(|e| Error::Usage(format!("invalid Redis URL: {e}")))?;
+    let seed_addr = addr_string(&info.addr);
+    let seed = node(info.clone()).await?;
+    let cluster = match cluster {
+        Some(c) => c,
+        None => {
+            let text: String = redis::cmd("INFO")
+                .arg("cluster")
+                .query_async(&mut seed.conn.clone())
+                .await
+                .map_err(|e| fail(&seed_addr, e))?;
+            text.lines().any(|l| l.trim() == "cluster_enabled:1")
+        }
+    };
+    if !cluster {
+        return Ok(Redis {
+            target: format!("{seed_addr}/{}", info.redis.db),
+            routed: Conn::Node(seed.conn.clone()),
+            masters: vec![seed],
+        });
+    }
+    let nodes_text: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async(&mut seed.conn.clone())
+        .await
+        .map_err(|e| fail(&seed_addr, e))?;
+    let mut masters = Vec::new();
+    for (host, port) in parse_masters(&nodes_text) {
+        let mut ni = info.clone();
+        ni.addr = match &info.addr {
+            ConnectionAddr::TcpTls {
+                insecure,
+                tls_params,
+                ..
+            } => ConnectionAddr::TcpTls {
+                host: host.clone(),
+                port,
+                insecure: *insecure,
+                tls_params: tls_params.clone(),
+            },
+            _ => ConnectionAddr::Tcp(host.clone(), port),
+        };
+        masters.push(node(ni).await?);
+    }
+    let client = redis::cluster::ClusterClientBuilder::new(vec![info])
+        .connection_timeout(CONNECT_TIMEOUT)
+        .response_timeout(RESPONSE_TIMEOUT)
+        .build()
+        .map_err(|e| fail(&seed_addr, e))?;
+    let conn = client
+        .get_async_connection()
+        .await
+        .map_err(|e| fail(&seed_addr, e))?;
+    Ok(Redis {
+        target: format!("cluster {seed_addr} ({} masters)", masters.len()),
+        routed: Conn::Cluster(conn),
+        masters,
+    })
+}
+
+async fn node(info: ConnectionInfo) -> Result<Node> {
+    let addr = addr_string(&info.addr);
+    let client = redis::Client::open(info).map_err(|e| fail(&addr, e))?;
+    let cfg = ConnectionManagerConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_number_of_retries(2);
+    let conn = client
+        .get_connection_manager_with_config(cfg)
+        .await
+        .map_err(|e| fail(&addr, e))?;
+    Ok(Node { addr, conn })
+}
+
+fn addr_string(a: &ConnectionAddr) -> String {
+    match a {
+        ConnectionAddr::Tcp(h, p) => format!("{h}:{p}"),
+        ConnectionAddr::TcpTls { host, port, .. } => format!("{host}:{port} (tls)"),
+        ConnectionAddr::Unix(p) => p.display().to_string(),
+    }
+}
+
+fn fail(addr: &str, e: redis::RedisError) -> Error {
+    match Error::from_redis(e) {
+        Error::Connect { detail, hint, .. } => Error::Connect {
+            target: format!("redis {addr}"),
+            detail,
+            hint,
+        },
+        Error::Server { detail, hint } => Error::Connect {
+            target: format!("redis {addr}"),
+            detail,
+            hint: hint.or(Some("check the redis URL, user and password".into())),
+        },
+        other => other,
+    }
+}
+
+/// Masters from `CLUSTER NODES`: skips replicas, failed nodes and nodes without slots.
+pub fn parse_masters(text: &str) -> Vec<(String, u16)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 8 {
+            continue;
+        }
+        let flags = f[2];
+        if !flags.split(',').any(|x| x == "master")
+            || flags.contains("fail")
+            || flags.contains("noaddr")
+        {
+            continue;
+        }
+        if f.len() < 9 {
+            continue;
+        }
+        let addr = f[1].split('@').next().unwrap_or("");
+        if let Some((host, port)) = addr.rsplit_once(':') {
+            if let Ok(port) = port.parse() {
+                out.push((host.trim_matches(['[', ']']).to_string(), port));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn masters_from_cluster_nodes() {
+        let text = "\
+07c3 127.0.0.1:30004@40004 slave e7d1 0 1426238317239 4 connected
+67ed 127.0.0.1:30002@40002 master - 0 1426238316232 2 connected 5461-10922
+292f 127.0.0.1:30003@40003 master - 0 1426238318243 3 connected 10923-16383
+6ec2 127.0.0.1:30005@40005 master,fail - 0 1426238316232 5 connected 1-2
+e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
+aaaa 127.0.0.1:30006@40006 master - 0 0 6 connected
+";
+        let m = super::parse_masters(text);
+        assert_eq!(
+            m,
+            vec![
+                ("127.0.0.1".to_string(), 30002),
+                ("127.0.0.1".to_string(), 30003),
+                ("127.0.0.1".to_string(), 30001)
+            ]
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! opsdeck's core: connections, safety and audit, and the domain operations
+//! shared by the CLI and the TUI. Nothing here draws or prints.
+
+#![deny(clippy::unwrap_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod conn;
+pub mod error;
+pub mod safety;
+pub mod session;
+
+pub use error::{Error, ExitCode, Result};

@@ -1,0 +1,65 @@
+//! The `opsdeck` binary: parses the command line, then hands over to the CLI
+//! subcommand or the TUI.
+
+#![deny(clippy::unwrap_used, clippy::panic)]
+
+use clap::{CommandFactory, Parser};
+use opsdeck::cli::{self, Cli};
+use opsdeck::ExitCode;
+use std::io::IsTerminal;
+
+fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() {
+                ExitCode::Usage as u8
+            } else {
+                0
+            });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("opsdeck: error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(ExitCode::Server as u8);
+        }
+    };
+    let code = runtime.block_on(async move {
+        let Cli { global, command } = cli;
+        match command {
+            Some(command) => match cli::run(global, command).await {
+                Ok(code) => code,
+                Err(e) => {
+                    cli::report(&e);
+                    e.exit_code()
+                }
+            },
+            None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
+                match opsdeck_tui(global).await {
+                    Ok(()) => ExitCode::Ok,
+                    Err(e) => {
+                        cli::report(&e);
+                        e.exit_code()
+                    }
+                }
+            }
+            None => {
+                let _ = Cli::command().print_help();
+                ExitCode::Usage
+            }
+        }
+    });
+    std::process::ExitCode::from(code as u8)
+}
+
+async fn opsdeck_tui(_global: cli::Global) -> opsdeck::Result<()> {
+    Err(opsdeck::Error::Usage(
+        "the interactive console is not built yet; run `opsdeck --help` for commands".into(),
+    ))
+}

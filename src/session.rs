@@ -1,0 +1,91 @@
+//! Everything an operation needs for one context: the resolved settings and
+//! lazily opened connections. Shared by the CLI and the TUI.
+
+use crate::audit::{Actor, Audit};
+use crate::config::{Config, ContextOverrides, Paths, ResolvedContext};
+use crate::conn::{connect_pg, connect_redis, Pg, Redis};
+use crate::error::Result;
+use crate::safety::Safety;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+pub struct Session {
+    pub config: Config,
+    pub paths: Paths,
+    pub ctx: ResolvedContext,
+    pg: OnceCell<Arc<Pg>>,
+    redis: OnceCell<Redis>,
+}
+
+impl Session {
+    pub fn new(
+        config: Config,
+        paths: Paths,
+        context: Option<&str>,
+        flags: &ContextOverrides,
+    ) -> Result<Session> {
+        let (name, ctx) = config.context(context)?;
+        let ctx = ResolvedContext::resolve(name, ctx, flags);
+        Ok(Session {
+            config,
+            paths,
+            ctx,
+            pg: OnceCell::new(),
+            redis: OnceCell::new(),
+        })
+    }
+
+    pub async fn pg(&self) -> Result<Arc<Pg>> {
+        self.pg
+            .get_or_try_init(|| async { connect_pg(&self.ctx).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    pub async fn redis(&self) -> Result<Redis> {
+        self.redis
+            .get_or_try_init(|| connect_redis(&self.ctx))
+            .await
+            .cloned()
+    }
+
+    pub fn audit_path(&self) -> std::path::PathBuf {
+        self.config
+            .audit
+            .local_path
+            .clone()
+            .unwrap_or_else(|| self.paths.audit_file())
+    }
+
+    /// The safety layer for this context. The audit also goes to the database
+    /// when Postgres is configured and reachable; a Redis-only operation still
+    /// audits locally when it is not.
+    pub async fn safety(&self) -> Safety {
+        let db = if self.config.audit.database != Some(false) && self.has_pg() {
+            match self.pg().await {
+                Ok(pg) => Some(pg),
+                Err(e) => {
+                    tracing::warn!("audit: database copy unavailable: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let role = db.as_ref().map(|p| p.role.clone());
+        let audit = Audit::new(
+            self.audit_path(),
+            db,
+            Actor::current(role),
+            self.ctx.name.clone(),
+        );
+        Safety::new(self.ctx.read_only, audit)
+    }
+
+    /// Whether any Postgres source is configured (flag, env, context or libpq env).
+    pub fn has_pg(&self) -> bool {
+        self.ctx.pg.is_some()
+            || std::env::var_os("PGHOST").is_some()
+            || std::env::var_os("PGSERVICE").is_some()
+    }
+}

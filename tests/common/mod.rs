@@ -1,0 +1,105 @@
+//! Shared test helpers: throwaway databases on the machine's Postgres, an
+//! isolated OPSDECK_HOME, and the built binary with a clean environment.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Admin URL of the Postgres the tests may create databases on.
+pub fn admin_url() -> String {
+    std::env::var("OPSDECK_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Redis the tests may use (with unique key prefixes, never FLUSHALL).
+pub fn redis_url() -> String {
+    std::env::var("OPSDECK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A name unique to this process and call, safe as an identifier.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A database created for one test and dropped when it goes out of scope.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let name = unique("opsdeck_t");
+        let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+            .await
+            .expect("tests need Postgres at OPSDECK_TEST_PG or 127.0.0.1:5432");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        let base = admin_url();
+        let root = base
+            .rsplit_once('/')
+            .map(|(r, _)| r.to_string())
+            .unwrap_or(base);
+        TestDb {
+            url: format!("{root}/{name}"),
+            name,
+        }
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to test database");
+        tokio::spawn(conn);
+        client
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside or outside a runtime; a fresh thread with its own runtime works in both.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// An isolated home for config, data (audit log) and state.
+pub fn home() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// The built binary with OPSDECK_HOME isolated and no ambient opsdeck/libpq env.
+pub fn opsdeck(home: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("opsdeck").expect("binary built");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("OPSDECK_HOME", home).env("NO_COLOR", "1");
+    cmd
+}
