@@ -5,11 +5,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
 pub mod audit;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod health;
 pub mod safety;
+pub mod sandbox;
 pub mod session;
+pub mod tui;
+pub mod tenants;
+pub mod units;
 
 pub use error::{Error, ExitCode, Result};

@@ -58,8 +58,17 @@ fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(code as u8)
 }
 
-async fn opsdeck_tui(_global: cli::Global) -> opsdeck::Result<()> {
-    Err(opsdeck::Error::Usage(
-        "the interactive console is not built yet; run `opsdeck --help` for commands".into(),
-    ))
+async fn opsdeck_tui(global: cli::Global) -> opsdeck::Result<()> {
+    let session = global.session()?;
+    let options = opsdeck::tui::Options {
+        color: global.color(),
+        overrides: global.overrides(),
+        log_file: global.log_file.clone(),
+        verbose: global.verbose,
+    };
+    match opsdeck::tui::run(session, options).await? {
+        opsdeck::tui::Exit::Quit => Ok(()),
+        // The terminal is restored already; exit the way a signalled process does.
+        opsdeck::tui::Exit::Signal(n) => std::process::exit(128 + n),
+    }
 }

@@ -2,9 +2,15 @@
 //! carries data only; narration, progress and errors go to stderr.
 
 mod audit;
+mod cache;
 pub mod confirm;
+mod demo;
+mod doctor;
 mod init;
+mod login;
 pub mod output;
+mod overview;
+mod tenants;
 
 use crate::config::{Config, ContextOverrides, Paths};
 use crate::error::{Error, ExitCode, Result};
@@ -64,8 +70,22 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a throwaway Postgres + Redis seeded with a multi-tenant SaaS; --no-tui prints the URLs and waits.
+    Demo(demo::DemoArgs),
+    /// Check connectivity, versions, extensions, privileges, RLS and config; one line per check.
+    Doctor,
+    /// Health summary: connections, TPS, cache hit ratio, replication lag, long transactions, blocking, Redis.
+    Overview(overview::OverviewArgs),
     /// Create the opsdeck schema (audit log, drill history) in the context's database.
     Init,
+    /// Store a context's Postgres password in the OS keyring (--delete removes it).
+    Login(login::LoginArgs),
+    /// Redis caches: stats, keys, get, del, invalidate by pattern, tag or tenant.
+    #[command(subcommand)]
+    Cache(cache::CacheCmd),
+    /// Tenants: list, show, suspend, resume, tenancy lint.
+    #[command(subcommand)]
+    Tenants(tenants::TenantsCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -94,8 +114,14 @@ impl Global {
 /// Runs a subcommand and returns its exit code.
 pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(&global, args).await,
+        Command::Doctor => doctor::run(&global).await,
+        Command::Overview(args) => overview::run(&global, args).await,
         Command::Init => init::run(&global).await,
+        Command::Login(args) => login::run(&global, args).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
+        Command::Tenants(cmd) => tenants::run(&global, cmd).await,
+        Command::Cache(cmd) => cache::run(&global, cmd).await,
     }
 }
 

@@ -153,6 +153,19 @@ pub async fn connect_url(url: &str, cluster: Option<bool>) -> Result<Redis> {
 async fn node(info: ConnectionInfo) -> Result<Node> {
     let addr = addr_string(&info.addr);
     let client = redis::Client::open(info).map_err(|e| fail(&addr, e))?;
+    // The connection manager retries a refused first connection with backoff
+    // for minutes; probe once directly so a wrong address fails at once.
+    let probe = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(CONNECT_TIMEOUT);
+    let mut first = client
+        .get_multiplexed_async_connection_with_config(&probe)
+        .await
+        .map_err(|e| fail(&addr, e))?;
+    redis::cmd("PING")
+        .query_async::<()>(&mut first)
+        .await
+        .map_err(|e| fail(&addr, e))?;
     let cfg = ConnectionManagerConfig::new()
         .set_connection_timeout(CONNECT_TIMEOUT)
         .set_response_timeout(RESPONSE_TIMEOUT)

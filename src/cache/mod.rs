@@ -1,0 +1,40 @@
+//! Redis caches: server and data statistics, a SCAN-based keyspace browser,
+//! values of any type, deletes and invalidation by pattern, tag or tenant.
+//! Works the same on one node and on a Cluster (scans run on every master).
+//! Returns plain data; never prints.
+
+pub mod delete;
+pub mod info;
+pub mod invalidate;
+pub mod keyname;
+pub mod prefix;
+pub mod scan;
+pub mod stats;
+mod support;
+pub mod tenant;
+mod unlink;
+pub mod value;
+
+pub use delete::{del, Deleted};
+pub use info::{DbKeys, NodeStats, SlowEntry};
+pub use invalidate::{dry_run, DryRun, Invalidated, Plan, Progress, Selector, Throttle};
+pub use keyname::{escape, unescape};
+pub use prefix::PrefixNode;
+pub use scan::{keys, KeyEntry, KeySizes, KeysOptions, KeysSummary};
+pub use stats::{stats, CacheStats};
+pub use value::{get, KeyValue};
+
+use crate::error::Result;
+use crate::session::Session;
+
+/// Resolves `--tenant T` to a plan: T as given when it is an id or when no
+/// Postgres is configured, else the slug looked up through the schema map.
+pub async fn tenant_plan(session: &Session, tenant: &str) -> Result<Plan> {
+    let id = if tenant::looks_like_id(tenant) || !session.has_pg() {
+        tenant.to_string()
+    } else {
+        let pg = session.pg().await?;
+        tenant::id_for_slug(&pg, &session.ctx.schema, tenant).await?
+    };
+    Ok(Plan::tenant(&session.ctx.cache, tenant, &id))
+}

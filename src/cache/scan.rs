@@ -1,0 +1,197 @@
+//! Walking the keyspace with SCAN (never KEYS) on every master, page by page,
+//! so callers can stream, stop early or act on each page.
+
+use super::keyname::escape;
+use super::support::{
+    as_error, as_int, as_text, is_unsupported, pipeline_values, unsupported_note,
+};
+use crate::conn::redis::{Node, Redis};
+use crate::error::Result;
+use redis::aio::ConnectionManager;
+use serde::Serialize;
+
+/// COUNT hint for SCAN: large enough to keep round trips few, small enough
+/// that one call stays well under a millisecond of server time.
+pub const SCAN_COUNT: usize = 1000;
+
+/// A SCAN cursor over one node.
+pub struct NodeScan {
+    conn: ConnectionManager,
+    pub addr: String,
+    pattern: Option<Vec<u8>>,
+    count: usize,
+    cursor: u64,
+    done: bool,
+}
+
+impl NodeScan {
+    pub fn new(node: &Node, pattern: Option<&[u8]>, count: usize) -> NodeScan {
+        NodeScan {
+            conn: node.conn.clone(),
+            addr: node.addr.clone(),
+            pattern: pattern.map(<[u8]>::to_vec),
+            count: count.max(1),
+            cursor: 0,
+            done: false,
+        }
+    }
+
+    /// The next non-empty page of keys, or `None` once the cursor is back at 0.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Vec<u8>>>> {
+        while !self.done {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(self.cursor);
+            if let Some(p) = &self.pattern {
+                cmd.arg("MATCH").arg(p);
+            }
+            cmd.arg("COUNT").arg(self.count);
+            let (cursor, keys): (u64, Vec<Vec<u8>>) = cmd.query_async(&mut self.conn).await?;
+            self.cursor = cursor;
+            self.done = cursor == 0;
+            if !keys.is_empty() {
+                return Ok(Some(keys));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn conn(&mut self) -> &mut ConnectionManager {
+        &mut self.conn
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KeysOptions {
+    /// SCAN MATCH pattern as bytes (already unescaped); every key when `None`.
+    pub pattern: Option<Vec<u8>>,
+    pub limit: Option<usize>,
+    /// Also fetch TYPE, PTTL and MEMORY USAGE, pipelined per page.
+    pub sizes: bool,
+}
+
+/// One key as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyEntry {
+    /// The key, escaped where it is not printable UTF-8 (see [`escape`]).
+    pub key: String,
+    #[serde(flatten)]
+    pub sizes: Option<KeySizes>,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeySizes {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Remaining time to live; `null` when the key never expires.
+    pub ttl_ms: Option<i64>,
+    /// MEMORY USAGE; `null` where the server does not allow it.
+    pub memory_bytes: Option<u64>,
+}
+
+/// What a listing found besides the keys themselves.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeysSummary {
+    pub found: u64,
+    /// The limit stopped the scan before it covered the keyspace.
+    pub limited: bool,
+    pub notes: Vec<String>,
+}
+
+/// Lists keys on every master, handing each page to `sink` as soon as it
+/// arrives (streaming); stops at `limit`.
+pub async fn keys<F>(redis: &Redis, opts: &KeysOptions, mut sink: F) -> Result<KeysSummary>
+where
+    F: FnMut(&[KeyEntry]) -> Result<()>,
+{
+    let mut summary = KeysSummary::default();
+    let limit = opts.limit.unwrap_or(usize::MAX);
+    if limit == 0 {
+        summary.limited = true;
+        return Ok(summary);
+    }
+    for node in redis.masters() {
+        let mut scan = NodeScan::new(node, opts.pattern.as_deref(), SCAN_COUNT);
+        let mut memory_ok = true;
+        while let Some(mut page) = scan.next_page().await? {
+            let room = limit - summary.found as usize;
+            if page.len() > room {
+                page.truncate(room);
+            }
+            let entries = if opts.sizes {
+                let addr = scan.addr.clone();
+                sized(scan.conn(), &addr, page, &mut memory_ok, &mut summary.notes).await?
+            } else {
+                page.into_iter()
+                    .map(|raw| KeyEntry {
+                        key: escape(&raw),
+                        sizes: None,
+                        raw,
+                    })
+                    .collect()
+            };
+            summary.found += entries.len() as u64;
+            sink(&entries)?;
+            if summary.found as usize >= limit {
+                summary.limited = true;
+                return Ok(summary);
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// TYPE, PTTL and (while the server allows it) MEMORY USAGE for a page, in one
+/// pipeline. Keys that vanished since the SCAN are dropped.
+async fn sized(
+    conn: &mut ConnectionManager,
+    addr: &str,
+    page: Vec<Vec<u8>>,
+    memory_ok: &mut bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<KeyEntry>> {
+    let per_key = if *memory_ok { 3 } else { 2 };
+    let mut pipe = redis::pipe();
+    for k in &page {
+        pipe.cmd("TYPE").arg(k).cmd("PTTL").arg(k);
+        if *memory_ok {
+            pipe.cmd("MEMORY").arg("USAGE").arg(k);
+        }
+    }
+    let replies = pipeline_values(conn, &pipe).await?;
+    let mut out = Vec::with_capacity(page.len());
+    for (raw, r) in page.into_iter().zip(replies.chunks(per_key)) {
+        if let Some(e) = r.iter().take(2).find_map(as_error) {
+            return Err(e.into());
+        }
+        let kind = r.first().and_then(as_text).unwrap_or_default();
+        if kind == "none" {
+            continue;
+        }
+        let memory_bytes = match r.get(2) {
+            Some(v) => match as_error(v) {
+                Some(e) if is_unsupported(&e) => {
+                    if *memory_ok {
+                        notes.push(unsupported_note("MEMORY USAGE", addr, &e));
+                    }
+                    *memory_ok = false;
+                    None
+                }
+                Some(e) => return Err(e.into()),
+                None => as_int(v).and_then(|m| u64::try_from(m).ok()),
+            },
+            None => None,
+        };
+        out.push(KeyEntry {
+            key: escape(&raw),
+            sizes: Some(KeySizes {
+                kind,
+                ttl_ms: r.get(1).and_then(as_int).filter(|t| *t >= 0),
+                memory_bytes,
+            }),
+            raw,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,70 @@
+//! Deleting keys with UNLINK (the value is freed off the main thread, so a big
+//! key does not stall Redis), batched the way each topology allows.
+
+use crate::conn::redis::Redis;
+use crate::error::Result;
+use futures_util::future::try_join_all;
+use redis::aio::ConnectionLike;
+
+/// Deletes keys that live on the node behind `conn`. A single node takes one
+/// multi-key UNLINK; a cluster node rejects keys of different slots in one
+/// command (CROSSSLOT), so there it gets one UNLINK per key in a pipeline.
+pub async fn unlink_on_node<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &[Vec<u8>],
+    cluster: bool,
+) -> Result<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    if !cluster {
+        let n: u64 = redis::cmd("UNLINK").arg(keys).query_async(conn).await?;
+        return Ok(n);
+    }
+    let mut pipe = redis::pipe();
+    for k in keys {
+        pipe.cmd("UNLINK").arg(k);
+    }
+    let counts: Vec<u64> = pipe.query_async(conn).await?;
+    Ok(counts.iter().sum())
+}
+
+/// Deletes keys that may live on any node (tag members, `cache del` args).
+pub async fn unlink_routed(redis: &Redis, keys: &[Vec<u8>]) -> Result<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let conn = redis.routed();
+    if !redis.is_cluster() {
+        return unlink_on_node(&mut conn.clone(), keys, false).await;
+    }
+    // The cluster connection routes each command to its slot's master and
+    // multiplexes them, so concurrent single-key commands cost one round trip.
+    let counts = try_join_all(keys.iter().map(|k| {
+        let mut c = conn.clone();
+        async move { redis::cmd("UNLINK").arg(k).query_async::<u64>(&mut c).await }
+    }))
+    .await?;
+    Ok(counts.iter().sum())
+}
+
+/// How many of `keys` exist, routed like [`unlink_routed`].
+pub async fn count_existing(redis: &Redis, keys: &[Vec<u8>]) -> Result<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let conn = redis.routed();
+    if !redis.is_cluster() {
+        let n: u64 = redis::cmd("EXISTS")
+            .arg(keys)
+            .query_async(&mut conn.clone())
+            .await?;
+        return Ok(n);
+    }
+    let counts = try_join_all(keys.iter().map(|k| {
+        let mut c = conn.clone();
+        async move { redis::cmd("EXISTS").arg(k).query_async::<u64>(&mut c).await }
+    }))
+    .await?;
+    Ok(counts.iter().sum())
+}

@@ -1,0 +1,466 @@
+//! `opsdeck cache …`: stats, keys, get, del and invalidate over the core in
+//! `crate::cache`. Keys stream to stdout page by page; progress and notes go
+//! to stderr.
+
+use super::output::{self, Format};
+use crate::units::bytes as human_bytes;
+use super::{confirm, Global};
+use crate::cache::{self, CacheStats, KeyEntry, KeyValue, KeysOptions, Plan, Throttle};
+use crate::error::{Error, ExitCode, Result};
+use crate::safety::{Approval, Intent};
+use crate::session::Session;
+use clap::{ArgGroup, Args, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCmd {
+    /// Memory, hit ratio, evictions, clients, slowlog, and keys/memory per prefix and TTLs from a bounded sample.
+    Stats,
+    /// List keys with SCAN (never KEYS) on every master, streaming; table output is one key per line.
+    Keys {
+        /// SCAN MATCH glob (default: every key); `\xNN` for raw bytes.
+        #[arg(long)]
+        pattern: Option<String>,
+        /// Stop after this many keys.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Also show type, TTL and MEMORY USAGE.
+        #[arg(long)]
+        sizes: bool,
+    },
+    /// Show a key of any type with its TTL, encoding and size (big values bounded).
+    Get {
+        /// The key; `\xNN` for raw bytes, `\\` for a backslash.
+        key: String,
+    },
+    /// Delete keys (UNLINK); asks for the key (or "N keys") to be typed.
+    Del {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Delete the keys matching a pattern, in a tag set, or of a tenant, in throttled batches.
+    Invalidate(InvalidateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selector").required(true).args(["pattern", "tag", "tenant"])))]
+pub struct InvalidateArgs {
+    /// SCAN MATCH glob of the keys to delete.
+    #[arg(long)]
+    pattern: Option<String>,
+    /// Tag whose set lists the keys (the set itself goes too).
+    #[arg(long)]
+    tag: Option<String>,
+    /// Tenant id, or slug resolved through Postgres.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Count and show a sample; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub async fn run(global: &Global, cmd: CacheCmd) -> Result<ExitCode> {
+    let session = global.session()?;
+    match cmd {
+        CacheCmd::Stats => stats(global, &session).await,
+        CacheCmd::Keys {
+            pattern,
+            limit,
+            sizes,
+        } => {
+            let opts = KeysOptions {
+                pattern: pattern.as_deref().map(cache::unescape).transpose()?,
+                limit,
+                sizes,
+            };
+            keys(global, &session, &opts).await
+        }
+        CacheCmd::Get { key } => {
+            let key = cache::unescape(&key)?;
+            let value = cache::get(&session.redis().await?, &key).await?;
+            print_value(&value, global.output)?;
+            Ok(ExitCode::Ok)
+        }
+        CacheCmd::Del { keys } => del(global, &session, &keys).await,
+        CacheCmd::Invalidate(args) => invalidate(global, &session, args).await,
+    }
+}
+
+fn out_err(e: std::io::Error) -> Error {
+    Error::io("writing stdout", e)
+}
+
+async fn stats(global: &Global, session: &Session) -> Result<ExitCode> {
+    let redis = session.redis().await?;
+    let stats = cache::stats(&redis, &session.ctx.cache).await?;
+    for n in &stats.notes {
+        eprintln!("note: {n}");
+    }
+    match global.output {
+        Format::Table => print_stats(&stats).map_err(out_err)?,
+        format => output::print_item(&stats, format)?,
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn opt_bytes(v: Option<u64>) -> String {
+    v.map(human_bytes).unwrap_or_else(|| "-".into())
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|r| format!("{:.1}%", r * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn print_stats(s: &CacheStats) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let kind = if s.cluster { "cluster" } else { "single node" };
+    writeln!(out, "redis {} ({kind})", s.target)?;
+    let mut t = output::table(vec![
+        "node",
+        "memory",
+        "peak",
+        "maxmemory",
+        "frag",
+        "hit",
+        "ops/s",
+        "clients",
+        "keys",
+        "evicted",
+        "expired",
+    ]);
+    for n in &s.nodes {
+        t.add_row(vec![
+            n.addr.clone(),
+            opt_bytes(n.used_memory_bytes),
+            opt_bytes(n.used_memory_peak_bytes),
+            match n.maxmemory_bytes {
+                Some(0) => "none".into(),
+                m => opt_bytes(m),
+            },
+            opt(n.mem_fragmentation_ratio),
+            pct(n.hit_ratio),
+            opt(n.instantaneous_ops_per_sec),
+            opt(n.connected_clients),
+            n.dbs.iter().map(|d| d.keys).sum::<u64>().to_string(),
+            opt(n.evicted_keys),
+            opt(n.expired_keys),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    let dbs: Vec<String> = s
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            n.dbs.iter().map(move |d| {
+                format!(
+                    "{} db{}={} keys ({} with ttl)",
+                    n.addr, d.db, d.keys, d.expires
+                )
+            })
+        })
+        .collect();
+    if !dbs.is_empty() {
+        writeln!(out, "\n{}", dbs.join("\n"))?;
+    }
+    if !s.slowlog.is_empty() {
+        let mut t = output::table(vec!["node", "started_at", "duration_ms", "command"]);
+        for e in &s.slowlog {
+            t.add_row(vec![
+                e.node.clone(),
+                e.started_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                format!("{:.3}", e.duration_ms),
+                e.command.clone(),
+            ]);
+        }
+        writeln!(out, "\nslowlog (slowest first)\n{t}")?;
+    }
+    let sm = &s.sample;
+    writeln!(
+        out,
+        "\nsample: {} keys scanned (sample_size {}); {} without TTL",
+        sm.sampled_keys, sm.sample_size, sm.keys_without_ttl
+    )?;
+    let mut t = output::table(vec!["prefix", "keys", "memory", "no_ttl"]);
+    for p in &sm.prefixes {
+        t.add_row(vec![
+            p.prefix.clone(),
+            p.keys.to_string(),
+            opt_bytes(p.memory_bytes),
+            p.keys_without_ttl.to_string(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    let mut t = output::table(vec!["ttl", "keys"]);
+    for b in &sm.ttl_buckets {
+        t.add_row(vec![b.bucket.to_string(), b.keys.to_string()]);
+    }
+    writeln!(out, "\n{t}")
+}
+
+/// Writes listed keys as they arrive: bare lines (table), CSV rows, or the
+/// elements of one JSON array.
+struct KeyWriter<W: Write> {
+    out: W,
+    format: Format,
+    sizes: bool,
+    first: bool,
+}
+
+impl<W: Write> KeyWriter<W> {
+    fn start(&mut self) -> std::io::Result<()> {
+        match (self.format, self.sizes) {
+            (Format::Json, _) => self.out.write_all(b"["),
+            (Format::Csv, false) => self.out.write_all(b"key\n"),
+            (Format::Csv, true) => self.out.write_all(b"key,type,ttl_ms,memory_bytes\n"),
+            (Format::Table, true) => writeln!(
+                self.out,
+                "{:<8} {:>12} {:>10}  KEY",
+                "TYPE", "TTL_MS", "MEMORY"
+            ),
+            (Format::Table, false) => Ok(()),
+        }
+    }
+
+    fn page(&mut self, page: &[KeyEntry]) -> std::io::Result<()> {
+        for e in page {
+            match self.format {
+                Format::Json => {
+                    self.out
+                        .write_all(if self.first { b"\n  " } else { b",\n  " })?;
+                    serde_json::to_writer(&mut self.out, e).map_err(std::io::Error::other)?;
+                }
+                Format::Csv => {
+                    let mut w = csv::WriterBuilder::new()
+                        .has_headers(false)
+                        .from_writer(&mut self.out);
+                    let mut row = vec![e.key.clone()];
+                    if let Some(s) = &e.sizes {
+                        row.extend([
+                            s.kind.clone(),
+                            opt_empty(s.ttl_ms),
+                            opt_empty(s.memory_bytes),
+                        ]);
+                    }
+                    w.write_record(&row).map_err(std::io::Error::other)?;
+                    w.flush()?;
+                }
+                Format::Table => match &e.sizes {
+                    Some(s) => writeln!(
+                        self.out,
+                        "{:<8} {:>12} {:>10}  {}",
+                        s.kind,
+                        s.ttl_ms.map_or_else(|| "-".into(), |t| t.to_string()),
+                        s.memory_bytes.map_or_else(|| "-".into(), human_bytes),
+                        e.key
+                    )?,
+                    None => {
+                        self.out.write_all(e.key.as_bytes())?;
+                        self.out.write_all(b"\n")?;
+                    }
+                },
+            }
+            self.first = false;
+        }
+        // Flush per page so a slow scan still shows keys as they are found.
+        self.out.flush()
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if self.format == Format::Json {
+            self.out
+                .write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
+        }
+        self.out.flush()
+    }
+}
+
+fn opt_empty<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+async fn keys(global: &Global, session: &Session, opts: &KeysOptions) -> Result<ExitCode> {
+    let redis = session.redis().await?;
+    let stdout = std::io::stdout();
+    let mut w = KeyWriter {
+        out: std::io::BufWriter::with_capacity(256 * 1024, stdout.lock()),
+        format: global.output,
+        sizes: opts.sizes,
+        first: true,
+    };
+    let mut closed = false;
+    let result = match w.start() {
+        Ok(()) => {
+            cache::keys(&redis, opts, |page| {
+                w.page(page).map_err(|e| {
+                    closed = e.kind() == std::io::ErrorKind::BrokenPipe;
+                    out_err(e)
+                })
+            })
+            .await
+        }
+        Err(e) => {
+            closed = e.kind() == std::io::ErrorKind::BrokenPipe;
+            Err(out_err(e))
+        }
+    };
+    // A reader that went away (`| head`) ends the listing; that is not an error.
+    if closed {
+        return Ok(ExitCode::Ok);
+    }
+    let summary = result?;
+    w.finish().map_err(out_err)?;
+    for n in &summary.notes {
+        eprintln!("note: {n}");
+    }
+    if summary.limited {
+        eprintln!("stopped at --limit {} keys", summary.found);
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn print_value(v: &KeyValue, format: Format) -> Result<()> {
+    if format != Format::Table {
+        return output::print_item(v, format);
+    }
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock<'_>| -> std::io::Result<()> {
+        writeln!(out, "key:      {}", v.key)?;
+        writeln!(
+            out,
+            "type:     {} ({})",
+            v.kind,
+            v.encoding.as_deref().unwrap_or("-")
+        )?;
+        writeln!(
+            out,
+            "ttl:      {}",
+            v.ttl_ms
+                .map_or_else(|| "none".into(), |t| format!("{t} ms"))
+        )?;
+        writeln!(out, "memory:   {}", opt_bytes(v.memory_bytes))?;
+        let unit = if v.kind == "string" {
+            "bytes"
+        } else {
+            "elements"
+        };
+        writeln!(out, "length:   {} {unit}", v.length)?;
+        if v.truncated {
+            writeln!(out, "shown:    first {} of {} {unit}", v.shown, v.length)?;
+        }
+        writeln!(out, "format:   {}", v.format)?;
+        for n in &v.notes {
+            writeln!(out, "note:     {n}")?;
+        }
+        writeln!(out)?;
+        match &v.value {
+            serde_json::Value::String(s) => writeln!(out, "{s}"),
+            other => {
+                serde_json::to_writer_pretty(&mut *out, other).map_err(std::io::Error::other)?;
+                writeln!(out)
+            }
+        }
+    };
+    w(&mut out).map_err(out_err)
+}
+
+/// The operator's approval; in a read-only context there is nothing to ask:
+/// the safety layer refuses (and audits the refusal) either way.
+fn approval(session: &Session, intent: &Intent, yes: bool) -> Approval {
+    if session.ctx.read_only {
+        Approval::Declined
+    } else {
+        confirm::approval(intent, yes)
+    }
+}
+
+async fn del(global: &Global, session: &Session, keys: &[String]) -> Result<ExitCode> {
+    let keys: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|k| cache::unescape(k))
+        .collect::<Result<_>>()?;
+    let redis = session.redis().await?;
+    let intent = cache::delete::intent(&keys, &redis.target);
+    let approval = approval(session, &intent, global.yes);
+    let guard = session.safety().await.authorize(intent, approval).await?;
+    let done = cache::del(&redis, &keys, guard).await?;
+    eprintln!("deleted {} of {} keys", done.deleted, done.requested);
+    output::print_item(&done, global.output)?;
+    Ok(ExitCode::Ok)
+}
+
+async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) -> Result<ExitCode> {
+    let plan = match (&args.pattern, &args.tag, &args.tenant) {
+        (Some(p), _, _) => Plan::pattern(p)?,
+        (_, Some(t), _) => Plan::tag(&session.ctx.cache, t),
+        (_, _, Some(t)) => cache::tenant_plan(session, t).await?,
+        _ => {
+            return Err(Error::Usage(
+                "pass one of --pattern, --tag or --tenant".into(),
+            ))
+        }
+    };
+    let redis = session.redis().await?;
+    if args.dry_run {
+        let dry = cache::dry_run(&redis, &plan).await?;
+        eprintln!(
+            "dry run: {} keys would be deleted; nothing was changed",
+            dry.matched
+        );
+        output::print_item(&dry, global.output)?;
+        return Ok(ExitCode::Ok);
+    }
+    // The count goes into the question only when someone will read it.
+    let interactive = !global.yes
+        && !session.ctx.read_only
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    let matched = if interactive {
+        Some(cache::dry_run(&redis, &plan).await?.matched)
+    } else {
+        None
+    };
+    let intent = plan.intent(&redis.target, matched);
+    let approval = approval(session, &intent, global.yes);
+    let guard = session.safety().await.authorize(intent, approval).await?;
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let on_signal = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        })
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("deleting…");
+    let result = cache::invalidate::run(&redis, &plan, guard, Throttle::default(), &cancel, |p| {
+        bar.set_message(format!(
+            "deleted {} keys ({} scanned, {} batches) on {}",
+            p.deleted, p.scanned, p.batches, p.node
+        ));
+        bar.tick();
+    })
+    .await;
+    bar.finish_and_clear();
+    on_signal.abort();
+    let done = result?;
+    output::print_item(&done, global.output)?;
+    if done.cancelled {
+        eprintln!(
+            "cancelled: {} keys were deleted before stopping",
+            done.deleted
+        );
+        return Ok(ExitCode::Refused);
+    }
+    eprintln!("deleted {} keys", done.deleted);
+    Ok(ExitCode::Ok)
+}

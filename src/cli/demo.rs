@@ -1,0 +1,161 @@
+//! `opsdeck demo`: throwaway Postgres and Redis, seeded with the reference
+//! system, kept running until Ctrl-C/SIGTERM/SIGHUP, then stopped and
+//! removed (the Postgres data directory survives with `--keep`).
+
+use super::Global;
+use crate::config::{Config, ContextOverrides, Paths};
+use crate::error::{Error, ExitCode, Result};
+use crate::sandbox::seed::{self, Scale, SeedStep};
+use crate::sandbox::{PgOptions, PgSandbox, RedisSandbox};
+use crate::session::Session;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// The demo's database: `postgres` stays free for admin work.
+const DEMO_DB: &str = "app";
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Leave the Postgres data directory in place on exit and print its path.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print the connection settings and wait for Ctrl-C instead of opening the console.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// How much data to seed: tiny, small, default (millions of events) or large (1,000,000 tenants).
+    #[arg(long, default_value = "default")]
+    pub scale: Scale,
+}
+
+/// The running servers; dropping it stops them.
+struct Demo {
+    pg: PgSandbox,
+    redis: RedisSandbox,
+}
+
+pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
+    let mut stop = Stop::new()?;
+    let demo = tokio::select! {
+        demo = start(args.scale, args.keep) => demo?,
+        name = stop.recv() => {
+            eprintln!("opsdeck: {name}: stopped the demo servers before they were ready");
+            return Err(Error::Cancelled);
+        }
+    };
+    let pg_url = demo.pg.url_for(DEMO_DB);
+    let redis_url = demo.redis.url();
+    let session = demo_session(global, &pg_url, &redis_url)?;
+    crate::audit::install_schema(&*session.pg().await?).await?;
+
+    let mut out = std::io::stdout().lock();
+    let printed = writeln!(out, "OPSDECK_PG_URL={pg_url}")
+        .and_then(|()| writeln!(out, "OPSDECK_REDIS_URL={redis_url}"))
+        .and_then(|()| out.flush());
+    drop(out);
+    printed.map_err(|e| Error::io("cannot write to stdout", e))?;
+    eprintln!(
+        "opsdeck: demo ready; export them, then run: opsdeck overview  (Ctrl-C stops the servers)"
+    );
+
+    let name = stop.recv().await;
+    eprintln!("opsdeck: {name}: stopping the demo servers");
+    let kept = args.keep.then(|| demo.pg.data_dir());
+    drop(session);
+    drop(demo);
+    if let Some(dir) = kept {
+        eprintln!(
+            "opsdeck: kept the Postgres data directory {}",
+            dir.display()
+        );
+    }
+    Ok(ExitCode::Ok)
+}
+
+async fn start(scale: Scale, keep: bool) -> Result<Demo> {
+    let started = Instant::now();
+    eprintln!("opsdeck: starting a throwaway Postgres and Redis");
+    let (pg, redis) = tokio::try_join!(
+        PgSandbox::start(PgOptions::default().keep(keep)),
+        RedisSandbox::start()
+    )?;
+    pg.create_database(DEMO_DB).await?;
+    let client = pg.connect(DEMO_DB).await?;
+    let bar = progress_bar();
+    let report = seed::seed_postgres(&client, scale, &|s: SeedStep| {
+        bar.set_length(s.total);
+        bar.set_position(s.done);
+        bar.set_message(s.label);
+    })
+    .await?;
+    bar.set_message("redis cache keys");
+    let cache = seed::seed_redis(&redis.url(), scale).await?;
+    bar.finish_and_clear();
+    eprintln!(
+        "opsdeck: seeded {} tenants, {} users, {} events, {} API keys and {} cache keys ({} scale) in {:.1} s",
+        report.tenants,
+        report.users,
+        report.events,
+        report.api_keys,
+        cache.keys,
+        scale,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Demo { pg, redis })
+}
+
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} seeding [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// A session on the demo servers, whatever the config's contexts say about
+/// other servers.
+fn demo_session(global: &Global, pg_url: &str, redis_url: &str) -> Result<Session> {
+    let paths = Paths::discover();
+    let config = Config::load(global.config.as_deref(), &paths)?;
+    let overrides = ContextOverrides {
+        pg: Some(pg_url.to_string()),
+        redis: Some(redis_url.to_string()),
+        read_only: global.read_only,
+    };
+    Session::new(config, paths, global.context.as_deref(), &overrides)
+}
+
+/// The signals that end the demo: Ctrl-C, SIGTERM, and SIGHUP when the
+/// terminal goes away.
+struct Stop {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl Stop {
+    fn new() -> Result<Stop> {
+        let listen = |kind| signal(kind).map_err(|e| Error::io("cannot listen for signals", e));
+        Ok(Stop {
+            int: listen(SignalKind::interrupt())?,
+            term: listen(SignalKind::terminate())?,
+            hup: listen(SignalKind::hangup())?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "interrupted",
+            _ = self.term.recv() => "terminated",
+            _ = self.hup.recv() => "hangup",
+        }
+    }
+}

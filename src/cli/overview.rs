@@ -1,0 +1,102 @@
+//! `opsdeck overview`: the health summary.
+
+use super::output::{self, Format, Tabular};
+use super::Global;
+use crate::error::{Error, ExitCode, Result};
+use crate::health::overview::{collect_with_errors, Figure, Level, Overview};
+use clap::Args;
+use serde::Serialize;
+
+#[derive(Debug, Args)]
+pub struct OverviewArgs {
+    /// Milliseconds between the two samples that give TPS (0: one sample, no TPS).
+    #[arg(long, default_value_t = 1000)]
+    pub sample_ms: u64,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    overview: &'a Overview,
+    figures: Vec<Figure>,
+}
+
+impl Tabular for Figure {
+    fn headers() -> Vec<&'static str> {
+        vec!["figure", "value", "level"]
+    }
+    fn cells(&self) -> Vec<String> {
+        let level = match self.level {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Error => "error",
+            Level::Unknown => "-",
+        };
+        vec![self.label.clone(), self.display.clone(), level.to_string()]
+    }
+}
+
+pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
+    let session = global.session()?;
+    if !session.has_pg() && session.ctx.redis.is_none() {
+        return Err(Error::Usage(
+            "nothing to look at: pass --pg URL and/or --redis URL, or configure a context".into(),
+        ));
+    }
+    let (mut overview, errors) = collect_with_errors(&session).await;
+    if let Some(first) = errors.first() {
+        if overview.postgres.is_none() && overview.redis.is_none() {
+            for e in &errors[1..] {
+                super::report(e);
+            }
+            return Err(clone_kind(first));
+        }
+    }
+    if args.sample_ms > 0 && overview.postgres.is_some() {
+        tokio::time::sleep(std::time::Duration::from_millis(args.sample_ms)).await;
+        let (mut second, _) = collect_with_errors(&session).await;
+        second.tps_since(&overview);
+        overview = second;
+    }
+    let thresholds = &session.ctx.thresholds;
+    let figures = overview.figures(thresholds);
+    match global.output {
+        Format::Json => output::print_item(
+            &Report {
+                overview: &overview,
+                figures,
+            },
+            Format::Json,
+        )?,
+        f => output::print_list(&figures, f)?,
+    }
+    for e in &errors {
+        super::report(e);
+    }
+    Ok(match errors.first() {
+        Some(e) => e.exit_code(),
+        None if overview.has_problems(thresholds) => ExitCode::Problems,
+        None => ExitCode::Ok,
+    })
+}
+
+/// The error of the only source there was, to return with its own exit code.
+fn clone_kind(e: &Error) -> Error {
+    match e {
+        Error::Connect {
+            target,
+            detail,
+            hint,
+        } => Error::Connect {
+            target: target.clone(),
+            detail: detail.clone(),
+            hint: hint.clone(),
+        },
+        Error::Server { detail, hint } => Error::Server {
+            detail: detail.clone(),
+            hint: hint.clone(),
+        },
+        Error::Usage(m) => Error::Usage(m.clone()),
+        other => Error::server(other),
+    }
+}

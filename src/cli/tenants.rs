@@ -1,0 +1,361 @@
+//! `opsdeck tenants list|show|suspend|resume|lint`.
+
+use super::output::{self, Format, Tabular};
+use super::{confirm, Global};
+use crate::error::{Error, ExitCode, Result};
+use crate::session::Session;
+use crate::tenants::{self, Change, Finding, ListQuery, SortField, StatusAction, TenantRow};
+use clap::{Args, Subcommand};
+use futures_util::StreamExt;
+use std::io::Write;
+
+/// Rows per page when paging (table output, or --after without --limit).
+const DEFAULT_PAGE: usize = 50;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCmd {
+    /// List tenants, by keyset pages. With --output csv|json and no --limit,
+    /// streams the whole table. est_rows is a lower bound: rows in the largest
+    /// tenant tables, each counted up to 10,000 (est_rows_capped says when hit).
+    List(ListArgs),
+    /// One tenant in detail: row counts per tenant table, API keys, app audit, cache keys.
+    Show {
+        /// Tenant id or slug.
+        tenant: String,
+    },
+    /// Set the tenant's status to suspended (and run the configured suspend hooks).
+    Suspend {
+        /// Tenant id or slug.
+        tenant: String,
+    },
+    /// Set the tenant's status back to active (and run the configured resume hooks).
+    Resume {
+        /// Tenant id or slug.
+        tenant: String,
+    },
+    /// Tenancy lint: RLS off or without policies, missing tenant index, FKs
+    /// without the tenant column, nullable tenant column. Exit 1 on findings.
+    Lint,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only tenants with this status.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Exact id, or text contained in the slug or name (case-insensitive).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Sort key (id breaks ties).
+    #[arg(long, default_value = "id", value_parser = parse_sort)]
+    pub sort: SortField,
+    /// Sort descending.
+    #[arg(long)]
+    pub desc: bool,
+    /// Rows per page; the next page's cursor is printed on stderr.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Continue after this cursor (from a previous page).
+    #[arg(long)]
+    pub after: Option<String>,
+    /// Skip the bounded est_rows counts.
+    #[arg(long)]
+    pub no_sizes: bool,
+}
+
+fn parse_sort(s: &str) -> std::result::Result<SortField, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+impl Tabular for TenantRow {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "id",
+            "slug",
+            "name",
+            "plan",
+            "status",
+            "created_at",
+            "est_rows",
+            "est_rows_capped",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        vec![
+            self.id.clone(),
+            o(&self.slug),
+            o(&self.name),
+            o(&self.plan),
+            o(&self.status),
+            o(&self.created_at),
+            self.est_rows.map(|n| n.to_string()).unwrap_or_default(),
+            self.est_rows_capped
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+impl Tabular for Finding {
+    fn headers() -> Vec<&'static str> {
+        vec!["kind", "table", "detail", "fix_sql"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.kind.as_str().to_string(),
+            self.table.clone(),
+            self.detail.clone(),
+            self.fix_sql.clone(),
+        ]
+    }
+}
+
+pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
+    let session = global.session()?;
+    match cmd {
+        TenantsCmd::List(args) => list(global, &session, args).await,
+        TenantsCmd::Show { tenant } => show(global, &session, &tenant).await,
+        TenantsCmd::Suspend { tenant } => {
+            set_status(global, &session, &tenant, StatusAction::Suspend).await
+        }
+        TenantsCmd::Resume { tenant } => {
+            set_status(global, &session, &tenant, StatusAction::Resume).await
+        }
+        TenantsCmd::Lint => lint(global, &session).await,
+    }
+}
+
+async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
+    let pg = session.pg().await?;
+    let map = &session.ctx.schema;
+    let streaming = global.output != Format::Table && a.limit.is_none() && a.after.is_none();
+    let mut q = ListQuery {
+        status: a.status,
+        search: a.search,
+        sort: a.sort,
+        desc: a.desc,
+        limit: a.limit.unwrap_or(DEFAULT_PAGE),
+        after: a.after,
+        sizes: !a.no_sizes,
+        ..ListQuery::default()
+    };
+    if streaming {
+        q.sizes = false;
+        let done = match global.output {
+            Format::Csv => write_csv(tenants::stream::csv(&pg, map, &q).await?).await,
+            _ => write_json(tenants::stream::rows(&pg, map, &q).await?).await,
+        };
+        return match done {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                Ok(ExitCode::Ok)
+            }
+            other => other.map(|()| ExitCode::Ok),
+        };
+    }
+    let page = tenants::page(&pg, map, &q).await?;
+    if global.output == Format::Table {
+        let mut t = output::table(TenantRow::headers());
+        for r in &page.rows {
+            let mut cells = r.cells();
+            cells[6] = match (r.est_rows, r.est_rows_capped) {
+                (Some(n), Some(true)) => format!("{n}+"),
+                (Some(n), _) => n.to_string(),
+                _ => String::new(),
+            };
+            cells.truncate(7);
+            t.add_row(cells);
+        }
+        t.set_header(TenantRow::headers()[..7].iter().map(|h| h.to_uppercase()));
+        println!("{t}");
+        if !page.est_tables.is_empty() {
+            eprintln!(
+                "opsdeck: EST_ROWS counts up to 10000 rows per table in {}",
+                page.est_tables.join(", ")
+            );
+        }
+    } else {
+        output::print_list(&page.rows, global.output)?;
+    }
+    if let Some(c) = &page.next_cursor {
+        eprintln!("opsdeck: next page: --after {c}");
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn out_err(e: std::io::Error) -> Error {
+    Error::io("writing stdout", e)
+}
+
+async fn write_csv(mut s: tenants::stream::ByteStream) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    while let Some(chunk) = s.next().await {
+        out.write_all(&chunk?).map_err(out_err)?;
+    }
+    out.flush().map_err(out_err)
+}
+
+async fn write_json(mut s: tenants::stream::RowStream) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    out.write_all(b"[").map_err(out_err)?;
+    let mut first = true;
+    while let Some(row) = s.next().await {
+        out.write_all(if first { b"\n  " } else { b",\n  " })
+            .map_err(out_err)?;
+        first = false;
+        serde_json::to_writer(&mut out, &row?).map_err(|e| out_err(e.into()))?;
+    }
+    out.write_all(b"\n]\n").map_err(out_err)?;
+    out.flush().map_err(out_err)
+}
+
+async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode> {
+    let pg = session.pg().await?;
+    let (redis, redis_note) = if session.ctx.redis.is_some() {
+        match session.redis().await {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(format!("cache keys: {e}"))),
+        }
+    } else {
+        (None, None)
+    };
+    let mut d = tenants::show(
+        &pg,
+        redis.as_ref(),
+        &session.ctx.schema,
+        &session.ctx.cache,
+        key,
+    )
+    .await?;
+    d.notes.extend(redis_note);
+    if global.output != Format::Table {
+        output::print_item(&d, global.output)?;
+        return Ok(ExitCode::Ok);
+    }
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut head = output::table(vec!["field", "value"]);
+    for (k, v) in [
+        ("id", d.id.clone()),
+        ("slug", o(&d.slug)),
+        ("name", o(&d.name)),
+        ("plan", o(&d.plan)),
+        ("status", o(&d.status)),
+        ("created_at", o(&d.created_at)),
+    ] {
+        head.add_row(vec![k.to_string(), v]);
+    }
+    if let Some(c) = &d.cache {
+        let capped = if c.capped { "+ (scan budget hit)" } else { "" };
+        head.add_row(vec!["cache_keys".into(), format!("{}{capped}", c.keys)]);
+    }
+    if let Some(j) = &d.failed_jobs {
+        let capped = if j.capped { "+" } else { "" };
+        head.add_row(vec![
+            "failed_jobs".into(),
+            format!("{}{capped} ({})", j.count, j.source),
+        ]);
+    }
+    println!("{head}\n");
+    let mut tables = output::table(vec!["table", "rows", "method"]);
+    for t in &d.tables {
+        tables.add_row(vec![
+            t.table.clone(),
+            t.rows.map(|n| n.to_string()).unwrap_or_default(),
+            serde_json::to_value(t.method)
+                .map(|v| output::cell(&v))
+                .unwrap_or_default(),
+        ]);
+    }
+    println!("{tables}");
+    if let Some(keys) = &d.api_keys {
+        let mut t = output::table(vec![
+            "key id",
+            "name",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        ]);
+        for k in keys {
+            t.add_row(vec![
+                o(&k.id),
+                o(&k.name),
+                o(&k.prefix),
+                o(&k.created_at),
+                o(&k.expires_at),
+                o(&k.revoked_at),
+            ]);
+        }
+        println!("\n{t}");
+    }
+    if let Some(entries) = &d.app_audit {
+        let mut t = output::table(vec![
+            "changed_at",
+            "action",
+            "table_name",
+            "record_id",
+            "changed_by",
+        ]);
+        for e in entries {
+            t.add_row(vec![
+                o(&e.changed_at),
+                o(&e.action),
+                o(&e.table_name),
+                o(&e.record_id),
+                o(&e.changed_by),
+            ]);
+        }
+        println!("\n{t}");
+    }
+    for n in &d.notes {
+        eprintln!("opsdeck: note: {n}");
+    }
+    Ok(ExitCode::Ok)
+}
+
+async fn set_status(
+    global: &Global,
+    session: &Session,
+    key: &str,
+    action: StatusAction,
+) -> Result<ExitCode> {
+    let pg = session.pg().await?;
+    let change = match tenants::plan(&pg, &session.ctx.schema, key, action).await? {
+        Change::Already(c) => c,
+        Change::Needed(planned) => {
+            let approval = confirm::approval(&planned.intent, global.yes);
+            let guard = session
+                .safety()
+                .await
+                .authorize(planned.intent.clone(), approval)
+                .await?;
+            tenants::apply(&session.ctx, guard, planned).await?
+        }
+    };
+    if let Some(n) = &change.note {
+        eprintln!("opsdeck: {n}");
+    } else {
+        eprintln!(
+            "opsdeck: tenant {} is now {}",
+            change.slug.as_deref().unwrap_or(&change.id),
+            change.to
+        );
+    }
+    output::print_item(&change, global.output)?;
+    Ok(ExitCode::Ok)
+}
+
+async fn lint(global: &Global, session: &Session) -> Result<ExitCode> {
+    let pg = session.pg().await?;
+    let findings = tenants::lint(&pg, &session.ctx.schema).await?;
+    output::print_list(&findings, global.output)?;
+    if findings.is_empty() {
+        eprintln!("opsdeck: no tenancy findings");
+        Ok(ExitCode::Ok)
+    } else {
+        eprintln!("opsdeck: {} tenancy finding(s)", findings.len());
+        Ok(ExitCode::Problems)
+    }
+}

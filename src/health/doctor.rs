@@ -1,0 +1,450 @@
+//! `opsdeck doctor`: one line per check with ok/warn/fail and the fix.
+
+use crate::conn::Pg;
+use crate::session::Session;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: String,
+    pub status: Status,
+    pub detail: String,
+    /// What to do about a warn or fail; empty when ok.
+    pub fix: String,
+}
+
+fn check(name: &str, status: Status, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        check: name.to_string(),
+        status,
+        detail: detail.into(),
+        fix: fix.into(),
+    }
+}
+
+pub async fn run(session: &Session) -> Vec<Check> {
+    let mut out = vec![config_check(session), audit_file_check(session)];
+    if session.has_pg() {
+        match session.pg().await {
+            Ok(pg) => {
+                out.push(check(
+                    "postgres",
+                    Status::Ok,
+                    format!("connected to {} as {} (PostgreSQL {})", pg.target, pg.role, pg.server_version),
+                    "",
+                ));
+                out.extend(postgres_checks(session, &pg).await);
+            }
+            Err(e) => out.push(check(
+                "postgres",
+                Status::Fail,
+                e.to_string(),
+                "check --pg / OPSDECK_PG_URL / the context's pg setting and that the server is reachable",
+            )),
+        }
+    } else {
+        out.push(check(
+            "postgres",
+            Status::Warn,
+            "no Postgres configured",
+            "pass --pg URL, set OPSDECK_PG_URL or PGHOST, or add pg = \"…\" to the context",
+        ));
+    }
+    if session.ctx.redis.is_some() {
+        match session.redis().await {
+            Ok(r) => out.push(redis_check(&r).await),
+            Err(e) => out.push(check(
+                "redis",
+                Status::Fail,
+                e.to_string(),
+                "check --redis / OPSDECK_REDIS_URL / the context's redis setting",
+            )),
+        }
+    } else {
+        out.push(check(
+            "redis",
+            Status::Warn,
+            "no Redis configured",
+            "pass --redis URL, set OPSDECK_REDIS_URL or REDIS_URL, or add redis = \"…\" to the context",
+        ));
+    }
+    out
+}
+
+fn config_check(session: &Session) -> Check {
+    let Some(path) = &session.config.source else {
+        return check(
+            "config",
+            Status::Ok,
+            format!(
+                "no config file; defaults in use ({} would be read)",
+                session.paths.config_file().display()
+            ),
+            "",
+        );
+    };
+    let has_secret = session.config.contexts.values().any(|c| {
+        c.pg.as_deref()
+            .is_some_and(|s| s.contains("password=") || url_has_password(s))
+            || c.redis.as_deref().is_some_and(url_has_password)
+    });
+    #[cfg(unix)]
+    if has_secret {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return check(
+                    "config",
+                    Status::Warn,
+                    format!("{} holds passwords and is mode {mode:03o}", path.display()),
+                    format!("chmod 600 {}", path.display()),
+                );
+            }
+        }
+    }
+    check(
+        "config",
+        Status::Ok,
+        format!("{} parsed; context '{}'", path.display(), session.ctx.name),
+        "",
+    )
+}
+
+fn url_has_password(s: &str) -> bool {
+    s.split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+fn audit_file_check(session: &Session) -> Check {
+    let path = session.audit_path();
+    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    match std::fs::create_dir_all(&dir).and_then(|_| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    }) {
+        Ok(_) => check(
+            "audit_log",
+            Status::Ok,
+            format!("local audit log {}", path.display()),
+            "",
+        ),
+        Err(e) => check(
+            "audit_log",
+            Status::Fail,
+            format!("cannot write {}: {e}", path.display()),
+            "make the data dir writable or set [audit] local_path",
+        ),
+    }
+}
+
+async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
+    let mut out = Vec::new();
+    let q = "SELECT
+        current_setting('server_version_num')::int,
+        coalesce(current_setting('shared_preload_libraries', true), ''),
+        EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'),
+        EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
+        EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'),
+        EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'amcheck'),
+        EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'amcheck'),
+        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+        pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),
+        pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'),
+        to_regclass('opsdeck.audit') IS NOT NULL,
+        current_setting('default_transaction_read_only'),
+        current_setting('statement_timeout')";
+    let row = match pg.client().query_one(q, &[]).await {
+        Ok(r) => r,
+        Err(e) => {
+            out.push(check(
+                "postgres_catalog",
+                Status::Fail,
+                format!("cannot read the catalog: {e}"),
+                "connect as a role that can read pg_catalog",
+            ));
+            return out;
+        }
+    };
+    let version: i32 = row.get(0);
+    out.push(if version >= 130000 {
+        check(
+            "server_version",
+            Status::Ok,
+            format!("PostgreSQL {}", pg.server_version),
+            "",
+        )
+    } else {
+        check(
+            "server_version",
+            Status::Warn,
+            format!("PostgreSQL {} is older than 13", pg.server_version),
+            "some views (pg_stat_statements columns, replication lag) need PostgreSQL 13+",
+        )
+    });
+    let preload: String = row.get(1);
+    let pss_installed: bool = row.get(2);
+    let preloaded = preload.split(',').any(|l| l.trim() == "pg_stat_statements");
+    out.push(match (preloaded, pss_installed) {
+        (true, true) => check("pg_stat_statements", Status::Ok, "loaded and installed", ""),
+        (true, false) => check(
+            "pg_stat_statements",
+            Status::Warn,
+            "preloaded but the extension is not created in this database",
+            "CREATE EXTENSION pg_stat_statements;",
+        ),
+        (false, _) => check(
+            "pg_stat_statements",
+            Status::Warn,
+            "not in shared_preload_libraries: slow-query views and index advice have no workload",
+            "add pg_stat_statements to shared_preload_libraries, restart, then CREATE EXTENSION pg_stat_statements;",
+        ),
+    });
+    let (hypo_avail, hypo_inst): (bool, bool) = (row.get(3), row.get(4));
+    out.push(match (hypo_avail, hypo_inst) {
+        (_, true) => check("hypopg", Status::Ok, "installed: index advice is verified by the planner", ""),
+        (true, false) => check(
+            "hypopg",
+            Status::Warn,
+            "available but not created: index advice falls back to heuristics",
+            "CREATE EXTENSION hypopg;",
+        ),
+        (false, false) => check(
+            "hypopg",
+            Status::Warn,
+            "not installed on the server: index advice falls back to heuristics",
+            "install the hypopg package (Debian: postgresql-15-hypopg), then CREATE EXTENSION hypopg;",
+        ),
+    });
+    let (am_avail, am_inst): (bool, bool) = (row.get(5), row.get(6));
+    out.push(match (am_avail, am_inst) {
+        (_, true) => check(
+            "amcheck",
+            Status::Ok,
+            "installed: drills verify index integrity",
+            "",
+        ),
+        (true, false) => check(
+            "amcheck",
+            Status::Warn,
+            "available but not created",
+            "CREATE EXTENSION amcheck;",
+        ),
+        (false, false) => check(
+            "amcheck",
+            Status::Warn,
+            "not available: drills skip index verification",
+            "install the PostgreSQL contrib package",
+        ),
+    });
+    let (superuser, read_stats, signal): (bool, bool, bool) = (
+        row.get::<_, Option<bool>>(7).unwrap_or(false),
+        row.get(8),
+        row.get(9),
+    );
+    out.push(if superuser || read_stats {
+        check(
+            "privileges",
+            Status::Ok,
+            format!("{} can read all statistics", pg.role),
+            "",
+        )
+    } else {
+        check(
+            "privileges",
+            Status::Warn,
+            format!("{} cannot see other roles' queries and statistics", pg.role),
+            format!(
+                "GRANT pg_read_all_stats TO \"{}\";",
+                pg.role.replace('"', "\"\"")
+            ),
+        )
+    });
+    if !superuser && !signal {
+        out.push(check(
+            "cancel_privilege",
+            Status::Warn,
+            format!(
+                "{} cannot cancel or terminate other roles' queries",
+                pg.role
+            ),
+            format!(
+                "GRANT pg_signal_backend TO \"{}\";",
+                pg.role.replace('"', "\"\"")
+            ),
+        ));
+    }
+    let has_schema: bool = row.get(10);
+    out.push(if has_schema {
+        check(
+            "opsdeck_schema",
+            Status::Ok,
+            "opsdeck.audit exists: audit goes to the database too",
+            "",
+        )
+    } else {
+        check(
+            "opsdeck_schema",
+            Status::Warn,
+            "no opsdeck schema: the audit log is local only",
+            "opsdeck init",
+        )
+    });
+    let ro: String = row.get(11);
+    let st: String = row.get(12);
+    if session.ctx.read_only {
+        out.push(if ro == "on" {
+            check("read_only", Status::Ok, "sessions are read-only (default_transaction_read_only = on)", "")
+        } else {
+            check(
+                "read_only",
+                Status::Fail,
+                "the context is read-only but the session is not",
+                "check that the server accepts startup options (a pooler in transaction mode may drop them)",
+            )
+        });
+    }
+    out.push(check(
+        "session_limits",
+        Status::Ok,
+        format!("statement_timeout = {st}"),
+        "",
+    ));
+    out.push(tenancy_check(session, pg).await);
+    out
+}
+
+async fn tenancy_check(session: &Session, pg: &Pg) -> Check {
+    let map = &session.ctx.schema;
+    let q = "SELECT
+        to_regclass($1) IS NOT NULL,
+        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
+          WHERE n.nspname = $2 AND c.relkind IN ('r', 'p')),
+        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
+          WHERE n.nspname = $2 AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity)";
+    let tenants = qualified(&map.app_schema, &map.tenants_table);
+    match pg
+        .client()
+        .query_one(q, &[&tenants, &map.app_schema, &map.tenant_column])
+        .await
+    {
+        Ok(r) => {
+            let (exists, scoped, no_rls): (bool, i64, i64) = (r.get(0), r.get(1), r.get(2));
+            if !exists {
+                check(
+                    "tenancy",
+                    Status::Warn,
+                    format!("no tenants table {tenants}"),
+                    "set tenants_table (and the other names) under [contexts.NAME.schema] in the config",
+                )
+            } else if no_rls > 0 {
+                check(
+                    "tenancy",
+                    Status::Warn,
+                    format!(
+                        "{no_rls} of {scoped} tables with {} have row-level security off",
+                        map.tenant_column
+                    ),
+                    "opsdeck tenants lint",
+                )
+            } else {
+                check(
+                    "tenancy",
+                    Status::Ok,
+                    format!("{tenants} found; {scoped} tenant-scoped tables, all with RLS"),
+                    "",
+                )
+            }
+        }
+        Err(e) => check(
+            "tenancy",
+            Status::Warn,
+            format!("cannot inspect tenancy: {e}"),
+            "",
+        ),
+    }
+}
+
+/// `schema.table` for to_regclass, quoting each part; a name already
+/// containing a dot is taken as schema-qualified.
+fn qualified(schema: &str, table: &str) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    match table.split_once('.') {
+        Some((s, t)) if !table.starts_with('"') => format!("{}.{}", q(s), q(t)),
+        _ if table.starts_with('"') => format!("{}.{table}", q(schema)),
+        _ => format!("{}.{}", q(schema), q(table)),
+    }
+}
+
+async fn redis_check(r: &crate::conn::Redis) -> Check {
+    match super::overview::redis(r).await {
+        Ok(h) => check(
+            "redis",
+            Status::Ok,
+            format!(
+                "connected to {} (Redis {}{}), {} keys",
+                h.target,
+                h.version,
+                if h.cluster {
+                    format!(", cluster of {} masters", h.masters)
+                } else {
+                    String::new()
+                },
+                h.keys
+            ),
+            "",
+        ),
+        Err(e) => check(
+            "redis",
+            Status::Fail,
+            e.to_string(),
+            "check the Redis URL, ACL user and password",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qualifies_names() {
+        assert_eq!(
+            super::qualified("public", "tenants"),
+            "\"public\".\"tenants\""
+        );
+        assert_eq!(
+            super::qualified("public", "crm.accounts"),
+            "\"crm\".\"accounts\""
+        );
+        assert_eq!(super::qualified("app", "we\"ird"), "\"app\".\"we\"\"ird\"");
+    }
+
+    #[test]
+    fn password_in_url() {
+        assert!(super::url_has_password("postgres://u:p@h/db"));
+        assert!(!super::url_has_password("postgres://u@h/db"));
+        assert!(!super::url_has_password("redis://h:6379"));
+    }
+}

@@ -1,0 +1,5 @@
+//! System health: the `overview` snapshot and the `doctor` checks.
+
+pub mod doctor;
+pub mod overview;
+mod redis_info;

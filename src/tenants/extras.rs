@@ -1,0 +1,275 @@
+//! The parts of a tenant's detail that live outside the tenants table: API
+//! keys, the application's audit trail and cache keys. Each is optional:
+//! a missing table or an unconfigured Redis leaves its field null.
+
+use super::ident::{quote_ident, QualName};
+use crate::config::CacheLayout;
+use crate::conn::{Pg, Redis};
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Columns of a table (name, type), None when the table does not exist.
+async fn columns(pg: &Pg, t: &QualName) -> Result<Option<Vec<(String, String)>>> {
+    let rows = pg
+        .client()
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
+             FROM pg_attribute a
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&t.sql()],
+        )
+        .await?;
+    Ok((!rows.is_empty()).then(|| rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
+}
+
+fn ts(col: &str) -> String {
+    format!("to_char({col}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+}
+
+/// `a."col"` rendered for output when the column exists, else NULL.
+fn pick(cols: &[(String, String)], name: &str, timestamp: bool) -> String {
+    if !cols.iter().any(|(n, _)| n == name) {
+        return "NULL::text".into();
+    }
+    let c = format!("a.{}", quote_ident(name));
+    if timestamp {
+        ts(&c)
+    } else {
+        format!("{c}::text")
+    }
+}
+
+/// An API key as operators see it; the hash is never read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub prefix: Option<String>,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+pub async fn api_keys(
+    pg: &Pg,
+    table: &QualName,
+    tenant_column: &str,
+    id: &str,
+) -> Result<Option<Vec<ApiKey>>> {
+    let Some(cols) = columns(pg, table).await? else {
+        return Ok(None);
+    };
+    let Some((_, ty)) = cols.iter().find(|(n, _)| n == tenant_column) else {
+        return Ok(None);
+    };
+    let order = if cols.iter().any(|(n, _)| n == "created_at") {
+        "a.\"created_at\" DESC"
+    } else {
+        "1"
+    };
+    let sql = format!(
+        "SELECT {}, {}, {}, {}, {}, {} FROM {} a WHERE a.{} = $1::text::{ty} ORDER BY {order} LIMIT 100",
+        pick(&cols, "id", false),
+        pick(&cols, "name", false),
+        pick(&cols, "prefix", false),
+        pick(&cols, "created_at", true),
+        pick(&cols, "expires_at", true),
+        pick(&cols, "revoked_at", true),
+        table.sql(),
+        quote_ident(tenant_column),
+    );
+    let rows = pg.client().query(&sql, &[&id]).await?;
+    Ok(Some(
+        rows.iter()
+            .map(|r| ApiKey {
+                id: r.get(0),
+                name: r.get(1),
+                prefix: r.get(2),
+                created_at: r.get(3),
+                expires_at: r.get(4),
+                revoked_at: r.get(5),
+            })
+            .collect(),
+    ))
+}
+
+/// One row of the application's own audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppAuditEntry {
+    pub id: Option<String>,
+    pub table_name: Option<String>,
+    pub record_id: Option<String>,
+    pub action: Option<String>,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<String>,
+}
+
+/// Recent entries about the tenant: rows carrying the tenant column, or
+/// (without one) rows whose old/new data name the tenant, or changes to the
+/// tenant's own row.
+pub async fn app_audit(
+    pg: &Pg,
+    table: &QualName,
+    tenants: &QualName,
+    tenant_column: &str,
+    id: &str,
+) -> Result<Option<Vec<AppAuditEntry>>> {
+    let Some(cols) = columns(pg, table).await? else {
+        return Ok(None);
+    };
+    let has = |n: &str| cols.iter().any(|(c, _)| c == n);
+    // $1 is always the tenant id; further values are numbered as they are used.
+    let mut values: Vec<String> = vec![id.to_string()];
+    let mut bind = |v: String| {
+        values.push(v);
+        format!("${}::text", values.len())
+    };
+    let mut alts = Vec::new();
+    if let Some((_, ty)) = cols.iter().find(|(n, _)| n == tenant_column) {
+        alts.push(format!("a.{} = $1::text::{ty}", quote_ident(tenant_column)));
+    } else {
+        let key = bind(tenant_column.to_string());
+        for data in ["new_data", "old_data"] {
+            if has(data) {
+                alts.push(format!("a.{}->>{key} = $1::text", quote_ident(data)));
+            }
+        }
+    }
+    if has("table_name") && has("record_id") {
+        let (short, long) = (bind(tenants.table.clone()), bind(tenants.display()));
+        alts.push(format!(
+            "(a.\"table_name\" IN ({short}, {long}) AND a.\"record_id\"::text = $1::text)"
+        ));
+    }
+    if alts.is_empty() {
+        return Ok(None);
+    }
+    let order = if has("changed_at") {
+        "a.\"changed_at\" DESC"
+    } else if has("id") {
+        "a.\"id\" DESC"
+    } else {
+        "1"
+    };
+    let sql = format!(
+        "SELECT {}, {}, {}, {}, {}, {} FROM {} a WHERE {} ORDER BY {order} LIMIT 20",
+        pick(&cols, "id", false),
+        pick(&cols, "table_name", false),
+        pick(&cols, "record_id", false),
+        pick(&cols, "action", false),
+        pick(&cols, "changed_by", false),
+        pick(&cols, "changed_at", true),
+        table.sql(),
+        alts.join(" OR "),
+    );
+    let rows = pg
+        .client()
+        .query(&sql, &super::list::params(&values))
+        .await?;
+    Ok(Some(
+        rows.iter()
+            .map(|r| AppAuditEntry {
+                id: r.get(0),
+                table_name: r.get(1),
+                record_id: r.get(2),
+                action: r.get(3),
+                changed_by: r.get(4),
+                changed_at: r.get(5),
+            })
+            .collect(),
+    ))
+}
+
+/// Keys matching the tenant's pattern(s), counted with SCAN on every master.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheCount {
+    pub keys: u64,
+    /// True when the time or iteration budget ran out before SCAN finished:
+    /// `keys` is then a lower bound.
+    pub capped: bool,
+    pub patterns: Vec<String>,
+}
+
+const SCAN_BUDGET: Duration = Duration::from_secs(2);
+const SCAN_MAX_CALLS: usize = 2_000;
+
+/// Escapes glob specials so an id or slug matches only itself.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn tenant_patterns(layout: &CacheLayout, id: &str, slug: Option<&str>) -> Vec<String> {
+    let mut p = vec![layout.tenant_pattern.replace("{tenant}", &glob_escape(id))];
+    if let Some(s) = slug.filter(|s| *s != id) {
+        let other = layout.tenant_pattern.replace("{tenant}", &glob_escape(s));
+        if !p.contains(&other) {
+            p.push(other);
+        }
+    }
+    p
+}
+
+pub async fn cache_keys(redis: &Redis, patterns: Vec<String>) -> Result<CacheCount> {
+    let started = Instant::now();
+    let mut calls = 0usize;
+    let mut keys = 0u64;
+    let mut capped = false;
+    'all: for pattern in &patterns {
+        for node in redis.masters() {
+            let mut conn = node.conn.clone();
+            let mut cursor = 0u64;
+            loop {
+                if calls >= SCAN_MAX_CALLS || started.elapsed() > SCAN_BUDGET {
+                    capped = true;
+                    break 'all;
+                }
+                calls += 1;
+                let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(Error::from_redis)?;
+                keys += batch.len() as u64;
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(CacheCount {
+        keys,
+        capped,
+        patterns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_escape_globs_and_dedupe() {
+        let layout = CacheLayout::default();
+        assert_eq!(
+            tenant_patterns(&layout, "42", Some("a*b")),
+            vec!["t:42:*".to_string(), "t:a\\*b:*".to_string()]
+        );
+        assert_eq!(
+            tenant_patterns(&layout, "x", Some("x")),
+            vec!["t:x:*".to_string()]
+        );
+    }
+}

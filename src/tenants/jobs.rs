@@ -1,0 +1,67 @@
+//! Failed jobs of one tenant, for job systems recognised by their tables.
+//! Payloads are not indexed by tenant, so the count is bounded.
+
+use super::EST_CAP;
+use crate::conn::Pg;
+use crate::error::Result;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedJobs {
+    /// `pgboss`, `graphile_worker` or `river`.
+    pub source: String,
+    /// Counted up to 10,000; see `capped`.
+    pub count: i64,
+    pub capped: bool,
+}
+
+/// (source, quoted table, failed predicate, quoted payload column) per known system.
+const KNOWN: &[(&str, &str, &str, &str)] = &[
+    (
+        "pgboss",
+        "\"pgboss\".\"job\"",
+        "j.\"state\" = 'failed'",
+        "\"data\"",
+    ),
+    (
+        "graphile_worker",
+        "\"graphile_worker\".\"_private_jobs\"",
+        "j.\"last_error\" IS NOT NULL AND j.\"attempts\" >= j.\"max_attempts\"",
+        "\"payload\"",
+    ),
+    (
+        "river",
+        "\"river_job\"",
+        "j.\"state\" = 'discarded'",
+        "\"args\"",
+    ),
+];
+
+/// None when no known job table exists.
+pub async fn failed_for(pg: &Pg, tenant_column: &str, id: &str) -> Result<Option<FailedJobs>> {
+    for (source, table, failed, payload) in KNOWN {
+        let exists: bool = pg
+            .client()
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[table])
+            .await?
+            .get(0);
+        if !exists {
+            continue;
+        }
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {table} j WHERE {failed} AND j.{payload}->>$1 = $2 LIMIT {}) s",
+            EST_CAP + 1
+        );
+        let n: i64 = pg
+            .client()
+            .query_one(&sql, &[&tenant_column, &id])
+            .await?
+            .get(0);
+        return Ok(Some(FailedJobs {
+            source: source.to_string(),
+            count: n.min(EST_CAP),
+            capped: n > EST_CAP,
+        }));
+    }
+    Ok(None)
+}

@@ -1,0 +1,148 @@
+//! Keyset pages of tenants (never OFFSET), with bounded per-tenant size
+//! figures, and lookup of one tenant by id or slug.
+
+use super::cursor::Cursor;
+use super::meta::{self, TenantsMeta};
+use super::{query, ListQuery, SortField, TenantRow, EST_CAP};
+use crate::config::SchemaMap;
+use crate::conn::Pg;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+/// Tables counted for `est_rows`: the largest tenant tables by the planner's
+/// estimate that have an index leading with the tenant column.
+const SIZED_TABLES: usize = 3;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub rows: Vec<TenantRow>,
+    /// Pass as `--after` for the next page; None on the last page.
+    pub next_cursor: Option<String>,
+    /// Tables whose bounded counts make up `est_rows` (`schema.table`).
+    pub est_tables: Vec<String>,
+    /// Each row's own cursor (same order as `rows`), for paging backwards
+    /// from the first row or forwards from any row.
+    #[serde(skip)]
+    pub cursors: Vec<String>,
+}
+
+pub(crate) fn params(p: &[String]) -> Vec<&(dyn ToSql + Sync)> {
+    p.iter().map(|s| s as &(dyn ToSql + Sync)).collect()
+}
+
+pub(crate) fn row(r: &Row) -> TenantRow {
+    TenantRow {
+        id: r.get::<_, Option<String>>(0).unwrap_or_default(),
+        slug: r.get(1),
+        name: r.get(2),
+        plan: r.get(3),
+        status: r.get(4),
+        created_at: r.get(5),
+        est_rows: None,
+        est_rows_capped: None,
+    }
+}
+
+pub async fn page(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<Page> {
+    if q.limit == 0 {
+        return Err(Error::Usage("--limit must be at least 1".into()));
+    }
+    let m = meta::load(pg, map).await?;
+    let sized = if q.sizes {
+        sized_tables(pg, map, &m).await?
+    } else {
+        Vec::new()
+    };
+    let cols: Vec<(String, String)> = sized
+        .iter()
+        .map(|t| (t.name.sql(), super::ident::quote_ident(&map.tenant_column)))
+        .collect();
+    let sql = query::page(&m, q, &cols)?;
+    let rows = pg.client().query(&sql.text, &params(&sql.params)).await?;
+    let more = rows.len() > q.limit;
+    let mut out = Vec::with_capacity(q.limit);
+    let mut cursors = Vec::with_capacity(q.limit);
+    for r in rows.iter().take(q.limit) {
+        let mut t = row(r);
+        if q.sizes {
+            let counts: Vec<i64> = (0..cols.len()).map(|i| r.get(7 + i)).collect();
+            t.est_rows = Some(counts.iter().map(|c| (*c).min(EST_CAP)).sum());
+            t.est_rows_capped = Some(counts.iter().any(|c| *c > EST_CAP));
+        }
+        let key = if q.sort == SortField::Id {
+            None
+        } else {
+            r.get::<_, Option<String>>(6)
+        };
+        cursors.push(
+            Cursor {
+                field: q.sort,
+                desc: q.desc,
+                key,
+                id: t.id.clone(),
+            }
+            .encode(),
+        );
+        out.push(t);
+    }
+    if q.reversed() {
+        out.reverse();
+        cursors.reverse();
+    }
+    // Rows follow the last one when the scan ran forward and found more, or
+    // when the page was read backwards from a cursor (the anchor follows).
+    let follows = if q.reversed() {
+        q.before.is_some()
+    } else {
+        more
+    };
+    let next_cursor = if follows {
+        cursors.last().cloned()
+    } else {
+        None
+    };
+    Ok(Page {
+        rows: out,
+        next_cursor,
+        est_tables: sized.iter().map(|t| t.name.display()).collect(),
+        cursors,
+    })
+}
+
+async fn sized_tables(pg: &Pg, map: &SchemaMap, m: &TenantsMeta) -> Result<Vec<meta::TenantTable>> {
+    let mut tables: Vec<_> = meta::tenant_tables(pg, map, m.oid)
+        .await?
+        .into_iter()
+        .filter(|t| t.has_tenant_index && t.column_type == m.id.ty)
+        .collect();
+    tables.sort_by(|a, b| b.estimated_rows.total_cmp(&a.estimated_rows));
+    tables.truncate(SIZED_TABLES);
+    Ok(tables)
+}
+
+/// A tenant by id (when the text is a valid id) or else by slug.
+pub async fn find(pg: &Pg, map: &SchemaMap, key: &str) -> Result<TenantRow> {
+    let m = meta::load(pg, map).await?;
+    find_in(pg, &m, key).await
+}
+
+pub(crate) async fn find_in(pg: &Pg, m: &TenantsMeta, key: &str) -> Result<TenantRow> {
+    // An id-shaped text can still be a slug ("42" as a slug), so try both.
+    let tries: &[bool] = if m.id.accepts(key) {
+        &[true, false]
+    } else {
+        &[false]
+    };
+    for by_id in tries {
+        let q = query::find(m, key, *by_id);
+        if let Some(r) = pg.client().query_opt(&q.text, &params(&q.params)).await? {
+            return Ok(row(&r));
+        }
+    }
+    Err(Error::NotFound(format!(
+        "no tenant with id or slug '{key}' in {}; check `opsdeck tenants list --search`",
+        m.table.display()
+    )))
+}

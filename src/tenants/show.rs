@@ -1,0 +1,165 @@
+//! One tenant in detail: per-table row counts (exact where an index on the
+//! tenant column makes it cheap, else the planner's estimate; a count that
+//! hits statement_timeout is reported, never fatal), API keys, the app's
+//! audit trail, cache keys and failed jobs.
+
+use super::extras::{self, ApiKey, AppAuditEntry, CacheCount};
+use super::ident::{quote_ident, QualName};
+use super::jobs::{self, FailedJobs};
+use super::list::find_in;
+use super::meta;
+use crate::config::{CacheLayout, SchemaMap};
+use crate::conn::{Pg, Redis};
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountMethod {
+    /// `count(*)` through the tenant-column index.
+    Exact,
+    /// The planner's estimate (no index leads with the tenant column).
+    Estimate,
+    /// The exact count hit statement_timeout; `rows` is null.
+    TimedOut,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableCount {
+    pub table: String,
+    pub rows: Option<i64>,
+    pub method: CountMethod,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantDetail {
+    pub id: String,
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub plan: Option<String>,
+    pub status: Option<String>,
+    pub created_at: Option<String>,
+    pub tables: Vec<TableCount>,
+    /// Null when the api_keys table does not exist.
+    pub api_keys: Option<Vec<ApiKey>>,
+    /// Newest first; null when the app's audit table does not exist.
+    pub app_audit: Option<Vec<AppAuditEntry>>,
+    /// Null when no Redis is configured.
+    pub cache: Option<CacheCount>,
+    /// Present only when a known job system's tables exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_jobs: Option<FailedJobs>,
+    /// Parts that could not be read (timeouts, privileges), one line each.
+    pub notes: Vec<String>,
+}
+
+/// `redis` is None when the context has no Redis.
+pub async fn show(
+    pg: &Pg,
+    redis: Option<&Redis>,
+    map: &SchemaMap,
+    layout: &CacheLayout,
+    key: &str,
+) -> Result<TenantDetail> {
+    let m = meta::load(pg, map).await?;
+    let t = find_in(pg, &m, key).await?;
+    let mut notes = Vec::new();
+    let mut tables = Vec::new();
+    for tt in meta::tenant_tables(pg, map, m.oid).await? {
+        let (rows, method) = match count(pg, &tt, &map.tenant_column, &t.id).await {
+            Ok(v) => v,
+            Err(e) => {
+                notes.push(format!("{}: {e}", tt.name.display()));
+                (None, CountMethod::TimedOut)
+            }
+        };
+        tables.push(TableCount {
+            table: tt.name.display(),
+            rows,
+            method,
+        });
+    }
+    let keys_table = QualName::parse(&map.api_keys_table, &map.app_schema)?;
+    let api_keys = optional(
+        extras::api_keys(pg, &keys_table, &map.tenant_column, &t.id).await,
+        "api keys",
+        &mut notes,
+    );
+    let audit_table = QualName::parse(&map.app_audit_table, &map.app_schema)?;
+    let app_audit = optional(
+        extras::app_audit(pg, &audit_table, &m.table, &map.tenant_column, &t.id).await,
+        "app audit",
+        &mut notes,
+    );
+    let cache = match redis {
+        Some(r) => {
+            let patterns = extras::tenant_patterns(layout, &t.id, t.slug.as_deref());
+            match extras::cache_keys(r, patterns).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    notes.push(format!("cache keys: {e}"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let failed_jobs = optional(
+        jobs::failed_for(pg, &map.tenant_column, &t.id).await,
+        "failed jobs",
+        &mut notes,
+    );
+    Ok(TenantDetail {
+        id: t.id,
+        slug: t.slug,
+        name: t.name,
+        plan: t.plan,
+        status: t.status,
+        created_at: t.created_at,
+        tables,
+        api_keys,
+        app_audit,
+        cache,
+        failed_jobs,
+        notes,
+    })
+}
+
+/// A part that failed becomes a note; connection loss still fails the command.
+fn optional<T>(r: Result<Option<T>>, what: &str, notes: &mut Vec<String>) -> Option<T> {
+    match r {
+        Ok(v) => v,
+        Err(e) => {
+            notes.push(format!("{what}: {e}"));
+            None
+        }
+    }
+}
+
+async fn count(
+    pg: &Pg,
+    t: &meta::TenantTable,
+    column: &str,
+    id: &str,
+) -> Result<(Option<i64>, CountMethod)> {
+    let cond = format!("{} = $1::text::{}", quote_ident(column), t.column_type);
+    if t.has_tenant_index {
+        let sql = format!("SELECT count(*) FROM {} WHERE {cond}", t.name.sql());
+        return match pg.client().query_one(&sql, &[&id]).await {
+            Ok(r) => Ok((Some(r.get(0)), CountMethod::Exact)),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) => {
+                Ok((None, CountMethod::TimedOut))
+            }
+            Err(e) => Err(Error::from(e)),
+        };
+    }
+    let sql = format!(
+        "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {cond}",
+        t.name.sql()
+    );
+    let plan: serde_json::Value = pg.client().query_one(&sql, &[&id]).await?.get(0);
+    let rows = plan[0]["Plan"]["Plan Rows"]
+        .as_f64()
+        .map(|r| r.round() as i64);
+    Ok((rows, CountMethod::Estimate))
+}

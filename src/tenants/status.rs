@@ -1,0 +1,231 @@
+//! Suspend and resume: set the mapped status column and run the configured
+//! hooks in one transaction, through the safety layer. A tenant already in
+//! the wanted state is a no-op with a note, not an error.
+
+use super::list::find_in;
+use super::meta::{self, TenantsMeta};
+use super::TenantRow;
+use crate::config::{ResolvedContext, SchemaMap};
+use crate::conn::{connect_pg, Pg};
+use crate::error::{Error, Result};
+use crate::safety::{Guard, Intent, Risk};
+use serde::Serialize;
+use serde_json::json;
+use tokio_postgres::types::Type;
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusAction {
+    Suspend,
+    Resume,
+}
+
+impl StatusAction {
+    pub fn action(self) -> &'static str {
+        match self {
+            StatusAction::Suspend => "tenants.suspend",
+            StatusAction::Resume => "tenants.resume",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            StatusAction::Suspend => "Suspend",
+            StatusAction::Resume => "Resume",
+        }
+    }
+
+    fn target(self, m: &TenantsMeta) -> &str {
+        match self {
+            StatusAction::Suspend => &m.status_suspended,
+            StatusAction::Resume => &m.status_active,
+        }
+    }
+}
+
+/// What happened to one tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusChange {
+    pub id: String,
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub action: StatusAction,
+    pub from: Option<String>,
+    pub to: String,
+    pub changed: bool,
+    pub hooks_run: usize,
+    pub note: Option<String>,
+}
+
+/// A change that still needs approval, or nothing to do.
+pub enum Change {
+    Already(StatusChange),
+    Needed(Box<Planned>),
+}
+
+/// A resolved tenant and the intent to show the operator.
+pub struct Planned {
+    pub intent: Intent,
+    tenant: TenantRow,
+    meta: TenantsMeta,
+    action: StatusAction,
+    hooks: Vec<String>,
+}
+
+/// Resolves `key` (id or slug) and decides whether anything must change.
+pub async fn plan(pg: &Pg, map: &SchemaMap, key: &str, action: StatusAction) -> Result<Change> {
+    let m = meta::load(pg, map).await?;
+    let t = find_in(pg, &m, key).await?;
+    let to = action.target(&m).to_string();
+    if t.status.as_deref() == Some(to.as_str()) {
+        return Ok(Change::Already(already(&t, action, to)));
+    }
+    let label = t.slug.clone().unwrap_or_else(|| t.id.clone());
+    let intent = Intent::new(
+        action.action(),
+        key.trim(),
+        Risk::Mutating,
+        format!(
+            "{} tenant '{label}' (id {}): set {}.{} from '{}' to '{to}'{}.",
+            action.verb(),
+            t.id,
+            m.table.display(),
+            m.status.name,
+            t.status.as_deref().unwrap_or("NULL"),
+            hooks_note(map, action)
+        ),
+    )
+    .with_params(json!({"id": t.id, "slug": t.slug, "table": m.table.display(), "to": to}));
+    let hooks = match action {
+        StatusAction::Suspend => map.suspend_hooks.clone(),
+        StatusAction::Resume => map.resume_hooks.clone(),
+    };
+    Ok(Change::Needed(Box::new(Planned {
+        intent,
+        tenant: t,
+        meta: m,
+        action,
+        hooks,
+    })))
+}
+
+fn hooks_note(map: &SchemaMap, action: StatusAction) -> String {
+    let n = match action {
+        StatusAction::Suspend => map.suspend_hooks.len(),
+        StatusAction::Resume => map.resume_hooks.len(),
+    };
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" and run {n} configured hook(s) in the same transaction")
+    }
+}
+
+fn already(t: &TenantRow, action: StatusAction, to: String) -> StatusChange {
+    StatusChange {
+        id: t.id.clone(),
+        slug: t.slug.clone(),
+        name: t.name.clone(),
+        action,
+        from: t.status.clone(),
+        note: Some(format!("tenant is already {to}; nothing changed")),
+        to,
+        changed: false,
+        hooks_run: 0,
+    }
+}
+
+/// Applies an approved change on a connection of its own, so the
+/// transaction cannot interleave with other work on the shared session.
+pub async fn apply(
+    ctx: &ResolvedContext,
+    guard: Guard,
+    planned: Box<Planned>,
+) -> Result<StatusChange> {
+    let work = async {
+        let pg = connect_pg(ctx).await?;
+        let c = pg.client();
+        c.batch_execute("BEGIN").await?;
+        match update(c, &planned).await {
+            Ok(change) => {
+                c.batch_execute("COMMIT").await?;
+                Ok(change)
+            }
+            Err(e) => {
+                // Dropping the connection would roll back too; say so explicitly.
+                let _ = c.batch_execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    };
+    guard
+        .run(work, |c: &StatusChange| {
+            json!({"id": c.id, "from": c.from, "to": c.to, "changed": c.changed, "hooks_run": c.hooks_run})
+        })
+        .await
+}
+
+async fn update(c: &Client, p: &Planned) -> Result<StatusChange> {
+    let m = &p.meta;
+    let to = p.action.target(m).to_string();
+    let lock = format!(
+        "SELECT t.{status}::text FROM {table} t WHERE t.{id} = $1::text::{idty} FOR UPDATE",
+        status = m.status.sql(),
+        table = m.table.sql(),
+        id = m.id.sql(),
+        idty = m.id.ty,
+    );
+    let Some(row) = c.query_opt(&lock, &[&p.tenant.id]).await? else {
+        return Err(Error::NotFound(format!(
+            "tenant {} disappeared before it could be changed; list tenants again",
+            p.tenant.id
+        )));
+    };
+    let from: Option<String> = row.get(0);
+    if from.as_deref() == Some(to.as_str()) {
+        return Ok(already(&p.tenant, p.action, to));
+    }
+    let set = format!(
+        "UPDATE {table} t SET {status} = $2::text::{sty} WHERE t.{id} = $1::text::{idty}",
+        table = m.table.sql(),
+        status = m.status.sql(),
+        sty = m.status.ty,
+        id = m.id.sql(),
+        idty = m.id.ty,
+    );
+    c.execute(&set, &[&p.tenant.id, &to]).await?;
+    for (i, hook) in p.hooks.iter().enumerate() {
+        // Hooks get the tenant id as text in $1 whether or not they use it.
+        let stmt = c
+            .prepare_typed(hook, &[Type::TEXT])
+            .await
+            .map_err(|e| hook_error(i, e))?;
+        c.execute(&stmt, &[&p.tenant.id])
+            .await
+            .map_err(|e| hook_error(i, e))?;
+    }
+    Ok(StatusChange {
+        id: p.tenant.id.clone(),
+        slug: p.tenant.slug.clone(),
+        name: p.tenant.name.clone(),
+        action: p.action,
+        from,
+        to,
+        changed: true,
+        hooks_run: p.hooks.len(),
+        note: None,
+    })
+}
+
+fn hook_error(i: usize, e: tokio_postgres::Error) -> Error {
+    match Error::from(e) {
+        Error::Server { detail, hint } => Error::Server {
+            detail: format!("hook #{} failed, nothing was changed: {detail}", i + 1),
+            hint: hint.or(Some(
+                "fix the hook SQL in the context's schema.suspend_hooks/resume_hooks".into(),
+            )),
+        },
+        other => other,
+    }
+}

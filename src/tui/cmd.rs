@@ -1,0 +1,162 @@
+//! Effects: what `update` asks for instead of doing it. The runtime
+//! (`runtime.rs`) executes the I/O ones on tokio; the UI ones (open a popup,
+//! push a screen, show a status) are taken by the app itself.
+
+use super::msg::Msg;
+use super::screens::Screen;
+use crate::conn::Secret;
+use crate::error::{Error, Result};
+use crate::safety::{Guard, Intent};
+use crate::session::Session;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What a task gets: the session of the context it was started in, a way to
+/// report progress, and a cancellation signal.
+pub struct TaskCx {
+    pub session: Arc<Session>,
+    key: Option<String>,
+    tx: mpsc::UnboundedSender<Msg>,
+    cancel: watch::Receiver<bool>,
+}
+
+impl TaskCx {
+    pub fn new(
+        session: Arc<Session>,
+        key: Option<String>,
+        tx: mpsc::UnboundedSender<Msg>,
+        cancel: watch::Receiver<bool>,
+    ) -> TaskCx {
+        TaskCx {
+            session,
+            key,
+            tx,
+            cancel,
+        }
+    }
+
+    /// Reports progress to the progress view opened with the same key.
+    pub fn progress(&self, done: u64, total: Option<u64>, note: impl Into<String>) {
+        if let Some(key) = &self.key {
+            let _ = self.tx.send(Msg::Progress {
+                key: key.clone(),
+                done,
+                total,
+                note: note.into(),
+            });
+        }
+    }
+
+    /// Resolves when the operator cancelled this task (Esc in the progress view).
+    pub async fn cancelled(&mut self) {
+        while !*self.cancel.borrow() {
+            if self.cancel.changed().await.is_err() {
+                // The runtime is gone: nobody can cancel any more.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Runs `fut` unless cancelled first, which gives `Error::Cancelled` (so a
+    /// guarded mutation records "cancelled" in the audit log).
+    pub async fn until_cancelled<T>(&mut self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            r = fut => r,
+            _ = self.cancelled() => Err(Error::Cancelled),
+        }
+    }
+}
+
+pub type TaskFn = Box<dyn FnOnce(TaskCx) -> BoxFuture<Msg> + Send>;
+pub type OpFn = Box<dyn FnOnce(TaskCx, Guard) -> BoxFuture<Msg> + Send>;
+
+/// A mutation waiting for the operator's answer in the confirm popup.
+pub struct PendingOp {
+    pub intent: Intent,
+    /// Label of the progress view while it runs.
+    pub label: String,
+    pub run: OpFn,
+}
+
+impl PendingOp {
+    pub fn new<F, Fut>(intent: Intent, label: impl Into<String>, run: F) -> PendingOp
+    where
+        F: FnOnce(TaskCx, Guard) -> Fut + Send + 'static,
+        Fut: Future<Output = Msg> + Send + 'static,
+    {
+        PendingOp {
+            intent,
+            label: label.into(),
+            run: Box::new(move |cx, guard| Box::pin(run(cx, guard))),
+        }
+    }
+}
+
+pub enum Cmd {
+    /// Async work; its `Msg` comes back on the channel. Starting a task with
+    /// the key of a running one cancels the older one (latest wins).
+    Task {
+        name: &'static str,
+        key: Option<String>,
+        run: TaskFn,
+    },
+    /// Cancels the task with this key.
+    Abort(String),
+    /// Builds a session for another context, live.
+    SwitchContext(String),
+    /// Rebuilds the current session's connections after a loss.
+    Reconnect,
+    /// Copies to the terminal's clipboard by OSC 52.
+    Clipboard(Secret),
+    /// Opens the confirm popup (taken by the app).
+    Confirm(PendingOp),
+    /// Opens the one-time secret view (taken by the app).
+    ShowSecret { title: String, secret: Secret },
+    /// Opens a progress view for the task with this key (taken by the app).
+    Progress { key: String, label: String },
+    /// Drills down to another screen (taken by the app).
+    Push(Box<dyn Screen>),
+    /// A result or error for the status line (taken by the app).
+    Status(std::result::Result<String, String>),
+}
+
+impl Cmd {
+    pub fn task<F, Fut>(name: &'static str, key: Option<String>, run: F) -> Cmd
+    where
+        F: FnOnce(TaskCx) -> Fut + Send + 'static,
+        Fut: Future<Output = Msg> + Send + 'static,
+    {
+        Cmd::Task {
+            name,
+            key,
+            run: Box::new(move |cx| Box::pin(run(cx))),
+        }
+    }
+
+    /// A short name for tests and logs.
+    pub fn name(&self) -> String {
+        match self {
+            Cmd::Task { name, .. } => format!("task:{name}"),
+            Cmd::Abort(k) => format!("abort:{k}"),
+            Cmd::SwitchContext(c) => format!("ctx:{c}"),
+            Cmd::Reconnect => "reconnect".into(),
+            Cmd::Clipboard(_) => "clipboard".into(),
+            Cmd::Confirm(op) => format!("confirm:{}", op.intent.action),
+            Cmd::ShowSecret { title, .. } => format!("secret:{title}"),
+            Cmd::Progress { key, .. } => format!("progress:{key}"),
+            Cmd::Push(s) => format!("push:{}", s.id().name()),
+            Cmd::Status(_) => "status".into(),
+        }
+    }
+}
+
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}

@@ -1,0 +1,429 @@
+//! Keys as data. Every action has default keys here (global) or in its
+//! screen's action table; `[keys.global]` and `[keys.screen.NAME]` in the
+//! config override only the actions they name. The same table resolves a key
+//! press and feeds the footer hints and the `?` help, so what is announced is
+//! what works.
+
+use crate::config::keys::KeyOverrides;
+use crate::error::{Error, Result};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A key with its modifiers, normalised so that `G` and `shift-g` are one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub fn new(code: KeyCode, mods: KeyModifiers) -> Key {
+        let mut mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match code {
+            KeyCode::Char(c) => {
+                // The character already says whether shift was down.
+                mods.remove(KeyModifiers::SHIFT);
+                if mods.contains(KeyModifiers::CONTROL) {
+                    KeyCode::Char(c.to_ascii_lowercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+            KeyCode::BackTab => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        Key { code, mods }
+    }
+
+    pub fn from_event(ev: &KeyEvent) -> Key {
+        Key::new(ev.code, ev.modifiers)
+    }
+
+    pub fn char(c: char) -> Key {
+        Key::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    /// Parses "q", "G", "ctrl-r", "alt-x", "shift-tab", "f5", "enter", "esc",
+    /// "up", "pgdn", "space".
+    pub fn parse(s: &str) -> Option<Key> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("c-")) {
+                mods |= KeyModifiers::CONTROL;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("alt-").or_else(|| lower.strip_prefix("m-")) {
+                mods |= KeyModifiers::ALT;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("shift-") {
+                mods |= KeyModifiers::SHIFT;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => {
+                if mods.contains(KeyModifiers::SHIFT) {
+                    mods.remove(KeyModifiers::SHIFT);
+                    KeyCode::Char(c.to_ascii_uppercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" if mods.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "backspace" => KeyCode::Backspace,
+                "delete" | "del" => KeyCode::Delete,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pgup" | "pageup" => KeyCode::PageUp,
+                "pgdn" | "pagedown" => KeyCode::PageDown,
+                "space" => KeyCode::Char(' '),
+                f if f.starts_with('f') => KeyCode::F(f[1..].parse().ok().filter(|n| *n >= 1)?),
+                _ => return None,
+            },
+        };
+        Some(Key::new(code, mods))
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::BackTab => f.write_str("shift-tab"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Delete => f.write_str("del"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::PageUp => f.write_str("pgup"),
+            KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            _ => f.write_str("?"),
+        }
+    }
+}
+
+/// Actions every screen shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Global {
+    Quit,
+    Help,
+    Command,
+    Filter,
+    Back,
+    Refresh,
+    Pause,
+    Up,
+    Down,
+    Left,
+    Right,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Enter,
+    Sort,
+    SortReverse,
+}
+
+/// One bindable action: config name, help label, default keys (space separated).
+#[derive(Debug, Clone, Copy)]
+pub struct ActionDef<A> {
+    pub action: A,
+    pub name: &'static str,
+    pub label: &'static str,
+    pub keys: &'static str,
+}
+
+/// Global defaults. Vim and arrow keys both work; nothing on ctrl-b or
+/// ctrl-a, tmux's and screen's prefixes.
+pub const GLOBAL: &[ActionDef<Global>] = &[
+    def(Global::Quit, "quit", "quit", "q"),
+    def(Global::Help, "help", "help", "?"),
+    def(Global::Command, "command", "command", ":"),
+    def(Global::Filter, "filter", "filter", "/"),
+    def(Global::Back, "back", "back", "esc"),
+    def(Global::Refresh, "refresh", "refresh", "ctrl-r f5"),
+    def(Global::Pause, "pause", "pause refresh", "p"),
+    def(Global::Up, "up", "up", "k up"),
+    def(Global::Down, "down", "down", "j down"),
+    def(Global::Left, "left", "left", "h left"),
+    def(Global::Right, "right", "right", "l right"),
+    def(Global::Top, "top", "first row", "g home"),
+    def(Global::Bottom, "bottom", "last row", "G end"),
+    def(Global::PageUp, "page_up", "page up", "pgup ctrl-u"),
+    def(Global::PageDown, "page_down", "page down", "pgdn ctrl-d"),
+    def(Global::Enter, "enter", "open", "enter"),
+    def(Global::Sort, "sort", "sort by next column", "o"),
+    def(Global::SortReverse, "sort_reverse", "reverse sort", "O"),
+];
+
+const fn def<A>(
+    action: A,
+    name: &'static str,
+    label: &'static str,
+    keys: &'static str,
+) -> ActionDef<A> {
+    ActionDef {
+        action,
+        name,
+        label,
+        keys,
+    }
+}
+
+/// A screen's own action, by name (`"suspend"`).
+pub type ScreenAction = &'static str;
+
+/// A screen action whose config name is its action: `action("suspend", "suspend tenant", "s")`.
+pub const fn action(
+    name: &'static str,
+    label: &'static str,
+    keys: &'static str,
+) -> ActionDef<ScreenAction> {
+    def(name, name, label, keys)
+}
+
+/// The live keymap: defaults with the config's overrides applied.
+#[derive(Debug, Clone, Default)]
+pub struct Keymap {
+    global: Vec<(Key, Global)>,
+    screens: BTreeMap<&'static str, Vec<(Key, ScreenAction)>>,
+}
+
+fn parse_keys(spec: &str, what: &str) -> Result<Vec<Key>> {
+    spec.split_whitespace()
+        .map(|k| {
+            Key::parse(k).ok_or_else(|| {
+                Error::Config(format!(
+                    "keys: '{k}' for {what} is not a key; use forms like q, G, ctrl-r, shift-tab, f5, enter, esc, pgdn"
+                ))
+            })
+        })
+        .collect()
+}
+
+impl Keymap {
+    /// Builds the keymap for the given screens (name, actions) with overrides.
+    pub fn build(
+        screens: &[(&'static str, &'static [ActionDef<ScreenAction>])],
+        overrides: &KeyOverrides,
+    ) -> Result<Keymap> {
+        let mut map = Keymap::default();
+        for name in overrides.global.keys() {
+            if !GLOBAL.iter().any(|d| d.name == name) {
+                return Err(Error::Config(format!(
+                    "[keys.global]: unknown action '{name}'; actions are {}",
+                    GLOBAL.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        for d in GLOBAL {
+            let spec = overrides.global.get(d.name).map(String::as_str).unwrap_or(d.keys);
+            for key in parse_keys(spec, d.name)? {
+                if let Some((_, other)) = map.global.iter().find(|(k, _)| *k == key) {
+                    return Err(Error::Config(format!(
+                        "[keys.global]: {key} is bound to both {other:?} and {}; give one of them another key",
+                        d.name
+                    )));
+                }
+                map.global.push((key, d.action));
+            }
+        }
+        for screen in overrides.screen.keys() {
+            if !screens.iter().any(|(n, _)| n == screen) {
+                return Err(Error::Config(format!(
+                    "[keys.screen.{screen}]: no such screen; screens are {}",
+                    screens.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        for (screen, defs) in screens {
+            let over = overrides.screen.get(*screen);
+            if let Some(over) = over {
+                if let Some(bad) = over.keys().find(|a| !defs.iter().any(|d| d.name == a.as_str())) {
+                    return Err(Error::Config(format!(
+                        "[keys.screen.{screen}]: unknown action '{bad}'; actions are {}",
+                        defs.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+            let mut bound: Vec<(Key, ScreenAction)> = Vec::new();
+            for d in defs.iter() {
+                let spec = over
+                    .and_then(|o| o.get(d.name))
+                    .map(String::as_str)
+                    .unwrap_or(d.keys);
+                for key in parse_keys(spec, d.name)? {
+                    if let Some((_, g)) = map.global.iter().find(|(k, _)| *k == key) {
+                        return Err(Error::Config(format!(
+                            "[keys.screen.{screen}]: {key} for {} is already the global key for {g:?}; pick another",
+                            d.name
+                        )));
+                    }
+                    if let Some((_, other)) = bound.iter().find(|(k, _)| *k == key) {
+                        return Err(Error::Config(format!(
+                            "[keys.screen.{screen}]: {key} is bound to both {other} and {}",
+                            d.name
+                        )));
+                    }
+                    bound.push((key, d.action));
+                }
+            }
+            map.screens.insert(screen, bound);
+        }
+        Ok(map)
+    }
+
+    pub fn global(&self, key: &Key) -> Option<Global> {
+        self.global.iter().find(|(k, _)| k == key).map(|(_, a)| *a)
+    }
+
+    pub fn screen(&self, screen: &str, key: &Key) -> Option<ScreenAction> {
+        self.screens
+            .get(screen)?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, a)| *a)
+    }
+
+    /// "j/↓" for an action, as the footer and help show it.
+    pub fn global_hint(&self, action: Global) -> String {
+        join(self.global.iter().filter(|(_, a)| *a == action).map(|(k, _)| k))
+    }
+
+    pub fn screen_hint(&self, screen: &str, action: ScreenAction) -> String {
+        join(
+            self.screens
+                .get(screen)
+                .into_iter()
+                .flatten()
+                .filter(|(_, a)| *a == action)
+                .map(|(k, _)| k),
+        )
+    }
+
+    /// Every key bound anywhere, for tests.
+    pub fn all_keys(&self) -> Vec<Key> {
+        self.global
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(self.screens.values().flatten().map(|(k, _)| *k))
+            .collect()
+    }
+}
+
+fn join<'a>(keys: impl Iterator<Item = &'a Key>) -> String {
+    keys.map(|k| k.to_string()).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &[ActionDef<ScreenAction>] = &[action("suspend", "suspend tenant", "s")];
+
+    fn overrides(text: &str) -> KeyOverrides {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn parses_and_normalises() {
+        assert_eq!(Key::parse("G"), Some(Key::char('G')));
+        assert_eq!(Key::parse("shift-g"), Some(Key::char('G')));
+        assert_eq!(
+            Key::parse("ctrl-r"),
+            Some(Key::new(KeyCode::Char('r'), KeyModifiers::CONTROL))
+        );
+        assert_eq!(
+            Key::from_event(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Key::char('G')
+        );
+        assert_eq!(Key::parse("shift-tab").map(|k| k.code), Some(KeyCode::BackTab));
+        assert_eq!(Key::parse("f5").map(|k| k.code), Some(KeyCode::F(5)));
+        assert_eq!(Key::parse("pgdn").map(|k| k.code), Some(KeyCode::PageDown));
+        assert_eq!(Key::parse("bogus"), None);
+        assert_eq!(Key::parse("ctrl-r").unwrap().to_string(), "ctrl-r");
+    }
+
+    #[test]
+    fn no_default_binding_on_tmux_prefixes() {
+        let map = Keymap::build(&[("demo", DEMO)], &KeyOverrides::default()).unwrap();
+        for prefix in ["ctrl-b", "ctrl-a"] {
+            let k = Key::parse(prefix).unwrap();
+            assert!(!map.all_keys().contains(&k), "{prefix} is bound by default");
+        }
+    }
+
+    #[test]
+    fn vim_and_arrows_both_move() {
+        let map = Keymap::build(&[], &KeyOverrides::default()).unwrap();
+        assert_eq!(map.global(&Key::char('j')), Some(Global::Down));
+        assert_eq!(
+            map.global(&Key::new(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Global::Down)
+        );
+        assert_eq!(map.global_hint(Global::Down), "j/↓");
+    }
+
+    #[test]
+    fn overrides_replace_only_named_actions() {
+        let o = overrides("[global]\nquit = \"ctrl-q\"\n[screen.demo]\nsuspend = \"S\"\n");
+        let map = Keymap::build(&[("demo", DEMO)], &o).unwrap();
+        assert_eq!(map.global(&Key::char('q')), None);
+        assert_eq!(map.global(&Key::parse("ctrl-q").unwrap()), Some(Global::Quit));
+        assert_eq!(map.global(&Key::char('?')), Some(Global::Help));
+        assert_eq!(map.screen("demo", &Key::char('S')), Some("suspend"));
+        assert_eq!(map.screen("demo", &Key::char('s')), None);
+        assert_eq!(map.screen_hint("demo", "suspend"), "S");
+    }
+
+    #[test]
+    fn bad_config_is_reported_not_dropped() {
+        for (text, needle) in [
+            ("[global]\nqiut = \"x\"\n", "unknown action 'qiut'"),
+            ("[global]\nquit = \"ctrl-nope\"\n", "not a key"),
+            ("[global]\nquit = \"?\"\n", "bound to both"),
+            ("[screen.demo]\nsuspend = \"q\"\n", "already the global key"),
+            ("[screen.nope]\nx = \"y\"\n", "no such screen"),
+        ] {
+            let err = Keymap::build(&[("demo", DEMO)], &overrides(text))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

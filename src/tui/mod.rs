@@ -1,0 +1,175 @@
+//! The interactive console, Elm-style.
+//!
+//! - [`app`]: `App` state and the pure `update(&mut App, Msg) -> Vec<Cmd>`.
+//! - [`msg`]: the one `Msg` enum (keys, ticks, task results with their request generation).
+//! - [`cmd`]: effects; [`runtime`] runs them on tokio and answers with `Msg`s on one channel.
+//! - [`view`]: the chrome (header, banner, body, status line, footer, overlays), pure.
+//! - [`screens`]: the registry and one file per screen; [`widgets`] and [`popups`]: shared pieces.
+//! - [`env`]: theme, keymap, settings (`Env::test_env()` for tests); [`keymap`], [`theme`].
+//! - [`terminal`]: raw mode / alternate screen / cursor restored on exit, panic and signals.
+//!
+//! # Adding a screen (tenants, cache, …)
+//! 1. Write `src/tui/screens/NAME.rs` with `pub const ACTIONS: &[ActionDef<ScreenAction>]`
+//!    (`keymap::action("suspend", "suspend tenant", "s")`; keys must not clash with
+//!    `keymap::GLOBAL`), `pub enum Msg` (or `pub type Msg = table::Msg<Row>` for a list),
+//!    and a struct implementing [`screens::Screen`]: `enter`/`refresh` return `Cmd::task(..)`s
+//!    whose futures call the core with `cx.session` and answer
+//!    `Msg::Screen(ScreenMsg::NAME(..))` carrying the `Result` and the generation the
+//!    screen recorded (`tui::next_gen()`); `update` ignores replies whose generation is not
+//!    the latest. Keep an explicit [`screens::LoadState`] and draw every variant.
+//! 2. In `screens/mod.rs`: `pub mod NAME;`, a `ScreenId::NAME` variant, its arms in `name`
+//!    (the `:command` and `[keys.screen.NAME]` section), `about`, `actions`, `build`, and
+//!    `ALL`; a `ScreenMsg::NAME(NAME::Msg)` variant and its arm in `target`.
+//! 3. Lists: hold a [`widgets::table::PagedTable`] over your [`widgets::table::PagedSource`]
+//!    (keyset cursors: `Anchor::{First, After, Before, Last}`, filter and sort in the
+//!    `PageRequest`), forward `nav`, `filter`, `filter_text`, `load_state` and the
+//!    table's `Msg` to it; details in [`widgets::detail::Detail`].
+//! 4. Mutations: build an `Intent`, return `Cmd::Confirm(PendingOp::new(intent, label,
+//!    |cx, guard| async move { ... guard.run(core_fn(..), |r| json!(..)).await ... }))`;
+//!    the confirm popup, read-only refusal, `Safety::authorize` and a cancellable progress
+//!    view come with it (`cx.until_cancelled(fut)` turns Esc into `Error::Cancelled`, audited).
+//!    A new secret: `Cmd::ShowSecret { title, secret }` (shown once, `c` copies by OSC 52).
+//! 5. Tests: state tests drive `App::update` / your screen with `Env::test_env()`; render
+//!    tests draw into ratatui's `TestBackend` (see tests/tui_render.rs).
+
+pub mod app;
+pub mod cmd;
+pub mod command_bar;
+pub mod env;
+pub mod keymap;
+pub mod msg;
+pub mod popups;
+pub mod runtime;
+pub mod screens;
+pub mod terminal;
+pub mod theme;
+pub mod view;
+pub mod widgets;
+
+use crate::config::ContextOverrides;
+use crate::error::{Error, Result};
+use crate::session::Session;
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+static GEN: AtomicU64 = AtomicU64::new(1);
+
+/// A request generation, unique in the process, so a reply can be matched to
+/// the latest request even across screens rebuilt by a context switch.
+pub fn next_gen() -> u64 {
+    GEN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// How the command line configured the TUI.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// False for `--no-color` or NO_COLOR: monochrome, selection by reverse video.
+    pub color: bool,
+    /// `--pg`, `--redis`, `--read-only`, kept for sessions built by `:ctx`.
+    pub overrides: ContextOverrides,
+    /// `--log-file`; default is the log file in the state dir.
+    pub log_file: Option<PathBuf>,
+    pub verbose: u8,
+}
+
+/// How the TUI ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    /// Ended by this signal (the terminal is restored already).
+    Signal(i32),
+}
+
+/// Runs the console until `q`, `:q` or a signal. Config problems (theme,
+/// keys) fail before the terminal is touched.
+pub async fn run(session: Session, options: Options) -> Result<Exit> {
+    let log = options.log_file.clone().unwrap_or_else(|| session.paths.log_file());
+    init_logging(&log, options.verbose)?;
+    let theme = theme::Theme::choose(
+        options.color,
+        session.ctx.theme.as_deref(),
+        session.config.theme.as_deref(),
+        &session.paths.themes_dir(),
+    )?;
+    let env = env::Env::new(&session.config, theme)?;
+    let mut signals = terminal::Signals::new().map_err(|e| Error::io("cannot watch for signals", e))?;
+    let guard = terminal::enter(env.settings.mouse).map_err(|e| Error::io("cannot set up the terminal", e))?;
+    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
+        .map_err(|e| Error::io("cannot set up the terminal", e))?;
+    let size = term.size().map_err(|e| Error::io("cannot read the terminal size", e))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let context = msg::ContextInfo::of(&session);
+    let mut runtime = runtime::Runtime::new(Arc::new(session), options.overrides, tx);
+    let (mut app, cmds) = app::App::new(env, context, Instant::now(), (size.width, size.height));
+    cmds.into_iter().for_each(|c| runtime.exec(c));
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tracing::info!("tui started on context {}", app.context.name);
+    let exit = loop {
+        if app.dirty {
+            term.draw(|f| view::view(&app, f))
+                .map_err(|e| Error::io("cannot draw", e))?;
+            app.dirty = false;
+        }
+        let msg = tokio::select! {
+            biased;
+            sig = signals.recv() => {
+                terminal::restore();
+                tracing::info!("ended by signal {sig}");
+                break Exit::Signal(sig);
+            }
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => msg::Msg::Key(k),
+                Some(Ok(Event::Resize(w, h))) => msg::Msg::Resize(w, h),
+                Some(Ok(Event::Mouse(m))) => msg::Msg::Mouse(m),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(Error::io("cannot read the terminal", e)),
+                None => break Exit::Quit,
+            },
+            Some(m) = rx.recv() => m,
+            _ = tick.tick() => msg::Msg::Tick(Instant::now()),
+        };
+        for c in app.update(msg) {
+            runtime.exec(c);
+        }
+        if app.quit {
+            break Exit::Quit;
+        }
+    };
+    runtime.shutdown();
+    drop(term);
+    drop(guard);
+    Ok(exit)
+}
+
+/// Tracing goes to a file, never to the screen.
+fn init_logging(path: &std::path::Path, verbose: u8) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot open the log file {}", path.display()), e))?;
+    let level = match verbose {
+        0 => "opsdeck=info",
+        1 => "opsdeck=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPSDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(())
+}

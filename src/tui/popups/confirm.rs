@@ -1,0 +1,132 @@
+//! The confirmation dialog in front of every mutation. Default is Cancel;
+//! a reversible change asks yes/no, a destructive one wants the target's
+//! name typed; in a read-only context it shows the refusal instead of
+//! asking. The answer becomes an `Approval` for `Safety::authorize`, which
+//! still has the last word.
+
+use crate::safety::{self, Approval, Risk};
+use crate::tui::cmd::PendingOp;
+use crate::tui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Cancel,
+    Confirm,
+}
+
+pub struct ConfirmPopup {
+    op: PendingOp,
+    refusal: Option<String>,
+    typed: String,
+    focus: Button,
+}
+
+pub enum Answer {
+    /// Still open.
+    Open,
+    /// Closed without running anything.
+    Closed,
+    /// Run the operation with this approval (the safety layer checks it).
+    Approved(PendingOp, Approval),
+}
+
+impl ConfirmPopup {
+    pub fn new(op: PendingOp, read_only: bool) -> ConfirmPopup {
+        let refusal = safety::check(&op.intent, read_only, &Approval::AssumeYes).err();
+        ConfirmPopup {
+            op,
+            refusal,
+            typed: String::new(),
+            focus: Button::Cancel,
+        }
+    }
+
+    pub fn focus(&self) -> Button {
+        self.focus
+    }
+
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
+    }
+
+    pub fn action(&self) -> &str {
+        &self.op.intent.action
+    }
+
+    pub fn key(mut self, key: KeyEvent) -> (Option<ConfirmPopup>, Answer) {
+        if self.refusal.is_some() {
+            return (None, Answer::Closed);
+        }
+        match (self.op.intent.risk, key.code) {
+            (_, KeyCode::Esc) => (None, Answer::Closed),
+            (_, KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right) => {
+                self.focus = match self.focus {
+                    Button::Cancel => Button::Confirm,
+                    Button::Confirm => Button::Cancel,
+                };
+                (Some(self), Answer::Open)
+            }
+            (Risk::Mutating, KeyCode::Char('y' | 'Y')) => (None, Answer::Approved(self.op, Approval::Confirmed)),
+            (Risk::Mutating, KeyCode::Enter) if self.focus == Button::Confirm => {
+                (None, Answer::Approved(self.op, Approval::Confirmed))
+            }
+            (Risk::Mutating, _) => (None, Answer::Closed),
+            (Risk::Destructive, KeyCode::Char(c)) => {
+                self.typed.push(c);
+                (Some(self), Answer::Open)
+            }
+            (Risk::Destructive, KeyCode::Backspace) => {
+                self.typed.pop();
+                (Some(self), Answer::Open)
+            }
+            (Risk::Destructive, KeyCode::Enter) if self.focus == Button::Confirm || !self.typed.is_empty() => {
+                let typed = std::mem::take(&mut self.typed);
+                (None, Answer::Approved(self.op, Approval::Typed(typed)))
+            }
+            (Risk::Destructive, _) => (None, Answer::Closed),
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        frame.render_widget(Clear, area);
+        let intent = &self.op.intent;
+        let (title, border) = match (&self.refusal, intent.risk) {
+            (Some(_), _) => (" refused ", theme.error()),
+            (None, Risk::Destructive) => (" confirm (destructive) ", theme.danger()),
+            (None, Risk::Mutating) => (" confirm ", theme.border(true)),
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(border)
+            .title(Line::styled(title, border));
+        let mut lines = vec![Line::styled(intent.summary.clone(), theme.text()), Line::raw("")];
+        if let Some(reason) = &self.refusal {
+            lines.push(Line::styled(reason.clone(), theme.error()));
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("any key closes", theme.muted()));
+        } else {
+            if intent.risk == Risk::Destructive {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("type '{}': ", intent.target), theme.muted()),
+                    Span::styled(format!("{}▏", self.typed), theme.accent()),
+                ]));
+                lines.push(Line::raw(""));
+            }
+            let button = |label: &'static str, b: Button| {
+                if self.focus == b {
+                    Span::styled(format!("[ {label} ]"), theme.selection())
+                } else {
+                    Span::styled(format!("  {label}  "), theme.text())
+                }
+            };
+            let confirm = if intent.risk == Risk::Destructive { "Confirm" } else { "Yes" };
+            lines.push(Line::from(vec![button("Cancel", Button::Cancel), Span::raw("  "), button(confirm, Button::Confirm)]));
+        }
+        frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: true }), area);
+    }
+}

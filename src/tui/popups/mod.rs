@@ -1,0 +1,5 @@
+//! Popups, one file each, drawn above the body.
+
+pub mod confirm;
+pub mod help;
+pub mod secret;

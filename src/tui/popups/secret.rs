@@ -1,0 +1,119 @@
+//! A one-time secret view: the value is shown once; `c` copies it by OSC 52
+//! and masks it; closing drops it. Nothing keeps the value afterwards.
+
+use crate::conn::Secret;
+use crate::tui::cmd::Cmd;
+use crate::tui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub struct SecretPopup {
+    title: String,
+    value: Option<Secret>,
+    copied: bool,
+}
+
+impl SecretPopup {
+    pub fn new(title: impl Into<String>, secret: Secret) -> SecretPopup {
+        SecretPopup {
+            title: title.into(),
+            value: Some(secret),
+            copied: false,
+        }
+    }
+
+    /// Whether the value is still held (shown).
+    pub fn visible(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// `c` copies and masks; Esc, Enter and `q` close and drop the value.
+    pub fn key(mut self, key: KeyEvent) -> (Option<SecretPopup>, Vec<Cmd>) {
+        match key.code {
+            KeyCode::Char('c') => match self.value.take() {
+                Some(v) => {
+                    self.copied = true;
+                    (Some(self), vec![Cmd::Clipboard(v)])
+                }
+                None => (Some(self), Vec::new()),
+            },
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => (None, Vec::new()),
+            _ => (Some(self), Vec::new()),
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        frame.render_widget(Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.warn())
+            .title(Line::styled(format!(" {} ", self.title), theme.title()));
+        let mut lines = Vec::new();
+        match &self.value {
+            Some(v) => {
+                lines.push(Line::styled("shown once: copy it now", theme.warn()));
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(v.expose().to_string(), theme.accent()));
+                lines.push(Line::raw(""));
+                lines.push(Line::styled("c copy (and mask) · esc close", theme.muted()));
+            }
+            None => {
+                lines.push(Line::styled(
+                    if self.copied {
+                        "copied to the clipboard; the value is masked for good"
+                    } else {
+                        "the value is masked for good"
+                    },
+                    theme.ok(),
+                ));
+                lines.push(Line::raw(""));
+                lines.push(Line::styled("••••••••••••••••", theme.muted()));
+                lines.push(Line::raw(""));
+                lines.push(Line::styled("esc close", theme.muted()));
+            }
+        }
+        frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    }
+}
+
+/// The OSC 52 sequence that puts `text` on the terminal's clipboard.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn copy_masks_for_good_and_close_drops() {
+        let p = SecretPopup::new("new key", Secret::new("sk_live_abc"));
+        assert!(p.visible());
+        let (p, cmds) = p.key(key(KeyCode::Char('c')));
+        let p = p.unwrap();
+        assert_eq!(cmds.len(), 1);
+        assert!(matches!(&cmds[0], Cmd::Clipboard(s) if s.expose() == "sk_live_abc"));
+        assert!(!p.visible());
+        let (p, cmds) = p.key(key(KeyCode::Char('c')));
+        assert!(cmds.is_empty(), "a second copy has nothing to copy");
+        let (p, _) = p.unwrap().key(key(KeyCode::Esc));
+        assert!(p.is_none());
+    }
+
+    #[test]
+    fn osc52_is_base64() {
+        assert_eq!(osc52("hi"), "\x1b]52;c;aGk=\x07");
+    }
+}

@@ -1,0 +1,152 @@
+//! The screen registry. A screen is one file here plus one variant in
+//! [`ScreenId`] and one in [`ScreenMsg`]; its `:command`, its key section
+//! (`[keys.screen.NAME]`) and its help all come from this table, so a screen
+//! that is not registered is not offered anywhere.
+
+pub mod audit;
+pub mod overview;
+
+use super::cmd::Cmd;
+use super::env::Env;
+use super::keymap::{ActionDef, Global, ScreenAction};
+use super::msg::ContextInfo;
+use ratatui::layout::Rect;
+use ratatui::Frame;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScreenId {
+    Overview,
+    Audit,
+}
+
+impl ScreenId {
+    /// In `:command` completion order.
+    pub const ALL: &'static [ScreenId] = &[ScreenId::Overview, ScreenId::Audit];
+
+    /// The `:command` and the `[keys.screen.NAME]` section.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScreenId::Overview => "overview",
+            ScreenId::Audit => "audit",
+        }
+    }
+
+    /// One line for completion and help.
+    pub fn about(self) -> &'static str {
+        match self {
+            ScreenId::Overview => "health of Postgres and Redis",
+            ScreenId::Audit => "opsdeck's own audit log",
+        }
+    }
+
+    /// The screen's own actions (global keys are in `keymap::GLOBAL`).
+    pub fn actions(self) -> &'static [ActionDef<ScreenAction>] {
+        match self {
+            ScreenId::Overview => overview::ACTIONS,
+            ScreenId::Audit => audit::ACTIONS,
+        }
+    }
+
+    pub fn build(self) -> Box<dyn Screen> {
+        match self {
+            ScreenId::Overview => Box::new(overview::OverviewScreen::new()),
+            ScreenId::Audit => Box::new(audit::AuditScreen::new()),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ScreenId> {
+        ScreenId::ALL.iter().copied().find(|s| s.name() == name)
+    }
+}
+
+/// Messages for screens, one variant per screen; the app hands each to the
+/// open screen it names and drops it when that screen is gone.
+#[derive(Debug)]
+pub enum ScreenMsg {
+    Overview(overview::Msg),
+    Audit(audit::Msg),
+}
+
+impl ScreenMsg {
+    pub fn target(&self) -> ScreenId {
+        match self {
+            ScreenMsg::Overview(_) => ScreenId::Overview,
+            ScreenMsg::Audit(_) => ScreenId::Audit,
+        }
+    }
+}
+
+/// What screens read while updating and drawing. Borrowed, never stored.
+pub struct Cx<'a> {
+    pub env: &'a Env,
+    pub context: &'a ContextInfo,
+    pub now: Instant,
+    /// Rows of the body area (inside the screen's border) at the last resize.
+    pub body_rows: u16,
+    /// Whether the body has focus (no popup or overlay above it).
+    pub focused: bool,
+}
+
+/// The explicit load state every screen keeps; views draw every variant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadState {
+    Idle,
+    Loading,
+    Loaded(Instant),
+    Error(String),
+}
+
+pub trait Screen: Send {
+    fn id(&self) -> ScreenId;
+
+    /// Title of the body's border.
+    fn title(&self) -> String {
+        self.id().name().to_string()
+    }
+
+    /// Starts loading: when first shown and after a context switch.
+    fn enter(&mut self, cx: &Cx) -> Vec<Cmd>;
+
+    /// Reloads: auto refresh and the refresh key.
+    fn refresh(&mut self, cx: &Cx) -> Vec<Cmd>;
+
+    /// A message addressed to this screen.
+    fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd>;
+
+    /// One of this screen's actions (from [`ScreenId::actions`]).
+    fn action(&mut self, _action: ScreenAction, _cx: &Cx) -> Vec<Cmd> {
+        Vec::new()
+    }
+
+    /// Whether an action applies now (no selection, read-only ...); disabled
+    /// actions are greyed in the footer and ignored.
+    fn enabled(&self, _action: ScreenAction, _cx: &Cx) -> bool {
+        true
+    }
+
+    /// A navigation key; `None` when the screen does not use it (for `Back`
+    /// that means the app goes back to the previous screen).
+    fn nav(&mut self, _nav: Global, _cx: &Cx) -> Option<Vec<Cmd>> {
+        None
+    }
+
+    /// The text after `/`, on every keystroke; `None` when there is nothing to filter.
+    fn filter(&mut self, _text: &str, _cx: &Cx) -> Option<Vec<Cmd>> {
+        None
+    }
+
+    /// The filter in force, shown when the filter line is closed.
+    fn filter_text(&self) -> Option<&str> {
+        None
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, cx: &Cx);
+
+    fn load_state(&self) -> &LoadState;
+
+    /// How often the app refreshes this screen while it is shown; `None` for never.
+    fn refresh_every(&self, cx: &Cx) -> Option<Duration> {
+        Some(Duration::from_secs(cx.env.settings.refresh_secs.max(1)))
+    }
+}

@@ -1,0 +1,6 @@
+//! Shared widgets, one file each, used by every screen.
+
+pub mod detail;
+pub mod progress;
+pub mod sparkline;
+pub mod table;

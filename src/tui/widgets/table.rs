@@ -1,0 +1,565 @@
+//! A table over a paged data source: keyset cursors, a bounded window of
+//! loaded rows, virtual scrolling, selection, sort by column and a filter
+//! passed to the source. Memory is bounded whatever the row count: at most
+//! `WINDOW_PAGES` pages are held; pages that scroll out are dropped and
+//! fetched again by cursor when the selection comes back to them.
+//!
+//! A screen owns a `PagedTable`, forwards navigation keys to [`PagedTable::nav`],
+//! its messages to [`PagedTable::update`], and calls [`PagedTable::render`].
+
+use crate::health::overview::Level;
+use crate::session::Session;
+use crate::tui::cmd::{BoxFuture, Cmd};
+use crate::tui::keymap::Global;
+use crate::tui::msg::Msg as AppMsg;
+use crate::tui::screens::{Cx, LoadState};
+use crate::tui::theme::Theme;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+use std::collections::VecDeque;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// Opaque position of a row in the source's order (e.g. sort value and id).
+pub type Cursor = String;
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    First,
+    /// The rows right after this cursor.
+    After(Cursor),
+    /// The rows right before this cursor (returned in display order).
+    Before(Cursor),
+    Last,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortSpec {
+    /// The column's key, as the source knows it.
+    pub column: &'static str,
+    pub desc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub anchor: Anchor,
+    pub limit: usize,
+    pub sort: Option<SortSpec>,
+    /// What the operator typed after `/`; the source decides what it matches.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keyed<R> {
+    pub cursor: Cursor,
+    pub row: R,
+}
+
+/// A page in display order. Fewer than `limit` rows means the source has no
+/// more in that direction.
+#[derive(Debug, Clone)]
+pub struct Page<R> {
+    pub rows: Vec<Keyed<R>>,
+    /// Total matching rows when the source knows it cheaply (may be an estimate).
+    pub total: Option<u64>,
+}
+
+pub trait TableRow: Debug + Send + Sync + 'static {
+    fn cells(&self) -> Vec<String>;
+    /// Colours the row by level (an error outcome, a failed job).
+    fn level(&self) -> Option<Level> {
+        None
+    }
+}
+
+pub trait PagedSource: Send + Sync + 'static {
+    type Row: TableRow;
+    fn fetch(&self, session: Arc<Session>, req: PageRequest) -> BoxFuture<crate::Result<Page<Self::Row>>>;
+}
+
+pub struct Column {
+    pub title: &'static str,
+    /// Sort key passed to the source; `None` for a column it cannot sort by.
+    pub sort_key: Option<&'static str>,
+    pub width: Constraint,
+}
+
+impl Column {
+    pub const fn new(title: &'static str, sort_key: Option<&'static str>, width: Constraint) -> Column {
+        Column {
+            title,
+            sort_key,
+            width,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Replace the window; select the first row, the last, or keep the index.
+    Reset(Select),
+    Append,
+    Prepend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    First,
+    Last,
+    Keep,
+}
+
+#[derive(Debug)]
+pub enum Msg<R> {
+    Loaded {
+        gen: u64,
+        dir: Dir,
+        anchor: Anchor,
+        limit: usize,
+        result: crate::Result<Page<R>>,
+    },
+}
+
+pub const PAGE_SIZE: usize = 200;
+pub const WINDOW_PAGES: usize = 3;
+
+pub struct PagedTable<S: PagedSource> {
+    name: &'static str,
+    source: Arc<S>,
+    wrap: fn(Msg<S::Row>) -> AppMsg,
+    columns: Vec<Column>,
+    page_size: usize,
+    rows: VecDeque<Keyed<S::Row>>,
+    at_start: bool,
+    at_end: bool,
+    /// The anchor that reproduces the window's first row (for reloads).
+    head: Anchor,
+    selected: usize,
+    offset: usize,
+    /// Absolute index of `rows[0]`, when known.
+    first_abs: Option<u64>,
+    total: Option<u64>,
+    sort: Option<SortSpec>,
+    filter: String,
+    gen: u64,
+    loading_after: bool,
+    loading_before: bool,
+    state: LoadState,
+}
+
+impl<S: PagedSource> PagedTable<S> {
+    /// `name` keys its tasks (one page fetch per direction in flight);
+    /// `wrap` turns the table's messages into the app's.
+    pub fn new(name: &'static str, source: S, columns: Vec<Column>, wrap: fn(Msg<S::Row>) -> AppMsg) -> Self {
+        PagedTable {
+            name,
+            source: Arc::new(source),
+            wrap,
+            columns,
+            page_size: PAGE_SIZE,
+            rows: VecDeque::new(),
+            at_start: true,
+            at_end: false,
+            head: Anchor::First,
+            selected: 0,
+            offset: 0,
+            first_abs: Some(0),
+            total: None,
+            sort: None,
+            filter: String::new(),
+            gen: 0,
+            loading_after: false,
+            loading_before: false,
+            state: LoadState::Idle,
+        }
+    }
+
+    pub fn with_page_size(mut self, n: usize) -> Self {
+        self.page_size = n.max(1);
+        self
+    }
+
+    pub fn with_sort(mut self, column: &'static str, desc: bool) -> Self {
+        self.sort = Some(SortSpec { column, desc });
+        self
+    }
+
+    pub fn selected(&self) -> Option<&S::Row> {
+        self.rows.get(self.selected).map(|k| &k.row)
+    }
+
+    pub fn loaded_rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Absolute index of the selection when known.
+    pub fn position(&self) -> Option<u64> {
+        self.first_abs.map(|f| f + self.selected as u64)
+    }
+
+    pub fn state(&self) -> &LoadState {
+        &self.state
+    }
+
+    pub fn filter_text(&self) -> &str {
+        &self.filter
+    }
+
+    pub fn sort(&self) -> Option<&SortSpec> {
+        self.sort.as_ref()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.gen
+    }
+
+    /// Loads from the top (first show, new filter or sort).
+    pub fn load(&mut self) -> Vec<Cmd> {
+        self.reset(Anchor::First, Select::First, self.page_size)
+    }
+
+    /// Reloads the rows in the window, keeping the selection.
+    pub fn reload(&mut self) -> Vec<Cmd> {
+        let limit = self.rows.len().clamp(self.page_size, self.page_size * WINDOW_PAGES);
+        let head = self.head.clone();
+        self.reset(head, Select::Keep, limit)
+    }
+
+    fn reset(&mut self, anchor: Anchor, select: Select, limit: usize) -> Vec<Cmd> {
+        self.gen = crate::tui::next_gen();
+        self.loading_after = false;
+        self.loading_before = false;
+        self.state = LoadState::Loading;
+        vec![self.fetch(Dir::Reset(select), anchor, limit)]
+    }
+
+    fn fetch(&self, dir: Dir, anchor: Anchor, limit: usize) -> Cmd {
+        let req = PageRequest {
+            anchor: anchor.clone(),
+            limit,
+            sort: self.sort.clone(),
+            filter: self.filter.clone(),
+        };
+        let (gen, source, wrap) = (self.gen, self.source.clone(), self.wrap);
+        let key = match dir {
+            Dir::Reset(_) => format!("{}:reset", self.name),
+            Dir::Append => format!("{}:after", self.name),
+            Dir::Prepend => format!("{}:before", self.name),
+        };
+        Cmd::task("table.page", Some(key), move |cx| async move {
+            let result = source.fetch(cx.session.clone(), req).await;
+            wrap(Msg::Loaded {
+                gen,
+                dir,
+                anchor,
+                limit,
+                result,
+            })
+        })
+    }
+
+    pub fn set_filter(&mut self, text: &str) -> Vec<Cmd> {
+        if text == self.filter {
+            return Vec::new();
+        }
+        self.filter = text.to_string();
+        self.load()
+    }
+
+    /// Next sortable column (ascending), or flip the direction.
+    pub fn cycle_sort(&mut self, reverse: bool) -> Vec<Cmd> {
+        let keys: Vec<&'static str> = self.columns.iter().filter_map(|c| c.sort_key).collect();
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        self.sort = match (&self.sort, reverse) {
+            (Some(s), true) => Some(SortSpec {
+                column: s.column,
+                desc: !s.desc,
+            }),
+            (None, true) => Some(SortSpec {
+                column: keys[0],
+                desc: true,
+            }),
+            (Some(s), false) => {
+                let i = keys.iter().position(|k| *k == s.column).map_or(0, |i| (i + 1) % keys.len());
+                Some(SortSpec {
+                    column: keys[i],
+                    desc: false,
+                })
+            }
+            (None, false) => Some(SortSpec {
+                column: keys[0],
+                desc: false,
+            }),
+        };
+        self.load()
+    }
+
+    /// Rows of data visible in a body of `body_rows` (minus header and status line).
+    fn visible(body_rows: u16) -> usize {
+        usize::from(body_rows.saturating_sub(2)).max(1)
+    }
+
+    /// Handles a navigation key; `None` for keys a table does not use.
+    pub fn nav(&mut self, nav: Global, cx: &Cx) -> Option<Vec<Cmd>> {
+        let page = Self::visible(cx.body_rows);
+        let last = self.rows.len().saturating_sub(1);
+        match nav {
+            Global::Up => self.selected = self.selected.saturating_sub(1),
+            Global::Down => self.selected = (self.selected + 1).min(last),
+            Global::PageUp => self.selected = self.selected.saturating_sub(page),
+            Global::PageDown => self.selected = (self.selected + page).min(last),
+            Global::Top if self.at_start => self.selected = 0,
+            Global::Top => return Some(self.reset(Anchor::First, Select::First, self.page_size)),
+            Global::Bottom if self.at_end => self.selected = last,
+            Global::Bottom => return Some(self.reset(Anchor::Last, Select::Last, self.page_size)),
+            Global::Sort => return Some(self.cycle_sort(false)),
+            Global::SortReverse => return Some(self.cycle_sort(true)),
+            _ => return None,
+        }
+        self.offset = scroll_offset(self.offset, self.selected, page);
+        Some(self.prefetch(page))
+    }
+
+    /// Starts loading the next or previous page when the selection gets near
+    /// the edge of the window, so scrolling rarely waits.
+    fn prefetch(&mut self, page: usize) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        if matches!(self.state, LoadState::Loading) || self.rows.is_empty() {
+            return cmds;
+        }
+        let margin = page.max(self.page_size / 2);
+        if !self.at_end && !self.loading_after && self.rows.len() - self.selected <= margin {
+            if let Some(last) = self.rows.back() {
+                self.loading_after = true;
+                cmds.push(self.fetch(Dir::Append, Anchor::After(last.cursor.clone()), self.page_size));
+            }
+        }
+        if !self.at_start && !self.loading_before && self.selected <= margin {
+            if let Some(first) = self.rows.front() {
+                self.loading_before = true;
+                cmds.push(self.fetch(Dir::Prepend, Anchor::Before(first.cursor.clone()), self.page_size));
+            }
+        }
+        cmds
+    }
+
+    /// Applies a page. Replies for an older generation (a filter or sort the
+    /// operator has left) are dropped; returns whether it was applied.
+    pub fn update(&mut self, msg: Msg<S::Row>, cx: &Cx) -> (bool, Vec<Cmd>) {
+        let Msg::Loaded {
+            gen,
+            dir,
+            anchor,
+            limit,
+            result,
+        } = msg;
+        if gen != self.gen {
+            return (false, Vec::new());
+        }
+        match dir {
+            Dir::Append => self.loading_after = false,
+            Dir::Prepend => self.loading_before = false,
+            Dir::Reset(_) => {}
+        }
+        let page = match result {
+            Ok(p) => p,
+            Err(e) => {
+                self.state = LoadState::Error(e.to_string());
+                return (true, Vec::new());
+            }
+        };
+        if page.total.is_some() {
+            self.total = page.total;
+        }
+        let n = page.rows.len();
+        let short = n < limit;
+        match dir {
+            Dir::Reset(select) => self.apply_reset(page.rows, anchor, select, short),
+            Dir::Append => self.apply_append(page.rows, short),
+            Dir::Prepend => self.apply_prepend(page.rows, short),
+        }
+        self.state = LoadState::Loaded(cx.now);
+        let visible = Self::visible(cx.body_rows);
+        self.offset = scroll_offset(self.offset, self.selected, visible);
+        let more = self.prefetch(visible);
+        (true, more)
+    }
+
+    fn apply_reset(&mut self, rows: Vec<Keyed<S::Row>>, anchor: Anchor, select: Select, short: bool) {
+        let n = rows.len();
+        let keep = self.selected;
+        self.rows = rows.into();
+        match &anchor {
+            Anchor::First => {
+                self.at_start = true;
+                self.at_end = short;
+                self.first_abs = Some(0);
+            }
+            Anchor::Last => {
+                self.at_end = true;
+                self.at_start = short;
+                self.first_abs = if short {
+                    Some(0)
+                } else {
+                    self.total.map(|t| t.saturating_sub(n as u64))
+                };
+            }
+            Anchor::After(_) => {
+                self.at_start = false;
+                self.at_end = short;
+            }
+            Anchor::Before(_) => {
+                self.at_end = false;
+                self.at_start = short;
+                if short {
+                    self.first_abs = Some(0);
+                }
+            }
+        }
+        self.head = if self.at_start { Anchor::First } else { anchor };
+        let last = n.saturating_sub(1);
+        self.selected = match select {
+            Select::First => 0,
+            Select::Last => last,
+            Select::Keep => keep.min(last),
+        };
+        if select != Select::Keep {
+            self.offset = 0;
+        }
+    }
+
+    fn apply_append(&mut self, rows: Vec<Keyed<S::Row>>, short: bool) {
+        self.at_end = short;
+        self.rows.extend(rows);
+        let max = self.page_size * WINDOW_PAGES;
+        while self.rows.len() > max && self.selected > 0 {
+            if let Some(dropped) = self.rows.pop_front() {
+                self.head = Anchor::After(dropped.cursor);
+            }
+            self.selected -= 1;
+            self.offset = self.offset.saturating_sub(1);
+            self.first_abs = self.first_abs.map(|f| f + 1);
+            self.at_start = false;
+        }
+    }
+
+    fn apply_prepend(&mut self, rows: Vec<Keyed<S::Row>>, short: bool) {
+        let n = rows.len();
+        self.at_start = short;
+        for r in rows.into_iter().rev() {
+            self.rows.push_front(r);
+        }
+        self.selected += n;
+        self.offset += n;
+        self.first_abs = if short {
+            Some(0)
+        } else {
+            self.first_abs.map(|f| f.saturating_sub(n as u64))
+        };
+        self.head = match (short, self.rows.get(n)) {
+            (true, _) => Anchor::First,
+            (false, Some(next)) => Anchor::Before(next.cursor.clone()),
+            (false, None) => Anchor::Last,
+        };
+        let max = self.page_size * WINDOW_PAGES;
+        while self.rows.len() > max && self.selected + 1 < self.rows.len() {
+            self.rows.pop_back();
+            self.at_end = false;
+        }
+    }
+
+    /// Draws only the visible rows, plus the header and a status line with
+    /// position, sort, filter and load state.
+    pub fn render(&self, frame: &mut Frame, area: Rect, cx: &Cx) {
+        let theme = &cx.env.theme;
+        let [table_area, status_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        let visible = usize::from(table_area.height.saturating_sub(1)).max(1);
+        let offset = scroll_offset(self.offset, self.selected, visible).min(self.rows.len());
+        let end = (offset + visible).min(self.rows.len());
+        let header = Row::new(self.columns.iter().map(|c| {
+            let mark = match &self.sort {
+                Some(s) if Some(s.column) == c.sort_key => {
+                    if s.desc {
+                        "▼"
+                    } else {
+                        "▲"
+                    }
+                }
+                _ => "",
+            };
+            format!("{}{mark}", c.title)
+        }))
+        .style(theme.title());
+        let rows = self.rows.range(offset..end).map(|k| {
+            let row = Row::new(k.row.cells());
+            match k.row.level() {
+                Some(level) => row.style(theme.level(level)),
+                None => row.style(theme.text()),
+            }
+        });
+        let widths: Vec<Constraint> = self.columns.iter().map(|c| c.width).collect();
+        let table = Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(theme.selection())
+            .column_spacing(1);
+        let mut state = TableState::default();
+        if !self.rows.is_empty() && cx.focused {
+            state.select(Some(self.selected - offset));
+        }
+        frame.render_stateful_widget(table, table_area, &mut state);
+        if self.rows.is_empty() {
+            let text = match &self.state {
+                LoadState::Idle | LoadState::Loading => "loading…",
+                LoadState::Loaded(_) if self.filter.is_empty() => "no rows",
+                LoadState::Loaded(_) => "no rows match the filter",
+                LoadState::Error(_) => "",
+            };
+            let inner = Rect {
+                y: table_area.y.saturating_add(1),
+                height: table_area.height.saturating_sub(1),
+                ..table_area
+            };
+            frame.render_widget(Paragraph::new(text).style(theme.muted()), inner);
+        }
+        frame.render_widget(Paragraph::new(self.status_line(theme)), status_area);
+    }
+
+    fn status_line(&self, theme: &Theme) -> Line<'static> {
+        let mut spans = Vec::new();
+        let pos = match (self.position(), self.total, self.rows.is_empty()) {
+            (_, _, true) => "0".to_string(),
+            (Some(p), Some(t), _) => format!("{}/{}", p + 1, t.max(p + 1)),
+            (Some(p), None, _) => format!("{}", p + 1),
+            (None, Some(t), _) => format!("?/{t}"),
+            (None, None, _) => "?".to_string(),
+        };
+        spans.push(Span::styled(pos, theme.muted()));
+        if !self.filter.is_empty() {
+            spans.push(Span::styled(format!("  /{}", self.filter), theme.accent()));
+        }
+        if self.loading_after || self.loading_before || matches!(self.state, LoadState::Loading) {
+            spans.push(Span::styled("  loading…", theme.muted()));
+        }
+        if let LoadState::Error(e) = &self.state {
+            spans.push(Span::styled(format!("  {e}"), theme.error()));
+        }
+        Line::from(spans)
+    }
+}
+
+/// Keeps `selected` inside a view of `visible` rows starting at `offset`.
+pub fn scroll_offset(offset: usize, selected: usize, visible: usize) -> usize {
+    let visible = visible.max(1);
+    if selected < offset {
+        selected
+    } else if selected >= offset + visible {
+        selected + 1 - visible
+    } else {
+        offset
+    }
+}

@@ -1,0 +1,319 @@
+//! `opsdeck cache …` through the built binary: JSON on stdout, messages on
+//! stderr, exit codes, safety refusals and audit records.
+
+mod common;
+
+use common::{home, opsdeck, TestDb};
+use opsdeck::sandbox::RedisSandbox;
+use serde_json::Value;
+
+struct Fixture {
+    sb: RedisSandbox,
+    home: tempfile::TempDir,
+    conn: redis::aio::MultiplexedConnection,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let sb = RedisSandbox::start().await.expect("redis sandbox");
+        let conn = redis::Client::open(sb.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        Fixture {
+            sb,
+            home: home(),
+            conn,
+        }
+    }
+
+    /// Runs opsdeck with this Redis; returns (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = opsdeck(self.home.path())
+            .args(["--redis", &self.sb.url()])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--output", "json"];
+        a.extend_from_slice(args);
+        let (code, out, err) = self.run(&a);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+
+    async fn fill(&mut self, keys: &[String]) {
+        let mut pipe = redis::pipe();
+        for k in keys {
+            pipe.cmd("SET").arg(k).arg("v").arg("EX").arg(600).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn).await.unwrap();
+    }
+
+    async fn dbsize(&mut self) -> u64 {
+        redis::cmd("DBSIZE")
+            .query_async(&mut self.conn)
+            .await
+            .unwrap()
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        match self.json(&["audit", "list"]) {
+            Value::Array(a) => a,
+            other => panic!("audit list: {other}"),
+        }
+    }
+}
+
+fn tenant_keys() -> Vec<String> {
+    let mut keys = Vec::new();
+    for t in [1, 2, 12] {
+        for i in 0..30 {
+            keys.push(format!("t:{t}:user:{i}"));
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn keys_stream_as_json_csv_and_lines() {
+    let mut f = Fixture::new().await;
+    f.fill(&tenant_keys()).await;
+    let v = f.json(&["cache", "keys", "--pattern", "t:2:*"]);
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 30);
+    assert!(arr
+        .iter()
+        .all(|e| e["key"].as_str().unwrap().starts_with("t:2:user:")));
+
+    let v = f.json(&[
+        "cache",
+        "keys",
+        "--pattern",
+        "t:1:*",
+        "--sizes",
+        "--limit",
+        "5",
+    ]);
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 5);
+    assert_eq!(arr[0]["type"], "string");
+    assert!(arr[0]["ttl_ms"].as_i64().unwrap() > 0);
+    assert!(arr[0]["memory_bytes"].as_u64().unwrap() > 0);
+
+    let (code, out, _) = f.run(&["cache", "keys", "--pattern", "t:12:*"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 30);
+    let (code, out, _) = f.run(&[
+        "--output",
+        "csv",
+        "cache",
+        "keys",
+        "--pattern",
+        "t:12:*",
+        "--sizes",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().next(), Some("key,type,ttl_ms,memory_bytes"));
+    assert_eq!(out.lines().count(), 31);
+
+    let v = f.json(&["cache", "keys", "--pattern", "none:*"]);
+    assert_eq!(v, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn get_stats_and_not_found() {
+    let mut f = Fixture::new().await;
+    f.fill(&tenant_keys()).await;
+    let _: () = redis::cmd("SET")
+        .arg("doc")
+        .arg(r#"{"a":[1,2]}"#)
+        .query_async(&mut f.conn)
+        .await
+        .unwrap();
+    let v = f.json(&["cache", "get", "doc"]);
+    assert_eq!(v["format"], "json");
+    assert_eq!(v["value"]["a"][1], 2);
+    assert_eq!(v["ttl_ms"], Value::Null);
+
+    let (code, out, err) = f.run(&["cache", "get", "missing"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("does not exist"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1);
+
+    let s = f.json(&["cache", "stats"]);
+    assert_eq!(s["sample"]["sampled_keys"], 91);
+    assert_eq!(s["sample"]["sample_size"], 10_000);
+    assert_eq!(s["sample"]["keys_without_ttl"], 1);
+    assert_eq!(s["sample"]["prefixes"][0]["prefix"], "t:*:user");
+    assert_eq!(s["sample"]["prefixes"][0]["keys"], 90);
+    assert_eq!(s["nodes"][0]["dbs"][0]["keys"], 91);
+    let (code, out, _) = f.run(&["cache", "stats"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("t:*:user"), "{out}");
+}
+
+#[tokio::test]
+async fn invalidate_dry_run_then_real_run_is_audited() {
+    let mut f = Fixture::new().await;
+    f.fill(&tenant_keys()).await;
+    let dry = f.json(&["cache", "invalidate", "--tenant", "1", "--dry-run"]);
+    assert_eq!(dry["matched"], 30);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["pattern"], "t:1:*");
+    assert_eq!(dry["sample"].as_array().unwrap().len(), 20);
+    assert_eq!(f.dbsize().await, 90, "dry run deleted keys");
+
+    // No terminal and no --yes: refused, nothing deleted.
+    let (code, out, err) = f.run(&["cache", "invalidate", "--tenant", "1"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(f.dbsize().await, 90);
+
+    let done = f.json(&["cache", "invalidate", "--tenant", "1", "--yes"]);
+    assert_eq!(done["deleted"], 30);
+    assert_eq!(done["cancelled"], false);
+    assert_eq!(f.dbsize().await, 60);
+
+    let audit = f.audit();
+    let ok = audit
+        .iter()
+        .find(|e| e["action"] == "cache.invalidate" && e["outcome"] == "ok")
+        .expect("audited");
+    assert_eq!(ok["target"], "1");
+    assert_eq!(ok["detail"]["deleted"], 30);
+    assert_eq!(ok["params"]["pattern"], "t:1:*");
+    assert!(audit
+        .iter()
+        .any(|e| e["action"] == "cache.invalidate" && e["outcome"] == "refused"));
+}
+
+#[tokio::test]
+async fn read_only_refuses_with_exit_3_and_deletes_nothing() {
+    let mut f = Fixture::new().await;
+    f.fill(&tenant_keys()).await;
+    for args in [
+        vec![
+            "--read-only",
+            "cache",
+            "invalidate",
+            "--pattern",
+            "t:*",
+            "--yes",
+        ],
+        vec!["--read-only", "cache", "invalidate", "--tag", "x", "--yes"],
+        vec!["--read-only", "cache", "del", "t:1:user:1", "--yes"],
+    ] {
+        let (code, out, err) = f.run(&args);
+        assert_eq!(code, 3, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains("read-only"), "{err}");
+    }
+    assert_eq!(f.dbsize().await, 90);
+    let audit = f.audit();
+    assert_eq!(
+        audit.iter().filter(|e| e["outcome"] == "refused").count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn del_counts_and_tag_invalidation_removes_the_set() {
+    let mut f = Fixture::new().await;
+    f.fill(&tenant_keys()).await;
+    let v = f.json(&["cache", "del", "t:1:user:1", "t:1:user:2", "nope", "--yes"]);
+    assert_eq!(v, serde_json::json!({"requested": 3, "deleted": 2}));
+    let audit = f.audit();
+    assert_eq!(audit[0]["target"], "3 keys");
+    assert_eq!(audit[0]["detail"]["deleted"], 2);
+
+    let members: Vec<String> = (0..30).map(|i| format!("t:2:user:{i}")).collect();
+    let _: () = redis::cmd("SADD")
+        .arg("tag:plan:pro")
+        .arg(&members)
+        .query_async(&mut f.conn)
+        .await
+        .unwrap();
+    let v = f.json(&["cache", "invalidate", "--tag", "plan:pro", "--yes"]);
+    assert_eq!(v["deleted"], 30);
+    assert_eq!(v["tag_set_deleted"], true);
+    assert_eq!(f.dbsize().await, 88 - 30);
+}
+
+#[tokio::test]
+async fn tenant_slug_resolves_through_postgres() {
+    let mut f = Fixture::new().await;
+    f.fill(&tenant_keys()).await;
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text UNIQUE);
+             INSERT INTO tenants VALUES (12, 'acme'), (2, 'globex');",
+        )
+        .await
+        .unwrap();
+    let out = opsdeck(f.home.path())
+        .args(["--redis", &f.sb.url(), "--pg", &db.url, "--output", "json"])
+        .args(["cache", "invalidate", "--tenant", "acme", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tenant_id"], "12");
+    assert_eq!(v["target"], "acme");
+    assert_eq!(v["deleted"], 30);
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("t:12:*")
+        .query_async(&mut f.conn)
+        .await
+        .unwrap();
+    assert!(left.is_empty());
+    assert_eq!(f.dbsize().await, 60);
+
+    let out = opsdeck(f.home.path())
+        .args(["--redis", &f.sb.url(), "--pg", &db.url])
+        .args(["cache", "invalidate", "--tenant", "nosuch", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let h = home();
+    let out = opsdeck(h.path()).args(["cache", "stats"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--redis"));
+
+    let out = opsdeck(h.path())
+        .args([
+            "--redis",
+            "redis://127.0.0.1:1/0",
+            "cache",
+            "invalidate",
+            "--pattern",
+            "a",
+            "--tag",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

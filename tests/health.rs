@@ -1,0 +1,193 @@
+//! `overview` and `doctor` through the real binary against real servers.
+
+mod common;
+
+use common::{home, opsdeck, redis_url, TestDb};
+
+#[tokio::test]
+async fn overview_json_against_real_servers() {
+    let db = TestDb::new().await;
+    let h = home();
+    let out = opsdeck(h.path())
+        .args([
+            "--pg",
+            &db.url,
+            "--redis",
+            &redis_url(),
+            "overview",
+            "--output",
+            "json",
+            "--sample-ms",
+            "200",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pg = &v["postgres"];
+    assert!(pg["max_connections"].as_i64().unwrap() > 0);
+    assert!(pg["connections"].as_i64().unwrap() >= 1);
+    assert!(pg["tps"].as_f64().is_some(), "two samples give TPS: {pg}");
+    assert!(v["redis"]["used_memory_bytes"].as_u64().unwrap() > 0);
+    let keys: Vec<&str> = v["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    for k in [
+        "connections",
+        "tps",
+        "cache_hit",
+        "replication_lag",
+        "longest_transaction",
+        "blocked_sessions",
+        "redis_memory",
+    ] {
+        assert!(keys.contains(&k), "missing figure {k}: {keys:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_sees_a_long_transaction_and_a_blocked_session() {
+    let db = TestDb::new().await;
+    let a = db.client().await;
+    let b = db.client().await;
+    a.batch_execute("CREATE TABLE t (id int primary key); INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    a.batch_execute("BEGIN; UPDATE t SET id = 1 WHERE id = 1")
+        .await
+        .unwrap();
+    let blocked =
+        tokio::spawn(async move { b.execute("UPDATE t SET id = 1 WHERE id = 1", &[]).await });
+    let watcher = db.client().await;
+    for _ in 0..100 {
+        let waiting: i64 = watcher
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let h = home();
+    let out = opsdeck(h.path())
+        .args([
+            "--pg",
+            &db.url,
+            "overview",
+            "--output",
+            "json",
+            "--sample-ms",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["postgres"]["blocked_sessions"].as_i64().unwrap() >= 1,
+        "{v}"
+    );
+    assert!(
+        v["postgres"]["longest_transaction_ms"].as_f64().unwrap() >= 250.0,
+        "{v}"
+    );
+    a.batch_execute("ROLLBACK").await.unwrap();
+    let r = blocked.await.unwrap();
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[test]
+fn overview_unreachable_is_one_line_exit_4() {
+    let h = home();
+    let out = opsdeck(h.path())
+        .args(["--pg", "postgres://nobody@127.0.0.1:1/x", "overview"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn doctor_json_and_exit_codes() {
+    let db = TestDb::new().await;
+    let h = home();
+    let out = opsdeck(h.path())
+        .args([
+            "--pg",
+            &db.url,
+            "--redis",
+            &redis_url(),
+            "doctor",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = v.as_array().unwrap();
+    let status = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["check"] == name)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status("postgres").as_deref(), Some("ok"));
+    assert_eq!(status("redis").as_deref(), Some("ok"));
+    assert_eq!(status("opsdeck_schema").as_deref(), Some("warn"));
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["status"] == "ok" || !c["fix"].as_str().unwrap().is_empty()),
+        "every warning has a fix"
+    );
+
+    let out = opsdeck(h.path())
+        .args(["--pg", &db.url, "--redis", "redis://127.0.0.1:1", "doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a failed check exits 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("fail") && l.contains("redis")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_checks_read_only_sessions() {
+    let db = TestDb::new().await;
+    let h = home();
+    let out = opsdeck(h.path())
+        .args(["--pg", &db.url, "--read-only", "doctor", "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ro = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "read_only")
+        .unwrap();
+    assert_eq!(ro["status"], "ok", "{ro}");
+}
