@@ -128,8 +128,7 @@ async fn main() {
              INSERT INTO tenants SELECT g, 'tenant-' || g, 'Tenant ' || g || CASE WHEN g % 1000 = 0 THEN ' O''Brien \"Ltd\" 🚀' ELSE '' END,
                     (ARRAY['free','pro','enterprise'])[1 + g % 3], CASE WHEN g % 50 = 0 THEN 'suspended' ELSE 'active' END,
                     timestamptz '2020-01-01 00:00:00+00' + g * interval '1 minute'
-             FROM generate_series(1, {TENANTS}) g;
-             VACUUM ANALYZE tenants;"
+             FROM generate_series(1, {TENANTS}) g;"
         ),
     );
     eprintln!(

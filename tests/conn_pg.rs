@@ -83,6 +83,13 @@ async fn url_keyvalue_env_and_socket_reach_the_same_database() {
         "{}",
         pg.target
     );
+    // TLS is never used on a socket, so verify-full needs no certificate there.
+    let spec = format!(
+        "host=/var/run/postgresql user=postgres dbname={} sslmode=verify-full",
+        db.name
+    );
+    let pg = connect(&spec, &[]).await.unwrap();
+    assert!(!ssl_in_use(&pg).await);
     let url = format!(
         "postgresql:///{}?host=%2Fvar%2Frun%2Fpostgresql&user=postgres",
         db.name

@@ -206,3 +206,78 @@ fn demo_rejects_an_unknown_scale() {
         .code(2)
         .stderr(predicates::str::contains("tiny"));
 }
+
+/// The demo on a terminal: the console opens on the seeded servers, `q`
+/// quits, and the servers are gone afterwards.
+#[test]
+fn demo_on_a_terminal_opens_the_console_and_cleans_up_on_quit() {
+    let home = common::home();
+    let bin = assert_cmd::cargo::cargo_bin("opsdeck");
+    let script = format!(
+        "'{}' demo --scale tiny; printf '\\nEXIT=%s\\n' $?",
+        bin.display()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("OPSDECK_HOME", home.path())
+        .env("TERM", "xterm-256color");
+    let mut pty = expectrl::Session::spawn(cmd).unwrap();
+    let mut parser = vt100::Parser::new(24, 80, 0);
+    let mut raw = Vec::new();
+    let mut pump = |pty: &mut expectrl::Session, parser: &mut vt100::Parser| {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pty.try_read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+            parser.process(&buf[..n]);
+        }
+        String::from_utf8_lossy(&raw).to_string()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        pump(&mut pty, &mut parser);
+        let screen = parser.screen().contents();
+        if screen.contains("Connections") && screen.contains("● up") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "console not seen; screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sh = pty.get_process().pid().as_raw();
+    let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+    let pid: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(leftovers(pid).len(), 2);
+
+    pty.send("q").unwrap();
+    let started = std::time::Instant::now();
+    let text = loop {
+        let text = pump(&mut pty, &mut parser);
+        if text.contains("EXIT=") {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "demo did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let code = text
+        .rsplit("EXIT=")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert_eq!(code, "0", "{text:?}");
+    assert!(leftovers(pid).is_empty(), "{:?}", leftovers(pid));
+}

@@ -11,7 +11,8 @@ use opsdeck::tui::keymap::Global;
 use opsdeck::tui::msg::{ContextInfo, Msg};
 use opsdeck::tui::screens::{Cx, ScreenId};
 use opsdeck::tui::widgets::table::{
-    Anchor, Column, Keyed, Msg as TableMsg, Page, PageRequest, PagedSource, PagedTable, TableRow, PAGE_SIZE, WINDOW_PAGES,
+    Anchor, Column, Keyed, Msg as TableMsg, Page, PageRequest, PagedSource, PagedTable, TableRow,
+    PAGE_SIZE, WINDOW_PAGES,
 };
 use ratatui::layout::Constraint;
 use std::sync::Arc;
@@ -84,7 +85,11 @@ async fn starts_on_overview_loading_and_probing() {
 
 #[tokio::test]
 async fn command_bar_completes_opens_screens_and_remembers() {
-    let (mut app, _) = app();
+    let (_dir, session) = session();
+    let (mut app, cmds) = app();
+    for m in run(&session, cmds).await {
+        app.update(m);
+    }
     app.update(key(':'));
     assert!(matches!(app.mode, Mode::Command(_)));
     app.update(key('a'));
@@ -104,6 +109,9 @@ async fn command_bar_completes_opens_screens_and_remembers() {
     let cmds = app.update(code(KeyCode::Esc));
     assert_eq!(app.screen_ids(), vec![ScreenId::Overview]);
     assert_eq!(names(&cmds), vec!["task:overview.collect"]);
+    // While that collection runs, another refresh waits for it (coalesced).
+    let again = app.update(Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)));
+    assert!(again.is_empty(), "{again:?}");
 
     // History: up recalls the last command.
     app.update(key(':'));
@@ -121,7 +129,10 @@ async fn command_bar_completes_opens_screens_and_remembers() {
     }
     app.update(code(KeyCode::Enter));
     let status = app.status.clone().unwrap();
-    assert!(status.error && status.text.contains("unknown command"), "{status:?}");
+    assert!(
+        status.error && status.text.contains("unknown command"),
+        "{status:?}"
+    );
 
     // :ctx NAME asks the runtime for a new session.
     for c in ":ctx prod".chars() {
@@ -272,7 +283,12 @@ fn caught() -> Vec<TableMsg<Num>> {
     SLOT.with(|s| s.borrow_mut().drain(..).collect())
 }
 
-async fn pump(session: &Arc<Session>, table: &mut PagedTable<Numbers>, cx: &Cx<'_>, mut cmds: Vec<Cmd>) {
+async fn pump(
+    session: &Arc<Session>,
+    table: &mut PagedTable<Numbers>,
+    cx: &Cx<'_>,
+    mut cmds: Vec<Cmd>,
+) {
     while !cmds.is_empty() {
         let _ = run(session, std::mem::take(&mut cmds)).await;
         for m in caught() {
@@ -310,7 +326,11 @@ async fn paged_table_scrolls_a_million_rows_with_bounded_memory() {
     for _ in 0..5_000 {
         let cmds = t.nav(Global::PageDown, &cx).unwrap();
         pump(&session, &mut t, &cx, cmds).await;
-        assert!(t.loaded_rows() <= PAGE_SIZE * WINDOW_PAGES, "window grew to {}", t.loaded_rows());
+        assert!(
+            t.loaded_rows() <= PAGE_SIZE * WINDOW_PAGES,
+            "window grew to {}",
+            t.loaded_rows()
+        );
     }
     assert_eq!(t.selected(), Some(&Num(90_000)));
     assert_eq!(t.position(), Some(90_000));
@@ -340,7 +360,12 @@ async fn paged_table_drops_stale_pages_by_generation() {
     let (_dir, session) = session();
     let (env, ctx) = (Env::test_env(), context());
     let cx = cx(&env, &ctx);
-    let mut t = PagedTable::new("numbers", Numbers { n: 50 }, vec![Column::new("n", Some("n"), Constraint::Min(5))], wrap);
+    let mut t = PagedTable::new(
+        "numbers",
+        Numbers { n: 50 },
+        vec![Column::new("n", Some("n"), Constraint::Min(5))],
+        wrap,
+    );
     let first = t.load();
     let gen_first = t.generation();
     let second = t.set_filter("4");
@@ -362,4 +387,56 @@ async fn paged_table_drops_stale_pages_by_generation() {
     let cmds = t.nav(Global::Sort, &cx).unwrap();
     assert_eq!(cmds.len(), 1);
     assert_ne!(g, t.generation());
+}
+
+#[tokio::test]
+async fn runtime_switches_context_live_and_tags_replies() {
+    use opsdeck::tui::runtime::Runtime;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse(
+        "[contexts.a]\nread_only = false\n[contexts.b]\nread_only = true\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    let s = Session::new(config, Paths::under(dir.path().to_path_buf()), Some("a"), &ContextOverrides::default()).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut rt = Runtime::new(Arc::new(s), ContextOverrides::default(), tx);
+
+    rt.exec(Cmd::SwitchContext("b".into()));
+    let info = match rx.recv().await {
+        Some(Msg::ContextReady { epoch: 1, info }) => info,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(info.name, "b");
+    assert!(info.read_only);
+
+    rt.exec(Cmd::SwitchContext("nope".into()));
+    assert!(matches!(rx.recv().await, Some(Msg::ContextFailed(e)) if e.contains("nope")));
+
+    rt.exec(Cmd::task("name", None, |cx| async move { Msg::Status(Ok(cx.session.ctx.name.clone())) }));
+    match rx.recv().await {
+        Some(Msg::Reply { epoch: 1, msg, .. }) => assert!(matches!(*msg, Msg::Status(Ok(ref n)) if n == "b")),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // The app takes the new context: read-only badge source, screens rebuilt.
+    let (mut app, _) = app();
+    let cmds = app.update(Msg::ContextReady { epoch: 1, info });
+    assert!(app.context.read_only);
+    assert_eq!(app.epoch, 1);
+    assert_eq!(names(&cmds), vec!["task:probe", "task:overview.collect"]);
+
+    // Latest wins: a task with the key of a running one replaces it.
+    rt.exec(Cmd::task("slow", Some("k".into()), |_| async {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        Msg::Status(Ok("slow".into()))
+    }));
+    rt.exec(Cmd::task("fast", Some("k".into()), |_| async { Msg::Status(Ok("fast".into())) }));
+    match tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await {
+        Ok(Some(Msg::Reply { msg, key, .. })) => {
+            assert_eq!(key.as_deref(), Some("k"));
+            assert!(matches!(*msg, Msg::Status(Ok(ref s)) if s == "fast"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
 }

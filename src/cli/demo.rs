@@ -1,5 +1,6 @@
 //! `opsdeck demo`: throwaway Postgres and Redis, seeded with the reference
-//! system, kept running until Ctrl-C/SIGTERM/SIGHUP, then stopped and
+//! system, then the console on them (on a terminal) or their URLs on stdout
+//! until Ctrl-C/SIGTERM/SIGHUP; afterwards the servers are stopped and
 //! removed (the Postgres data directory survives with `--keep`).
 
 use super::Global;
@@ -47,8 +48,29 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
     };
     let pg_url = demo.pg.url_for(DEMO_DB);
     let redis_url = demo.redis.url();
-    let session = demo_session(global, &pg_url, &redis_url)?;
-    crate::audit::install_schema(&*session.pg().await?).await?;
+    let overrides = ContextOverrides {
+        pg: Some(pg_url.clone()),
+        redis: Some(redis_url.clone()),
+        read_only: global.read_only,
+    };
+    let on_terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if !args.no_tui && on_terminal {
+        let session = demo_session(global, &overrides)?;
+        let options = crate::tui::Options {
+            color: global.color(),
+            overrides,
+            log_file: global.log_file.clone(),
+            verbose: global.verbose,
+        };
+        let ended = crate::tui::run(session, options).await;
+        finish(demo, args.keep);
+        return match ended? {
+            crate::tui::Exit::Quit => Ok(ExitCode::Ok),
+            // Like the plain console: exit the way a signalled process does,
+            // now that the servers are stopped.
+            crate::tui::Exit::Signal(n) => std::process::exit(128 + n),
+        };
+    }
 
     let mut out = std::io::stdout().lock();
     let printed = writeln!(out, "OPSDECK_PG_URL={pg_url}")
@@ -62,8 +84,13 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
 
     let name = stop.recv().await;
     eprintln!("opsdeck: {name}: stopping the demo servers");
-    let kept = args.keep.then(|| demo.pg.data_dir());
-    drop(session);
+    finish(demo, args.keep);
+    Ok(ExitCode::Ok)
+}
+
+/// Stops the servers and removes their directories, except a kept data dir.
+fn finish(demo: Demo, keep: bool) {
+    let kept = keep.then(|| demo.pg.data_dir());
     drop(demo);
     if let Some(dir) = kept {
         eprintln!(
@@ -71,7 +98,6 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
             dir.display()
         );
     }
-    Ok(ExitCode::Ok)
 }
 
 async fn start(scale: Scale, keep: bool) -> Result<Demo> {
@@ -83,6 +109,9 @@ async fn start(scale: Scale, keep: bool) -> Result<Demo> {
     )?;
     pg.create_database(DEMO_DB).await?;
     let client = pg.connect(DEMO_DB).await?;
+    // What `opsdeck init` creates, so the console's audit goes to the
+    // database too; before the seed, whose workload resets the statement stats.
+    client.batch_execute(crate::audit::DB_SCHEMA_SQL).await?;
     let bar = progress_bar();
     let report = seed::seed_postgres(&client, scale, &|s: SeedStep| {
         bar.set_length(s.total);
@@ -122,15 +151,10 @@ fn progress_bar() -> ProgressBar {
 
 /// A session on the demo servers, whatever the config's contexts say about
 /// other servers.
-fn demo_session(global: &Global, pg_url: &str, redis_url: &str) -> Result<Session> {
+fn demo_session(global: &Global, overrides: &ContextOverrides) -> Result<Session> {
     let paths = Paths::discover();
     let config = Config::load(global.config.as_deref(), &paths)?;
-    let overrides = ContextOverrides {
-        pg: Some(pg_url.to_string()),
-        redis: Some(redis_url.to_string()),
-        read_only: global.read_only,
-    };
-    Session::new(config, paths, global.context.as_deref(), &overrides)
+    Session::new(config, paths, global.context.as_deref(), overrides)
 }
 
 /// The signals that end the demo: Ctrl-C, SIGTERM, and SIGHUP when the

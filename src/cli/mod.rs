@@ -7,6 +7,7 @@ pub mod confirm;
 mod demo;
 mod doctor;
 mod init;
+pub mod logging;
 mod login;
 pub mod output;
 mod overview;
@@ -113,6 +114,7 @@ impl Global {
 
 /// Runs a subcommand and returns its exit code.
 pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
+    logging::init(&global);
     match command {
         Command::Demo(args) => demo::run(&global, args).await,
         Command::Doctor => doctor::run(&global).await,

@@ -9,6 +9,7 @@ pub mod pgpass;
 pub mod redis;
 pub mod secret;
 pub mod service;
+pub mod target;
 pub mod tls;
 
 pub use pg::{connect_pg, connect_pg_with, Pg, SessionSettings};

@@ -6,9 +6,9 @@
 use super::conninfo::{self, Settings};
 use super::secret::Secret;
 use super::service;
+use super::target::{self, Target};
 use crate::error::{Error, Result};
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio_postgres::config::{ChannelBinding, TargetSessionAttrs};
 
@@ -40,59 +40,7 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("channel_binding", "PGCHANNELBINDING"),
 ];
 
-/// Debian's libpq default socket directory.
-pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostKind {
-    Tcp(String),
-    /// A socket directory; the server's socket is `<dir>/.s.PGSQL.<port>`.
-    Unix(PathBuf),
-}
-
-/// One host to try.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub host: Option<HostKind>,
-    pub hostaddr: Option<IpAddr>,
-    pub port: u16,
-}
-
-impl Target {
-    pub fn is_unix(&self) -> bool {
-        matches!(self.host, Some(HostKind::Unix(_)))
-    }
-
-    /// `host:port` (or `/socket/dir:port`) for messages.
-    pub fn display(&self) -> String {
-        let host = match (&self.host, self.hostaddr) {
-            (Some(HostKind::Tcp(h)), _) => h.clone(),
-            (Some(HostKind::Unix(d)), _) => d.display().to_string(),
-            (None, Some(a)) => a.to_string(),
-            (None, None) => "localhost".into(),
-        };
-        if host.contains(':') {
-            format!("[{host}]:{}", self.port)
-        } else {
-            format!("{host}:{}", self.port)
-        }
-    }
-
-    /// The host field pgpass lines are matched against (libpq's rule: the
-    /// host, else the hostaddr, and `localhost` for the default socket dir).
-    pub fn pgpass_host(&self) -> String {
-        match (&self.host, self.hostaddr) {
-            (Some(HostKind::Unix(d)), _) if d == Path::new(DEFAULT_SOCKET_DIR) => {
-                "localhost".into()
-            }
-            (Some(HostKind::Unix(d)), _) => d.display().to_string(),
-            (Some(HostKind::Tcp(h)), _) => h.clone(),
-            (None, Some(a)) => a.to_string(),
-            (None, None) => "localhost".into(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
@@ -203,7 +151,7 @@ fn build(s: &Settings, env_password: Option<Secret>, home: Option<PathBuf>) -> R
         .map_or_else(|| user.clone(), str::to_string);
     let (sslmode, sslrootcert) = ssl(s)?;
     Ok(ConnParams {
-        targets: targets(s)?,
+        targets: target::parse(s)?,
         user,
         dbname,
         password: s.get("password").map(Secret::new),
@@ -296,77 +244,7 @@ fn ssl(s: &Settings) -> Result<(SslMode, Option<String>)> {
     Ok((mode, root))
 }
 
-fn targets(s: &Settings) -> Result<Vec<Target>> {
-    let split = |k: &str| -> Vec<String> {
-        s.get(k)
-            .filter(|v| !v.is_empty())
-            .map(|v| v.split(',').map(|p| p.trim().to_string()).collect())
-            .unwrap_or_default()
-    };
-    let hosts = split("host");
-    let addrs = split("hostaddr");
-    let ports = split("port");
-    if !hosts.is_empty() && !addrs.is_empty() && hosts.len() != addrs.len() {
-        return Err(Error::Usage(format!(
-            "could not match {} host names to {} hostaddr values",
-            hosts.len(),
-            addrs.len()
-        )));
-    }
-    let n = hosts.len().max(addrs.len()).max(1);
-    if ports.len() > 1 && ports.len() != n {
-        return Err(Error::Usage(format!(
-            "could not match {} port numbers to {n} hosts",
-            ports.len()
-        )));
-    }
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let host = hosts.get(i).filter(|h| !h.is_empty());
-        let hostaddr = match addrs.get(i).filter(|a| !a.is_empty()) {
-            Some(a) => Some(a.parse::<IpAddr>().map_err(|_| {
-                Error::Usage(format!(
-                    "could not parse network address \"{a}\" (hostaddr takes an IP address)"
-                ))
-            })?),
-            None => None,
-        };
-        let port = match ports.get(i).or(if ports.len() == 1 {
-            ports.first()
-        } else {
-            None
-        }) {
-            Some(p) if !p.is_empty() => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| Error::Usage(format!("invalid port number: \"{p}\"")))?,
-            _ => 5432,
-        };
-        let host = match host {
-            Some(h) if h.starts_with('/') => Some(HostKind::Unix(PathBuf::from(h))),
-            Some(h) if h.starts_with('@') => {
-                return Err(Error::Usage(format!(
-                    "host \"{h}\": abstract Unix sockets are not supported; use a socket directory or a TCP host"
-                )))
-            }
-            Some(h) => Some(HostKind::Tcp(h.clone())),
-            None if hostaddr.is_some() => None,
-            None if Path::new(DEFAULT_SOCKET_DIR).is_dir() => {
-                Some(HostKind::Unix(PathBuf::from(DEFAULT_SOCKET_DIR)))
-            }
-            None => Some(HostKind::Tcp("localhost".into())),
-        };
-        out.push(Target {
-            host,
-            hostaddr,
-            port,
-        });
-    }
-    Ok(out)
-}
-
-fn int(v: &str, keyword: &str) -> Result<i64> {
+pub(super) fn int(v: &str, keyword: &str) -> Result<i64> {
     v.trim().parse::<i64>().map_err(|_| {
         Error::Usage(format!(
             "invalid integer value \"{v}\" for connection option \"{keyword}\""
@@ -422,7 +300,9 @@ pub fn os_account() -> Option<(String, PathBuf)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conn::target::{HostKind, DEFAULT_SOCKET_DIR};
     use std::collections::HashMap;
+    use std::path::Path;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let m: HashMap<String, String> = pairs
@@ -534,21 +414,6 @@ mod tests {
         let p = resolve("hostaddr=127.0.0.1 user=u", &env_of(&[])).unwrap();
         assert_eq!(p.targets[0].host, None);
         assert_eq!(p.targets[0].pgpass_host(), "127.0.0.1");
-    }
-
-    #[test]
-    fn pgpass_host_for_the_default_socket_dir_is_localhost() {
-        let t = Target {
-            host: Some(HostKind::Unix(DEFAULT_SOCKET_DIR.into())),
-            hostaddr: None,
-            port: 5432,
-        };
-        assert_eq!(t.pgpass_host(), "localhost");
-        let t = Target {
-            host: Some(HostKind::Unix("/tmp".into())),
-            ..t
-        };
-        assert_eq!(t.pgpass_host(), "/tmp");
     }
 
     #[test]

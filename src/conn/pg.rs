@@ -4,8 +4,9 @@
 //! contexts, default_transaction_read_only, all set in the startup packet.
 
 use super::credentials::{self, Password, Source, Sources};
-use super::params::{self, ConnParams, Env, HostKind, SslMode, Target};
+use super::params::{self, ConnParams, Env, SslMode};
 use super::pgpass;
+use super::target::{HostKind, Target};
 use super::tls::{Check, Tls};
 use crate::config::ResolvedContext;
 use crate::error::{Error, Result};
@@ -87,7 +88,12 @@ pub async fn connect_pg(ctx: &ResolvedContext) -> Result<Pg> {
 /// resolve for another user's env).
 pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> {
     let p = params::resolve(ctx.pg.as_deref().unwrap_or(""), env)?;
-    let tls = Tls::for_params(&p)?;
+    // Unix sockets never use TLS, so a socket-only spec needs no certificates (as libpq).
+    let tls = if p.targets.iter().any(|t| !t.is_unix()) {
+        Tls::for_params(&p)?
+    } else {
+        None
+    };
     let common = credentials::resolve(
         Sources {
             context: &ctx.name,
@@ -352,6 +358,9 @@ impl Why<'_> {
                     Some(s) => format!("the password came from {s}; opsdeck looks in order at: {}", credentials::ORDER),
                     None => format!("no password was found; opsdeck looks in order at: {}", credentials::ORDER),
                 },
+                "28000" if !db.message().contains("pg_hba.conf") => {
+                    "check the user name: user= in the spec, or PGUSER".into()
+                }
                 "28000" => format!(
                     "the server's pg_hba.conf does not admit this host, user and database with sslmode={}; ask the DBA, or try another sslmode",
                     self.sslmode.as_str()

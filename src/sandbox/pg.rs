@@ -273,13 +273,19 @@ impl Drop for PgSandbox {
 /// The directory holding initdb and pg_ctl: from PATH first, else the newest
 /// Debian-style `/usr/lib/postgresql/<version>/bin`.
 pub fn find_bin_dir() -> Result<PathBuf> {
+    find_bin_dir_in(
+        std::env::var_os("PATH").as_deref(),
+        Path::new("/usr/lib/postgresql"),
+    )
+}
+
+fn find_bin_dir_in(path_var: Option<&std::ffi::OsStr>, lib_root: &Path) -> Result<PathBuf> {
     let has_both = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    for d in on_path {
-        let initdb = d.join("initdb");
-        if let Ok(real) = std::fs::canonicalize(&initdb) {
+    for d in path_var.map(std::env::split_paths).into_iter().flatten() {
+        // A PATH entry is often a symlink into /usr/lib/postgresql/N/bin, or
+        // Debian's pg_wrapper: the real directory, where the link leads,
+        // must hold both programs.
+        if let Ok(real) = std::fs::canonicalize(d.join("initdb")) {
             if let Some(parent) = real.parent() {
                 if has_both(parent) {
                     return Ok(parent.to_path_buf());
@@ -287,7 +293,7 @@ pub fn find_bin_dir() -> Result<PathBuf> {
             }
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(lib_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -299,9 +305,10 @@ pub fn find_bin_dir() -> Result<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().map(|(_, bin)| bin).ok_or_else(|| {
-        Error::Usage(
-            "PostgreSQL server programs (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin; install them with `apt-get install postgresql-15` (or `postgresql`)".into(),
-        )
+        Error::Usage(format!(
+            "PostgreSQL server programs (initdb, pg_ctl) not found on PATH or in {}/*/bin; install them with `apt-get install postgresql-15` (or `postgresql`)",
+            lib_root.display()
+        ))
     })
 }
 
@@ -371,6 +378,37 @@ mod tests {
     #[test]
     fn quotes_identifiers() {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn finds_the_newest_server_programs_or_names_the_package() {
+        let root = tempfile::tempdir().unwrap();
+        let err = find_bin_dir_in(Some(std::ffi::OsStr::new("")), root.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("apt-get install postgresql-15"),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), crate::ExitCode::Usage);
+        for v in ["9", "16", "13", "notes"] {
+            let bin = root.path().join(v).join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::fs::write(bin.join("initdb"), "").unwrap();
+            std::fs::write(bin.join("pg_ctl"), "").unwrap();
+        }
+        let found = find_bin_dir_in(None, root.path()).unwrap();
+        assert_eq!(found, root.path().join("16").join("bin"));
+
+        let on_path = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            root.path().join("13/bin/initdb"),
+            on_path.path().join("initdb"),
+        )
+        .unwrap();
+        let found = find_bin_dir_in(Some(on_path.path().as_os_str()), root.path()).unwrap();
+        assert_eq!(
+            found,
+            std::fs::canonicalize(root.path().join("13/bin")).unwrap()
+        );
     }
 
     #[test]

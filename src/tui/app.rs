@@ -74,7 +74,13 @@ pub struct App {
 
 /// Builds the screens' view of the app from disjoint fields, so a screen can
 /// be borrowed mutably at the same time.
-fn cx<'a>(env: &'a Env, context: &'a ContextInfo, now: Instant, size: (u16, u16), focused: bool) -> Cx<'a> {
+fn cx<'a>(
+    env: &'a Env,
+    context: &'a ContextInfo,
+    now: Instant,
+    size: (u16, u16),
+    focused: bool,
+) -> Cx<'a> {
     Cx {
         env,
         context,
@@ -97,6 +103,17 @@ pub fn backoff(attempt: u32) -> Duration {
 impl App {
     /// The app on the overview, plus the first effects (load it, probe the connections).
     pub fn new(env: Env, context: ContextInfo, now: Instant, size: (u16, u16)) -> (App, Vec<Cmd>) {
+        App::with_screen(env, context, now, size, ScreenId::Overview.build())
+    }
+
+    /// The app on a given first screen (render tests start from a screen with data).
+    pub fn with_screen(
+        env: Env,
+        context: ContextInfo,
+        now: Instant,
+        size: (u16, u16),
+        first: Box<dyn Screen>,
+    ) -> (App, Vec<Cmd>) {
         let mut app = App {
             env,
             context,
@@ -115,7 +132,8 @@ impl App {
             refreshed_at: now,
             probed_at: now,
         };
-        let cmds = app.show(ScreenId::Overview);
+        app.stack.push(first);
+        let cmds = app.enter_top();
         let mut all = app.absorb(cmds);
         all.push(probe());
         (app, all)
@@ -157,7 +175,10 @@ impl App {
                     }
                 }
                 if epoch != self.epoch {
-                    tracing::debug!("dropped a reply from session epoch {epoch} (now {})", self.epoch);
+                    tracing::debug!(
+                        "dropped a reply from session epoch {epoch} (now {})",
+                        self.epoch
+                    );
                     self.dirty = closed;
                     return Vec::new();
                 }
@@ -213,14 +234,24 @@ impl App {
         });
     }
 
-    /// Takes the UI effects (popups, pushes, status) and hands back the rest.
-    fn absorb(&mut self, cmds: Vec<Cmd>) -> Vec<Cmd> {
+    /// Takes the UI effects (popups, pushes, status) and hands back the rest
+    /// for the runtime.
+    pub fn absorb(&mut self, cmds: Vec<Cmd>) -> Vec<Cmd> {
         let mut out = Vec::new();
         for cmd in cmds {
             match cmd {
-                Cmd::Confirm(op) => self.popup = Some(Popup::Confirm(ConfirmPopup::new(op, self.context.read_only))),
-                Cmd::ShowSecret { title, secret } => self.popup = Some(Popup::Secret(SecretPopup::new(title, secret))),
-                Cmd::Progress { key, label } => self.popup = Some(Popup::Progress(Progress::new(key, label, self.now))),
+                Cmd::Confirm(op) => {
+                    self.popup = Some(Popup::Confirm(ConfirmPopup::new(
+                        op,
+                        self.context.read_only,
+                    )))
+                }
+                Cmd::ShowSecret { title, secret } => {
+                    self.popup = Some(Popup::Secret(SecretPopup::new(title, secret)))
+                }
+                Cmd::Progress { key, label } => {
+                    self.popup = Some(Popup::Progress(Progress::new(key, label, self.now)))
+                }
                 Cmd::Push(screen) => {
                     self.stack.push(screen);
                     let more = self.enter_top();
@@ -354,7 +385,9 @@ impl App {
         };
         let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
         let cmds = match self.stack.last_mut() {
-            Some(s) => s.filter(&text, &cx(env, context, now, size, true)).unwrap_or_default(),
+            Some(s) => s
+                .filter(&text, &cx(env, context, now, size, true))
+                .unwrap_or_default(),
             None => Vec::new(),
         };
         if keep_open {
@@ -452,7 +485,9 @@ impl App {
         }
         let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
         match self.stack.last_mut() {
-            Some(s) => s.nav(nav, &cx(env, context, now, size, true)).unwrap_or_default(),
+            Some(s) => s
+                .nav(nav, &cx(env, context, now, size, true))
+                .unwrap_or_default(),
             None => Vec::new(),
         }
     }
@@ -463,19 +498,27 @@ impl App {
         if let ConnState::Lost { retry_at, .. } = &self.conn {
             if now >= *retry_at {
                 // Wait for this attempt's probe before scheduling another.
-                if let ConnState::Lost { retry_at, attempt, .. } = &mut self.conn {
+                if let ConnState::Lost {
+                    retry_at, attempt, ..
+                } = &mut self.conn
+                {
                     *retry_at = now + backoff(*attempt + 1);
                 }
                 cmds.push(Cmd::Reconnect);
             }
         }
         let every = self.screen().and_then(|s| s.refresh_every(&self.cx()));
-        let loading = self.screen().is_some_and(|s| *s.load_state() == LoadState::Loading);
+        let loading = self
+            .screen()
+            .is_some_and(|s| *s.load_state() == LoadState::Loading);
         if let Some(every) = every {
-            if !self.paused && !loading && now.saturating_duration_since(self.refreshed_at) >= every {
+            if !self.paused && !loading && now.saturating_duration_since(self.refreshed_at) >= every
+            {
                 cmds.extend(self.refresh_top());
             }
-            if matches!(self.conn, ConnState::Up(_)) && now.saturating_duration_since(self.probed_at) >= every {
+            if matches!(self.conn, ConnState::Up(_))
+                && now.saturating_duration_since(self.probed_at) >= every
+            {
                 self.probed_at = now;
                 cmds.push(probe());
             }

@@ -20,16 +20,28 @@ impl Command {
         };
         match (word, arg) {
             ("q" | "quit" | "q!", "") => Ok(Command::Quit),
-            ("ctx" | "context", "") => Err(format!("ctx needs a context name: {}", contexts.join(", "))),
-            ("ctx" | "context", name) if contexts.iter().any(|c| c == name) => Ok(Command::Ctx(name.to_string())),
+            ("ctx" | "context", "") => {
+                Err(format!("ctx needs a context name: {}", contexts.join(", ")))
+            }
+            ("ctx" | "context", name) if contexts.iter().any(|c| c == name) => {
+                Ok(Command::Ctx(name.to_string()))
+            }
             ("ctx" | "context", name) => Err(format!(
                 "no context named '{name}'; known: {}",
-                if contexts.is_empty() { "none".to_string() } else { contexts.join(", ") }
+                if contexts.is_empty() {
+                    "none".to_string()
+                } else {
+                    contexts.join(", ")
+                }
             )),
             (w, "") => ScreenId::from_name(w).map(Command::Screen).ok_or_else(|| {
                 format!(
                     "unknown command '{w}'; try {}, ctx NAME or q",
-                    ScreenId::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+                    ScreenId::ALL
+                        .iter()
+                        .map(|s| s.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             }),
             (w, _) => Err(format!("'{w}' takes no argument")),
@@ -81,7 +93,9 @@ impl CommandBar {
                 BarOutcome::Open
             }
             KeyCode::Up if !history.is_empty() => {
-                let pos = self.history_pos.map_or(history.len() - 1, |p| p.saturating_sub(1));
+                let pos = self
+                    .history_pos
+                    .map_or(history.len() - 1, |p| p.saturating_sub(1));
                 self.history_pos = Some(pos);
                 self.input = history[pos].clone();
                 BarOutcome::Open
@@ -135,11 +149,21 @@ mod tests {
 
     #[test]
     fn parses_commands() {
-        assert_eq!(Command::parse("overview", &ctxs()), Ok(Command::Screen(ScreenId::Overview)));
+        assert_eq!(
+            Command::parse("overview", &ctxs()),
+            Ok(Command::Screen(ScreenId::Overview))
+        );
         assert_eq!(Command::parse(" q ", &ctxs()), Ok(Command::Quit));
-        assert_eq!(Command::parse("ctx prod", &ctxs()), Ok(Command::Ctx("prod".into())));
-        assert!(Command::parse("ctx nope", &ctxs()).unwrap_err().contains("local, prod"));
-        assert!(Command::parse("tenantz", &ctxs()).unwrap_err().contains("unknown command"));
+        assert_eq!(
+            Command::parse("ctx prod", &ctxs()),
+            Ok(Command::Ctx("prod".into()))
+        );
+        assert!(Command::parse("ctx nope", &ctxs())
+            .unwrap_err()
+            .contains("local, prod"));
+        assert!(Command::parse("tenantz", &ctxs())
+            .unwrap_err()
+            .contains("unknown command"));
     }
 
     #[test]

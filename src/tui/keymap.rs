@@ -54,10 +54,16 @@ impl Key {
         let mut rest = s;
         loop {
             let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("c-")) {
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("c-"))
+            {
                 mods |= KeyModifiers::CONTROL;
                 rest = &rest[rest.len() - r.len()..];
-            } else if let Some(r) = lower.strip_prefix("alt-").or_else(|| lower.strip_prefix("m-")) {
+            } else if let Some(r) = lower
+                .strip_prefix("alt-")
+                .or_else(|| lower.strip_prefix("m-"))
+            {
                 mods |= KeyModifiers::ALT;
                 rest = &rest[rest.len() - r.len()..];
             } else if let Some(r) = lower.strip_prefix("shift-") {
@@ -252,7 +258,11 @@ impl Keymap {
             }
         }
         for d in GLOBAL {
-            let spec = overrides.global.get(d.name).map(String::as_str).unwrap_or(d.keys);
+            let spec = overrides
+                .global
+                .get(d.name)
+                .map(String::as_str)
+                .unwrap_or(d.keys);
             for key in parse_keys(spec, d.name)? {
                 if let Some((_, other)) = map.global.iter().find(|(k, _)| *k == key) {
                     return Err(Error::Config(format!(
@@ -267,14 +277,21 @@ impl Keymap {
             if !screens.iter().any(|(n, _)| n == screen) {
                 return Err(Error::Config(format!(
                     "[keys.screen.{screen}]: no such screen; screens are {}",
-                    screens.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    screens
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
         for (screen, defs) in screens {
             let over = overrides.screen.get(*screen);
             if let Some(over) = over {
-                if let Some(bad) = over.keys().find(|a| !defs.iter().any(|d| d.name == a.as_str())) {
+                if let Some(bad) = over
+                    .keys()
+                    .find(|a| !defs.iter().any(|d| d.name == a.as_str()))
+                {
                     return Err(Error::Config(format!(
                         "[keys.screen.{screen}]: unknown action '{bad}'; actions are {}",
                         defs.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
@@ -322,7 +339,12 @@ impl Keymap {
 
     /// "j/↓" for an action, as the footer and help show it.
     pub fn global_hint(&self, action: Global) -> String {
-        join(self.global.iter().filter(|(_, a)| *a == action).map(|(k, _)| k))
+        join(
+            self.global
+                .iter()
+                .filter(|(_, a)| *a == action)
+                .map(|(k, _)| k),
+        )
     }
 
     pub fn screen_hint(&self, screen: &str, action: ScreenAction) -> String {
@@ -372,7 +394,10 @@ mod tests {
             Key::from_event(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)),
             Key::char('G')
         );
-        assert_eq!(Key::parse("shift-tab").map(|k| k.code), Some(KeyCode::BackTab));
+        assert_eq!(
+            Key::parse("shift-tab").map(|k| k.code),
+            Some(KeyCode::BackTab)
+        );
         assert_eq!(Key::parse("f5").map(|k| k.code), Some(KeyCode::F(5)));
         assert_eq!(Key::parse("pgdn").map(|k| k.code), Some(KeyCode::PageDown));
         assert_eq!(Key::parse("bogus"), None);
@@ -404,7 +429,10 @@ mod tests {
         let o = overrides("[global]\nquit = \"ctrl-q\"\n[screen.demo]\nsuspend = \"S\"\n");
         let map = Keymap::build(&[("demo", DEMO)], &o).unwrap();
         assert_eq!(map.global(&Key::char('q')), None);
-        assert_eq!(map.global(&Key::parse("ctrl-q").unwrap()), Some(Global::Quit));
+        assert_eq!(
+            map.global(&Key::parse("ctrl-q").unwrap()),
+            Some(Global::Quit)
+        );
         assert_eq!(map.global(&Key::char('?')), Some(Global::Help));
         assert_eq!(map.screen("demo", &Key::char('S')), Some("suspend"));
         assert_eq!(map.screen("demo", &Key::char('s')), None);

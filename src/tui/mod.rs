@@ -89,7 +89,10 @@ pub enum Exit {
 /// Runs the console until `q`, `:q` or a signal. Config problems (theme,
 /// keys) fail before the terminal is touched.
 pub async fn run(session: Session, options: Options) -> Result<Exit> {
-    let log = options.log_file.clone().unwrap_or_else(|| session.paths.log_file());
+    let log = options
+        .log_file
+        .clone()
+        .unwrap_or_else(|| session.paths.log_file());
     init_logging(&log, options.verbose)?;
     let theme = theme::Theme::choose(
         options.color,
@@ -98,11 +101,15 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
         &session.paths.themes_dir(),
     )?;
     let env = env::Env::new(&session.config, theme)?;
-    let mut signals = terminal::Signals::new().map_err(|e| Error::io("cannot watch for signals", e))?;
-    let guard = terminal::enter(env.settings.mouse).map_err(|e| Error::io("cannot set up the terminal", e))?;
+    let mut signals =
+        terminal::Signals::new().map_err(|e| Error::io("cannot watch for signals", e))?;
+    let guard = terminal::enter(env.settings.mouse)
+        .map_err(|e| Error::io("cannot set up the terminal", e))?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
         .map_err(|e| Error::io("cannot set up the terminal", e))?;
-    let size = term.size().map_err(|e| Error::io("cannot read the terminal size", e))?;
+    let size = term
+        .size()
+        .map_err(|e| Error::io("cannot read the terminal size", e))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let context = msg::ContextInfo::of(&session);
     let mut runtime = runtime::Runtime::new(Arc::new(session), options.overrides, tx);
@@ -121,6 +128,8 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
         let msg = tokio::select! {
             biased;
             sig = signals.recv() => {
+                // Tell ratatui the cursor is back, so its drop writes nothing after the restore.
+                let _ = term.show_cursor();
                 terminal::restore();
                 tracing::info!("ended by signal {sig}");
                 break Exit::Signal(sig);
@@ -144,6 +153,9 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
         }
     };
     runtime.shutdown();
+    if exit == Exit::Quit {
+        let _ = term.show_cursor();
+    }
     drop(term);
     drop(guard);
     Ok(exit)
@@ -152,7 +164,8 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
 /// Tracing goes to a file, never to the screen.
 fn init_logging(path: &std::path::Path, verbose: u8) -> Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
     let file = std::fs::OpenOptions::new()
         .create(true)

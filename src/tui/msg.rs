@@ -63,7 +63,10 @@ pub enum Msg {
     /// The connection probe's answer.
     Connected(std::result::Result<ConnInfo, String>),
     /// A new session is in place (context switch or reconnect).
-    ContextReady { epoch: u64, info: ContextInfo },
+    ContextReady {
+        epoch: u64,
+        info: ContextInfo,
+    },
     /// A context switch failed; the old context stays.
     ContextFailed(String),
     Progress {

@@ -33,7 +33,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(session: Arc<Session>, overrides: ContextOverrides, tx: mpsc::UnboundedSender<Msg>) -> Runtime {
+    pub fn new(
+        session: Arc<Session>,
+        overrides: ContextOverrides,
+        tx: mpsc::UnboundedSender<Msg>,
+    ) -> Runtime {
         Runtime {
             session,
             overrides,
@@ -77,7 +81,12 @@ impl Runtime {
             old.abort.abort();
         }
         let (cancel_tx, cancel_rx) = watch::channel(false);
-        let cx = TaskCx::new(self.session.clone(), key.clone(), self.tx.clone(), cancel_rx.clone());
+        let cx = TaskCx::new(
+            self.session.clone(),
+            key.clone(),
+            self.tx.clone(),
+            cancel_rx.clone(),
+        );
         let inner = tokio::spawn(run(cx));
         let abort = inner.abort_handle();
         let (tx, epoch, reply_key) = (self.tx.clone(), self.epoch, key.clone());
@@ -113,12 +122,15 @@ impl Runtime {
     /// Sessions connect lazily, so this does no I/O.
     fn new_session(&mut self, context: Option<String>) {
         let current = &self.session;
-        let name = context.unwrap_or_else(|| current.ctx.name.clone());
-        let known = current.config.contexts.contains_key(&name);
+        // A reconnect of the implicit context (no config entry) resolves it again.
+        let name = context.or_else(|| {
+            let name = &current.ctx.name;
+            current.config.contexts.contains_key(name).then(|| name.clone())
+        });
         let built = Session::new(
             current.config.clone(),
             current.paths.clone(),
-            known.then_some(name.as_str()),
+            name.as_deref(),
             &self.overrides,
         );
         match built {

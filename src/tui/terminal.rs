@@ -4,7 +4,9 @@
 //! the first thing it does on a signal). Restoring twice is harmless.
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
-use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
 use crossterm::{cursor, execute};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};

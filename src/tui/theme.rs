@@ -159,7 +159,8 @@ impl Theme {
     }
 
     pub fn title(&self) -> Style {
-        self.paint(self.title, Modifier::BOLD).add_modifier(Modifier::BOLD)
+        self.paint(self.title, Modifier::BOLD)
+            .add_modifier(Modifier::BOLD)
     }
 
     pub fn border(&self, focused: bool) -> Style {
@@ -235,7 +236,8 @@ impl Theme {
 
     /// Key names in the footer and help.
     pub fn key(&self) -> Style {
-        self.paint(self.accent, Modifier::BOLD).add_modifier(Modifier::BOLD)
+        self.paint(self.accent, Modifier::BOLD)
+            .add_modifier(Modifier::BOLD)
     }
 }
 
@@ -307,7 +309,9 @@ mod tests {
     #[test]
     fn user_theme_overrides_builtin_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        let text = crate::config::theme::BUILTIN[0].1.replace("cyan", "magenta");
+        let text = crate::config::theme::BUILTIN[0]
+            .1
+            .replace("cyan", "magenta");
         std::fs::write(dir.path().join("dark.toml"), text).unwrap();
         let t = Theme::choose(true, None, None, dir.path()).unwrap();
         assert_eq!(t.accent().fg, Some(Color::Magenta));

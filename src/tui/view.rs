@@ -26,7 +26,10 @@ pub fn view(app: &App, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    frame.render_widget(Paragraph::new(header_line(app)).style(theme.header()), header);
+    frame.render_widget(
+        Paragraph::new(header_line(app)).style(theme.header()),
+        header,
+    );
     if let Some(text) = banner {
         frame.render_widget(Paragraph::new(text).style(theme.banner()), banner_area);
     }
@@ -74,7 +77,10 @@ fn header_line(app: &App) -> Line<'static> {
     if let Some(s) = app.screen() {
         spans.push(sep());
         let (text, style) = match s.load_state() {
-            LoadState::Loaded(t) => (age_text(app.now.saturating_duration_since(*t)), theme.muted()),
+            LoadState::Loaded(t) => (
+                age_text(app.now.saturating_duration_since(*t)),
+                theme.muted(),
+            ),
             LoadState::Loading => ("loading".into(), theme.muted()),
             LoadState::Error(_) => ("error".into(), theme.error()),
             LoadState::Idle => (String::new(), theme.muted()),
@@ -84,12 +90,15 @@ fn header_line(app: &App) -> Line<'static> {
     if let ConnState::Up(info) = &app.conn {
         if let Some(pg) = &info.pg {
             spans.push(sep());
-            spans.push(Span::styled(format!("pg {} {}", pg.server_version, pg.role), theme.text()));
+            spans.push(Span::styled(
+                format!("pg {}", pg.server_version),
+                theme.text(),
+            ));
+            // The target starts with the login user; name the role only when it differs.
+            if !pg.target.starts_with(&format!("{}@", pg.role)) {
+                spans.push(Span::styled(format!(" as {}", pg.role), theme.text()));
+            }
             spans.push(Span::styled(format!(" {}", pg.target), theme.muted()));
-        }
-        if let Some(r) = &info.redis {
-            spans.push(sep());
-            spans.push(Span::styled(format!("redis {r}"), theme.muted()));
         }
     }
     Line::from(spans)
@@ -191,7 +200,13 @@ fn draw_overlays(app: &App, frame: &mut Frame, body: Rect) {
         let cx = app.cx();
         let entries = help::entries(&app.env.keymap, screen.id(), &|a| screen.enabled(a, &cx));
         let h = (entries.len() as u16 + 2).min(body.height);
-        help::render(frame, centered(body, 44, h), theme, screen.id().name(), &entries);
+        help::render(
+            frame,
+            centered(body, 44, h),
+            theme,
+            screen.id().name(),
+            &entries,
+        );
     }
     match &app.popup {
         Some(Popup::Confirm(c)) => c.render(frame, centered(body, 60, 9), theme),

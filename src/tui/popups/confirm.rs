@@ -71,7 +71,9 @@ impl ConfirmPopup {
                 };
                 (Some(self), Answer::Open)
             }
-            (Risk::Mutating, KeyCode::Char('y' | 'Y')) => (None, Answer::Approved(self.op, Approval::Confirmed)),
+            (Risk::Mutating, KeyCode::Char('y' | 'Y')) => {
+                (None, Answer::Approved(self.op, Approval::Confirmed))
+            }
             (Risk::Mutating, KeyCode::Enter) if self.focus == Button::Confirm => {
                 (None, Answer::Approved(self.op, Approval::Confirmed))
             }
@@ -84,7 +86,9 @@ impl ConfirmPopup {
                 self.typed.pop();
                 (Some(self), Answer::Open)
             }
-            (Risk::Destructive, KeyCode::Enter) if self.focus == Button::Confirm || !self.typed.is_empty() => {
+            (Risk::Destructive, KeyCode::Enter)
+                if self.focus == Button::Confirm || !self.typed.is_empty() =>
+            {
                 let typed = std::mem::take(&mut self.typed);
                 (None, Answer::Approved(self.op, Approval::Typed(typed)))
             }
@@ -104,7 +108,10 @@ impl ConfirmPopup {
             .borders(Borders::ALL)
             .border_style(border)
             .title(Line::styled(title, border));
-        let mut lines = vec![Line::styled(intent.summary.clone(), theme.text()), Line::raw("")];
+        let mut lines = vec![
+            Line::styled(intent.summary.clone(), theme.text()),
+            Line::raw(""),
+        ];
         if let Some(reason) = &self.refusal {
             lines.push(Line::styled(reason.clone(), theme.error()));
             lines.push(Line::raw(""));
@@ -124,9 +131,20 @@ impl ConfirmPopup {
                     Span::styled(format!("  {label}  "), theme.text())
                 }
             };
-            let confirm = if intent.risk == Risk::Destructive { "Confirm" } else { "Yes" };
-            lines.push(Line::from(vec![button("Cancel", Button::Cancel), Span::raw("  "), button(confirm, Button::Confirm)]));
+            let confirm = if intent.risk == Risk::Destructive {
+                "Confirm"
+            } else {
+                "Yes"
+            };
+            lines.push(Line::from(vec![
+                button("Cancel", Button::Cancel),
+                Span::raw("  "),
+                button(confirm, Button::Confirm),
+            ]));
         }
-        frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: true }), area);
+        frame.render_widget(
+            Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+            area,
+        );
     }
 }

@@ -75,7 +75,12 @@ impl SecretPopup {
                 lines.push(Line::styled("esc close", theme.muted()));
             }
         }
-        frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
     }
 }
 

@@ -9,7 +9,9 @@ use crate::tui::cmd::{BoxFuture, Cmd};
 use crate::tui::keymap::{ActionDef, Global, ScreenAction};
 use crate::tui::msg::Msg as AppMsg;
 use crate::tui::widgets::detail::Detail;
-use crate::tui::widgets::table::{self, Anchor, Column, Keyed, Page, PageRequest, PagedSource, PagedTable, TableRow};
+use crate::tui::widgets::table::{
+    self, Anchor, Column, Keyed, Page, PageRequest, PagedSource, PagedTable, TableRow,
+};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
@@ -27,7 +29,9 @@ impl TableRow for AuditEntry {
             self.target.clone(),
             self.outcome.as_str().to_string(),
             self.actor.clone(),
-            self.duration_ms.map(|d| format!("{d}ms")).unwrap_or_default(),
+            self.duration_ms
+                .map(|d| format!("{d}ms"))
+                .unwrap_or_default(),
         ]
     }
 
@@ -47,7 +51,11 @@ pub struct AuditSource;
 impl PagedSource for AuditSource {
     type Row = AuditEntry;
 
-    fn fetch(&self, session: Arc<Session>, req: PageRequest) -> BoxFuture<crate::Result<Page<AuditEntry>>> {
+    fn fetch(
+        &self,
+        session: Arc<Session>,
+        req: PageRequest,
+    ) -> BoxFuture<crate::Result<Page<AuditEntry>>> {
         Box::pin(async move {
             let entries = session.safety().await.audit().list(None, None).await?;
             Ok(page(entries, &req))
@@ -60,12 +68,21 @@ pub fn page(mut entries: Vec<AuditEntry>, req: &PageRequest) -> Page<AuditEntry>
     let needle = req.filter.to_lowercase();
     if !needle.is_empty() {
         entries.retain(|e| {
-            [&e.action, &e.target, &e.actor, &e.context, e.outcome.as_str()]
-                .iter()
-                .any(|f| f.to_lowercase().contains(&needle))
+            [
+                &e.action,
+                &e.target,
+                &e.actor,
+                &e.context,
+                e.outcome.as_str(),
+            ]
+            .iter()
+            .any(|f| f.to_lowercase().contains(&needle))
         });
     }
-    let (column, desc) = req.sort.as_ref().map_or(("started_at", true), |s| (s.column, s.desc));
+    let (column, desc) = req
+        .sort
+        .as_ref()
+        .map_or(("started_at", true), |s| (s.column, s.desc));
     entries.sort_by(|a, b| {
         let ord = match column {
             "action" => a.action.cmp(&b.action),
@@ -131,7 +148,9 @@ impl AuditScreen {
             Column::new("took", None, Constraint::Length(8)),
         ];
         AuditScreen {
-            table: PagedTable::new("audit", AuditSource, columns, |m| AppMsg::Screen(ScreenMsg::Audit(m))),
+            table: PagedTable::new("audit", AuditSource, columns, |m| {
+                AppMsg::Screen(ScreenMsg::Audit(m))
+            }),
             detail: None,
         }
     }
@@ -202,7 +221,8 @@ impl Screen for AuditScreen {
             detail.render(frame, area, theme);
             return;
         }
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
         self.table.render(frame, top, cx);
         let block = Block::default()
             .borders(Borders::TOP)

@@ -33,6 +33,9 @@ pub struct OverviewScreen {
     gen: u64,
     current: Option<Overview>,
     series: BTreeMap<&'static str, Series>,
+    /// A collection is running: refreshes wait for it instead of piling up
+    /// (a slow server must not have every tick cancel the one before).
+    in_flight: bool,
 }
 
 impl Default for OverviewScreen {
@@ -48,6 +51,7 @@ impl OverviewScreen {
             gen: 0,
             current: None,
             series: BTreeMap::new(),
+            in_flight: false,
         }
     }
 
@@ -60,15 +64,20 @@ impl OverviewScreen {
     }
 
     fn load(&mut self) -> Vec<Cmd> {
+        self.in_flight = true;
         self.gen = crate::tui::next_gen();
         if self.current.is_none() {
             self.state = LoadState::Loading;
         }
         let gen = self.gen;
-        vec![Cmd::task("overview.collect", Some("overview".into()), move |cx| async move {
-            let result = overview::collect(&cx.session).await.map(Box::new);
-            AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded { gen, result }))
-        })]
+        vec![Cmd::task(
+            "overview.collect",
+            Some("overview".into()),
+            move |cx| async move {
+                let result = overview::collect(&cx.session).await.map(Box::new);
+                AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded { gen, result }))
+            },
+        )]
     }
 
     /// Applies a snapshot: TPS from the previous one, then one point per figure.
@@ -78,7 +87,10 @@ impl OverviewScreen {
         }
         for f in snapshot.figures(&cx.context.thresholds) {
             if let Some(v) = f.value {
-                self.series.entry(f.key).or_insert_with(|| Series::new(HISTORY)).push(v);
+                self.series
+                    .entry(f.key)
+                    .or_insert_with(|| Series::new(HISTORY))
+                    .push(v);
             }
         }
         self.current = Some(snapshot);
@@ -96,6 +108,9 @@ impl Screen for OverviewScreen {
     }
 
     fn refresh(&mut self, _cx: &Cx) -> Vec<Cmd> {
+        if self.in_flight {
+            return Vec::new();
+        }
         self.load()
     }
 
@@ -106,6 +121,7 @@ impl Screen for OverviewScreen {
         if gen != self.gen {
             return Vec::new();
         }
+        self.in_flight = false;
         match result {
             Ok(snapshot) => self.apply(*snapshot, cx),
             Err(e) => self.state = LoadState::Error(e.to_string()),
@@ -144,14 +160,24 @@ impl Screen for OverviewScreen {
         }
         let figures = ov.figures(&cx.context.thresholds);
         let [notes_area, figures_area] =
-            Layout::vertical([Constraint::Length(notes.len() as u16), Constraint::Min(0)]).areas(area);
+            Layout::vertical([Constraint::Length(notes.len() as u16), Constraint::Min(0)])
+                .areas(area);
         frame.render_widget(Paragraph::new(notes), notes_area);
         for (i, f) in figures.iter().enumerate() {
             let y = figures_area.y + i as u16;
             if y >= figures_area.bottom() {
                 break;
             }
-            self.render_figure(frame, Rect { y, height: 1, ..figures_area }, f, cx);
+            self.render_figure(
+                frame,
+                Rect {
+                    y,
+                    height: 1,
+                    ..figures_area
+                },
+                f,
+                cx,
+            );
         }
     }
 }
@@ -166,9 +192,16 @@ impl OverviewScreen {
             Constraint::Length(value_w),
             Constraint::Min(0),
         ])
+        .spacing(1)
         .areas(row);
-        frame.render_widget(Paragraph::new(Span::styled(f.label.clone(), theme.muted())), label);
-        frame.render_widget(Paragraph::new(Span::styled(f.display.clone(), theme.level(f.level))), value);
+        frame.render_widget(
+            Paragraph::new(Span::styled(f.label.clone(), theme.muted())),
+            label,
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(f.display.clone(), theme.level(f.level))),
+            value,
+        );
         if spark.width >= 4 {
             if let Some(s) = self.series.get(f.key) {
                 let inner = Rect {

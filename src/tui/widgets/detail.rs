@@ -100,7 +100,9 @@ mod tests {
 
     #[test]
     fn flattens_and_renders_key_value_lines() {
-        let d = Detail::from_json(&serde_json::json!({"slug": "acme", "plan": {"name": "pro"}, "deleted_at": null}));
+        let d = Detail::from_json(
+            &serde_json::json!({"slug": "acme", "plan": {"name": "pro"}, "deleted_at": null}),
+        );
         assert_eq!(
             d.fields(),
             &[

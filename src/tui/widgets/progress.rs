@@ -47,7 +47,14 @@ impl Progress {
             .map(|t| (self.done as f64 / t as f64).clamp(0.0, 1.0))
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, now: Instant, cancel_key: &str) {
+    pub fn render(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        now: Instant,
+        cancel_key: &str,
+    ) {
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -80,7 +87,10 @@ impl Progress {
                 gauge_area,
             ),
         }
-        frame.render_widget(Paragraph::new(self.note.as_str()).style(theme.muted()), note_area);
+        frame.render_widget(
+            Paragraph::new(self.note.as_str()).style(theme.muted()),
+            note_area,
+        );
         let hint = if self.cancelling {
             "cancelling…".to_string()
         } else {

@@ -44,21 +44,24 @@ impl Series {
         self.values.back().copied()
     }
 
-    /// The newest `width` values scaled to 0..=100 between the series' min and
-    /// max (a flat series draws as a low line, not as nothing).
+    /// The newest `width` values scaled to 13..=100 between the series' min
+    /// and max: the minimum still draws the lowest bar (1/8 of a cell), and a
+    /// flat series draws as a low line, not as nothing.
     pub fn scaled(&self, width: usize) -> Vec<u64> {
         let skip = self.values.len().saturating_sub(width);
         let shown: Vec<f64> = self.values.iter().skip(skip).copied().collect();
         let (lo, hi) = shown
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(*v), hi.max(*v))
+            });
         shown
             .iter()
             .map(|v| {
                 if (hi - lo).abs() < f64::EPSILON {
-                    1
+                    13
                 } else {
-                    (1.0 + 99.0 * (v - lo) / (hi - lo)).round() as u64
+                    (13.0 + 87.0 * (v - lo) / (hi - lo)).round() as u64
                 }
             })
             .collect()
@@ -82,11 +85,11 @@ mod tests {
         }
         assert_eq!(s.len(), 3);
         assert_eq!(s.last(), Some(4.0));
-        assert_eq!(s.scaled(10), vec![1, 51, 100]);
-        assert_eq!(s.scaled(2), vec![1, 100]);
+        assert_eq!(s.scaled(10), vec![13, 57, 100]);
+        assert_eq!(s.scaled(2), vec![13, 100]);
         let mut flat = Series::new(4);
         flat.push(7.0);
         flat.push(7.0);
-        assert_eq!(flat.scaled(4), vec![1, 1]);
+        assert_eq!(flat.scaled(4), vec![13, 13]);
     }
 }

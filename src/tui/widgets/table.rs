@@ -77,7 +77,11 @@ pub trait TableRow: Debug + Send + Sync + 'static {
 
 pub trait PagedSource: Send + Sync + 'static {
     type Row: TableRow;
-    fn fetch(&self, session: Arc<Session>, req: PageRequest) -> BoxFuture<crate::Result<Page<Self::Row>>>;
+    fn fetch(
+        &self,
+        session: Arc<Session>,
+        req: PageRequest,
+    ) -> BoxFuture<crate::Result<Page<Self::Row>>>;
 }
 
 pub struct Column {
@@ -88,7 +92,11 @@ pub struct Column {
 }
 
 impl Column {
-    pub const fn new(title: &'static str, sort_key: Option<&'static str>, width: Constraint) -> Column {
+    pub const fn new(
+        title: &'static str,
+        sort_key: Option<&'static str>,
+        width: Constraint,
+    ) -> Column {
         Column {
             title,
             sort_key,
@@ -153,7 +161,12 @@ pub struct PagedTable<S: PagedSource> {
 impl<S: PagedSource> PagedTable<S> {
     /// `name` keys its tasks (one page fetch per direction in flight);
     /// `wrap` turns the table's messages into the app's.
-    pub fn new(name: &'static str, source: S, columns: Vec<Column>, wrap: fn(Msg<S::Row>) -> AppMsg) -> Self {
+    pub fn new(
+        name: &'static str,
+        source: S,
+        columns: Vec<Column>,
+        wrap: fn(Msg<S::Row>) -> AppMsg,
+    ) -> Self {
         PagedTable {
             name,
             source: Arc::new(source),
@@ -223,7 +236,10 @@ impl<S: PagedSource> PagedTable<S> {
 
     /// Reloads the rows in the window, keeping the selection.
     pub fn reload(&mut self) -> Vec<Cmd> {
-        let limit = self.rows.len().clamp(self.page_size, self.page_size * WINDOW_PAGES);
+        let limit = self
+            .rows
+            .len()
+            .clamp(self.page_size, self.page_size * WINDOW_PAGES);
         let head = self.head.clone();
         self.reset(head, Select::Keep, limit)
     }
@@ -285,7 +301,10 @@ impl<S: PagedSource> PagedTable<S> {
                 desc: true,
             }),
             (Some(s), false) => {
-                let i = keys.iter().position(|k| *k == s.column).map_or(0, |i| (i + 1) % keys.len());
+                let i = keys
+                    .iter()
+                    .position(|k| *k == s.column)
+                    .map_or(0, |i| (i + 1) % keys.len());
                 Some(SortSpec {
                     column: keys[i],
                     desc: false,
@@ -336,13 +355,21 @@ impl<S: PagedSource> PagedTable<S> {
         if !self.at_end && !self.loading_after && self.rows.len() - self.selected <= margin {
             if let Some(last) = self.rows.back() {
                 self.loading_after = true;
-                cmds.push(self.fetch(Dir::Append, Anchor::After(last.cursor.clone()), self.page_size));
+                cmds.push(self.fetch(
+                    Dir::Append,
+                    Anchor::After(last.cursor.clone()),
+                    self.page_size,
+                ));
             }
         }
         if !self.at_start && !self.loading_before && self.selected <= margin {
             if let Some(first) = self.rows.front() {
                 self.loading_before = true;
-                cmds.push(self.fetch(Dir::Prepend, Anchor::Before(first.cursor.clone()), self.page_size));
+                cmds.push(self.fetch(
+                    Dir::Prepend,
+                    Anchor::Before(first.cursor.clone()),
+                    self.page_size,
+                ));
             }
         }
         cmds
@@ -390,7 +417,13 @@ impl<S: PagedSource> PagedTable<S> {
         (true, more)
     }
 
-    fn apply_reset(&mut self, rows: Vec<Keyed<S::Row>>, anchor: Anchor, select: Select, short: bool) {
+    fn apply_reset(
+        &mut self,
+        rows: Vec<Keyed<S::Row>>,
+        anchor: Anchor,
+        select: Select,
+        short: bool,
+    ) {
         let n = rows.len();
         let keep = self.selected;
         self.rows = rows.into();
@@ -477,7 +510,8 @@ impl<S: PagedSource> PagedTable<S> {
     /// position, sort, filter and load state.
     pub fn render(&self, frame: &mut Frame, area: Rect, cx: &Cx) {
         let theme = &cx.env.theme;
-        let [table_area, status_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        let [table_area, status_area] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
         let visible = usize::from(table_area.height.saturating_sub(1)).max(1);
         let offset = scroll_offset(self.offset, self.selected, visible).min(self.rows.len());
         let end = (offset + visible).min(self.rows.len());

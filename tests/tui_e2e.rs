@@ -1,0 +1,230 @@
+//! End to end: the real binary in a pseudo-terminal against real Postgres
+//! and Redis. Keys in, screen text out (parsed with vt100); afterwards the
+//! terminal must be back in its normal modes.
+
+mod common;
+
+use common::{home, redis_url, TestDb};
+use std::io::ErrorKind;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
+const SHOW_CURSOR: &str = "\x1b[?25h";
+
+struct Tui {
+    pty: expectrl::Session,
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl Tui {
+    /// Runs opsdeck under `sh` on a pty in cooked mode with echo (`stty sane`),
+    /// which afterwards prints the exit status and `stty -a` of the same pty.
+    fn spawn(home: &Path, args: &[&str]) -> Tui {
+        let bin = assert_cmd::cargo::cargo_bin("opsdeck");
+        let mut line = quote(&bin.display().to_string());
+        for a in args {
+            line.push(' ');
+            line.push_str(&quote(a));
+        }
+        let script = format!("stty sane; {line}; printf '\\nEXIT=%s\\n' $?; stty -a");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("OPSDECK_")
+                || k.starts_with("PG")
+                || k == "REDIS_URL"
+                || k == "NO_COLOR"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("OPSDECK_HOME", home).env("TERM", "xterm-256color");
+        let pty = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+        Tui {
+            pty,
+            parser: vt100::Parser::new(24, 80, 0),
+            raw: Vec::new(),
+        }
+    }
+
+    fn pump(&mut self) {
+        let mut buf = [0u8; 8192];
+        loop {
+            match self.pty.try_read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.raw.extend_from_slice(&buf[..n]);
+                    self.parser.process(&buf[..n]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("{what} not seen within 20s; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.pty.send(keys).expect("write to pty");
+        // Give crossterm time to tell a lone Esc from a sequence.
+        std::thread::sleep(Duration::from_millis(120));
+    }
+
+    /// The pid of opsdeck, the shell's child.
+    fn opsdeck_pid(&self) -> i32 {
+        let sh = self.pty.get_process().pid().as_raw();
+        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+        children
+            .split_whitespace()
+            .next()
+            .expect("opsdeck runs")
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits for the shell's epilogue; returns (opsdeck's output, exit code, stty -a).
+    fn finish(&mut self) -> (String, i32, String) {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            let text = String::from_utf8_lossy(&self.raw).to_string();
+            if let Some(at) = text.find("EXIT=") {
+                if text[at..].contains("icanon") && text[at..].contains("eol2") {
+                    let before = text[..at].trim_end_matches(['\r', '\n']).to_string();
+                    let rest = &text[at + 5..];
+                    let code = rest.split_whitespace().next().unwrap().parse().unwrap();
+                    return (before, code, rest.to_string());
+                }
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "opsdeck did not end; output tail: {:?}",
+                    &text[text.len().saturating_sub(400)..]
+                );
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+}
+
+/// True when `stty -a` shows canonical mode and echo on (not `-icanon`, `-echo`).
+fn modes_restored(stty: &str) -> bool {
+    let words: Vec<&str> = stty
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    words.contains(&"icanon")
+        && words.contains(&"echo")
+        && !words.contains(&"-icanon")
+        && !words.contains(&"-echo")
+}
+
+fn fast_refresh(home: &Path) {
+    std::fs::create_dir_all(home.join("config")).unwrap();
+    std::fs::write(home.join("config/config.toml"), "[tui]\nrefresh_secs = 1\n").unwrap();
+}
+
+#[tokio::test]
+async fn overview_audit_help_and_quit_restore_the_terminal() {
+    let db = TestDb::new().await;
+    let h = home();
+    fast_refresh(h.path());
+    let mut tui = Tui::spawn(h.path(), &["--pg", &db.url, "--redis", &redis_url()]);
+
+    let screen = tui.wait_for("the overview with live figures", |s| {
+        s.contains("overview")
+            && s.contains("Connections")
+            && s.contains("Redis memory")
+            && s.contains("● up")
+    });
+    assert!(screen.contains("Cache hit"), "{screen}");
+    assert!(
+        screen.contains("pg 1"),
+        "server version in the header: {screen}"
+    );
+    // TPS needs two snapshots: it turns from n/a into a number on refresh.
+    tui.wait_for("a TPS figure", |s| {
+        s.lines().any(|l| {
+            l.contains("TPS")
+                && l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|v| v.parse::<f64>().is_ok())
+        })
+    });
+
+    tui.send(":audit\r");
+    let screen = tui.wait_for("the audit screen", |s| {
+        s.contains(" audit ") && s.contains("started")
+    });
+    assert!(screen.contains("action"), "{screen}");
+
+    tui.send("?");
+    let screen = tui.wait_for("the help overlay", |s| s.contains("keys: audit"));
+    assert!(screen.contains("quit"), "{screen}");
+    assert!(
+        screen.contains("j/↓"),
+        "keys come from the live keymap: {screen}"
+    );
+    tui.send("x");
+    tui.wait_for("help closed", |s| !s.contains("keys: audit"));
+
+    tui.send("q");
+    let (out, code, stty) = tui.finish();
+    assert_eq!(code, 0, "{out:?}");
+    assert!(
+        out.ends_with(&format!("{LEAVE_ALT_SCREEN}{SHOW_CURSOR}")),
+        "output must end by leaving the alternate screen and showing the cursor: {:?}",
+        &out[out.len().saturating_sub(80)..]
+    );
+    assert!(modes_restored(&stty), "{stty}");
+    let log = std::fs::read_to_string(h.path().join("state/opsdeck.log")).unwrap();
+    assert!(
+        log.contains("tui started"),
+        "tracing goes to the log file: {log}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_restores_the_terminal() {
+    let db = TestDb::new().await;
+    let h = home();
+    let mut tui = Tui::spawn(h.path(), &["--pg", &db.url, "--redis", &redis_url()]);
+    tui.wait_for("the overview", |s| {
+        s.contains("Connections") && s.contains("● up")
+    });
+    let pid = tui.opsdeck_pid();
+    // SAFETY: kill(2) with a pid we just read from our own child shell.
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let (out, code, stty) = tui.finish();
+    assert_eq!(code, 128 + libc::SIGTERM, "{out:?}");
+    assert!(
+        out.ends_with(&format!("{LEAVE_ALT_SCREEN}{SHOW_CURSOR}")),
+        "{:?}",
+        &out[out.len().saturating_sub(80)..]
+    );
+    assert!(modes_restored(&stty), "{stty}");
+}

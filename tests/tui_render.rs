@@ -1,0 +1,316 @@
+//! Render snapshots of the shell and the overview (ratatui TestBackend +
+//! insta) at 80x24 and 40x12 in the dark, light and mono themes, plus the
+//! overlays. Theme snapshots keep the styles (the buffer's Debug form), the
+//! others only the text. Volatile text (ages, versions, hosts, ports) is
+//! filtered even though the fixtures are fixed.
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::config::Thresholds;
+use opsdeck::conn::Secret;
+use opsdeck::health::overview::{Overview, PgHealth, RedisHealth};
+use opsdeck::safety::{Intent, Risk};
+use opsdeck::tui::app::App;
+use opsdeck::tui::cmd::{Cmd, PendingOp};
+use opsdeck::tui::env::Env;
+use opsdeck::tui::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
+use opsdeck::tui::screens::overview::OverviewScreen;
+use opsdeck::tui::screens::Cx;
+use opsdeck::tui::view::view;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::time::{Duration, Instant};
+
+fn context(read_only: bool) -> ContextInfo {
+    ContextInfo {
+        name: "local".into(),
+        read_only,
+        has_pg: true,
+        has_redis: true,
+        thresholds: Thresholds::default(),
+    }
+}
+
+fn snapshot_at(i: i64) -> Overview {
+    Overview {
+        collected_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+            + chrono::Duration::seconds(5 * i),
+        postgres: Some(PgHealth {
+            target: "ops@db.example:5432/app".into(),
+            server_version: "16.4".into(),
+            connections: 20 + (i * 7) % 30,
+            max_connections: 100,
+            xact_total: 10_000 + i * i * 250,
+            tps: None,
+            cache_hit_ratio: Some(0.995 - 0.006 * i as f64),
+            in_recovery: false,
+            replication_lag_ms: None,
+            longest_transaction_ms: Some(75_000.0),
+            blocked_sessions: i64::from(i > 8),
+            database_size_bytes: 1 << 30,
+        }),
+        postgres_error: None,
+        redis: Some(RedisHealth {
+            target: "cache.example:6379/0".into(),
+            cluster: false,
+            masters: 1,
+            version: "7.2.4".into(),
+            used_memory_bytes: (40 + 3 * i as u64) << 20,
+            maxmemory_bytes: 256 << 20,
+            hit_ratio: Some(0.93),
+            ops_per_sec: 1200.0 + (i * 37 % 11) as f64 * 40.0,
+            connected_clients: 12,
+            evicted_keys: 0,
+            keys: 52_000,
+        }),
+        redis_error: None,
+    }
+}
+
+/// An app on an overview that has seen twelve snapshots, connected.
+fn app(theme: &str, size: (u16, u16), read_only: bool) -> App {
+    let env = Env::test_env_with_theme(theme);
+    let ctx = context(read_only);
+    let now = Instant::now();
+    let mut screen = OverviewScreen::new();
+    {
+        let cx = Cx {
+            env: &env,
+            context: &ctx,
+            now,
+            body_rows: 18,
+            focused: true,
+        };
+        for i in 0..12 {
+            screen.apply(snapshot_at(i), &cx);
+        }
+    }
+    let (mut app, _) = App::with_screen(env, ctx, now, size, Box::new(screen));
+    app.update(Msg::Connected(Ok(ConnInfo {
+        pg: Some(PgInfo {
+            target: "ops@db.example:5432/app".into(),
+            server_version: "16.4".into(),
+            role: "ops".into(),
+        }),
+        redis: Some("cache.example:6379/0".into()),
+    })));
+    app
+}
+
+fn draw(app: &App) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    t.draw(|f| view(app, f)).unwrap();
+    t
+}
+
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\b\d+(s|m|h) ago", "[age]"),
+        (r"\b\d+\.\d+s\b", "[duration]"),
+        (r"pg \d+(\.\d+)*", "pg [version]"),
+        (r"[\w.-]+@[\w.-]+:\d+/\w+", "[pg-target]"),
+        (r"[a-z][\w.-]*\.example:\d+(/\d+)?", "[redis-target]"),
+    ]
+}
+
+macro_rules! styled {
+    ($name:expr, $term:expr) => {
+        insta::with_settings!({filters => filters()}, {
+            insta::assert_debug_snapshot!($name, $term.backend().buffer());
+        })
+    };
+}
+
+macro_rules! text {
+    ($name:expr, $term:expr) => {
+        insta::with_settings!({filters => filters()}, {
+            insta::assert_snapshot!($name, $term.backend());
+        })
+    };
+}
+
+#[test]
+fn overview_in_every_theme_and_size() {
+    for theme in ["dark", "light", "mono"] {
+        for (w, h) in [(80, 24), (40, 12)] {
+            let t = draw(&app(theme, (w, h), false));
+            styled!(format!("overview_{theme}_{w}x{h}"), t);
+        }
+    }
+}
+
+#[test]
+fn overview_figures_carry_their_level() {
+    let t = draw(&app("dark", (80, 24), false));
+    let buf = t.backend().buffer();
+    let text: Vec<String> = (0..24)
+        .map(|y| (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect();
+    let row = text
+        .iter()
+        .position(|l| l.contains("Longest xact"))
+        .unwrap() as u16;
+    let line = &text[row as usize];
+    let x = line[..line.find("75.0 s").unwrap()].chars().count() as u16;
+    let theme = opsdeck::tui::theme::Theme::builtin("dark").unwrap();
+    assert_eq!(
+        buf[(x, row)].fg,
+        theme.warn().fg.unwrap(),
+        "75 s transaction is a warning"
+    );
+}
+
+#[test]
+fn shell_overlays_and_banners() {
+    let mut a = app("dark", (80, 24), true);
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('?'),
+        KeyModifiers::NONE,
+    )));
+    text!("shell_help_80x24", draw(&a));
+
+    let mut a = app("mono", (80, 24), false);
+    for c in ":ctx".chars() {
+        a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+    text!("shell_command_bar_80x24", draw(&a));
+
+    let mut a = app("dark", (40, 12), false);
+    a.update(Msg::Connected(Err("connection refused".into())));
+    text!("shell_lost_40x12", draw(&a));
+
+    let mut a = app("mono", (80, 24), false);
+    let op = PendingOp::new(
+        Intent::new(
+            "cache.invalidate",
+            "t:42:*",
+            Risk::Destructive,
+            "Delete 1,204 keys matching t:42:*.",
+        ),
+        "invalidating",
+        |_cx, _guard| async { Msg::Status(Ok("done".into())) },
+    );
+    a.absorb(vec![Cmd::Confirm(op)]);
+    text!("shell_confirm_destructive_80x24", draw(&a));
+
+    let mut a = app("dark", (80, 24), true);
+    let op = PendingOp::new(
+        Intent::new(
+            "tenants.suspend",
+            "acme",
+            Risk::Mutating,
+            "Suspend tenant acme.",
+        ),
+        "suspending",
+        |_cx, _guard| async { Msg::Status(Ok("done".into())) },
+    );
+    a.absorb(vec![Cmd::Confirm(op)]);
+    text!("shell_confirm_read_only_80x24", draw(&a));
+
+    let mut a = app("dark", (80, 24), false);
+    a.absorb(vec![Cmd::ShowSecret {
+        title: "new API key".into(),
+        secret: Secret::new("sk_live_0123456789abcdefghijklmnopqrstu"),
+    }]);
+    text!("shell_secret_80x24", draw(&a));
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::NONE,
+    )));
+    let t = draw(&a);
+    let screen = format!("{}", t.backend());
+    assert!(!screen.contains("sk_live"), "masked after copy: {screen}");
+
+    let mut a = app("dark", (80, 24), false);
+    a.absorb(vec![Cmd::Progress {
+        key: "op:1".into(),
+        label: "restoring".into(),
+    }]);
+    a.update(Msg::Progress {
+        key: "op:1".into(),
+        done: 3,
+        total: Some(10),
+        note: "table 3 of 10".into(),
+    });
+    a.update(Msg::Tick(a.now + Duration::from_millis(2500)));
+    text!("shell_progress_80x24", draw(&a));
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for (w, h) in [(40, 12), (20, 6), (1, 1), (0, 0), (200, 3)] {
+        let mut a = app("dark", (w, h), false);
+        draw(&a);
+        a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char('?'),
+            KeyModifiers::NONE,
+        )));
+        draw(&a);
+    }
+}
+
+#[tokio::test]
+async fn audit_screen_lists_entries_in_the_paged_table() {
+    use opsdeck::config::{Config, ContextOverrides, Paths};
+    use opsdeck::safety::Approval;
+    use opsdeck::session::Session;
+    use opsdeck::tui::cmd::TaskCx;
+    use opsdeck::tui::screens::audit::AuditScreen;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let session = Arc::new(
+        Session::new(
+            Config::default(),
+            Paths::under(dir.path().to_path_buf()),
+            None,
+            &ContextOverrides::default(),
+        )
+        .unwrap(),
+    );
+    let safety = session.safety().await;
+    for (action, target, approval) in [
+        ("tenants.suspend", "acme", Approval::Confirmed),
+        ("cache.invalidate", "t:42:*", Approval::Typed("t:42:*".into())),
+        ("keys.revoke", "key_9", Approval::Declined),
+    ] {
+        let risk = if action == "tenants.suspend" { Risk::Mutating } else { Risk::Destructive };
+        if let Ok(g) = safety.authorize(Intent::new(action, target, risk, "x"), approval).await {
+            g.run(async { Ok(()) }, |_| serde_json::Value::Null).await.unwrap();
+        }
+    }
+    let (mut app, cmds) = App::with_screen(
+        Env::test_env_with_theme("mono"),
+        context(false),
+        Instant::now(),
+        (80, 24),
+        Box::new(AuditScreen::new()),
+    );
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (_c, cancel) = tokio::sync::watch::channel(false);
+    let mut queue: std::collections::VecDeque<Cmd> = cmds.into();
+    while let Some(c) = queue.pop_front() {
+        if let Cmd::Task { key, run, name } = c {
+            if name == "probe" {
+                continue;
+            }
+            let msg = run(TaskCx::new(session.clone(), key.clone(), tx.clone(), cancel.clone())).await;
+            queue.extend(app.update(Msg::Reply {
+                epoch: 0,
+                key,
+                msg: Box::new(msg),
+            }));
+        }
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "[time]             ");
+    settings.add_filter(r"\b\d+ms\b", "[ms]");
+    settings.add_filter(r"\S+@\S+", "[actor]");
+    settings.bind(|| insta::assert_snapshot!("audit_80x24", draw(&app).backend()));
+    let screen = format!("{}", draw(&app).backend());
+    assert!(screen.contains("refused") && screen.contains("keys.revoke"), "{screen}");
+    assert!(screen.contains("3/3"), "position and total: {screen}");
+}
