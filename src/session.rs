@@ -82,10 +82,20 @@ impl Session {
         Safety::new(self.ctx.read_only, audit)
     }
 
-    /// Whether any Postgres source is configured (flag, env, context or libpq env).
+    /// Whether any Postgres source is configured: flag, env, context, or any
+    /// libpq variable that names a server, database or service.
     pub fn has_pg(&self) -> bool {
+        const LIBPQ: [&str; 6] = [
+            "PGHOST",
+            "PGHOSTADDR",
+            "PGPORT",
+            "PGDATABASE",
+            "PGUSER",
+            "PGSERVICE",
+        ];
         self.ctx.pg.is_some()
-            || std::env::var_os("PGHOST").is_some()
-            || std::env::var_os("PGSERVICE").is_some()
+            || LIBPQ
+                .iter()
+                .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
     }
 }

@@ -131,6 +131,24 @@ impl Tui {
     }
 }
 
+/// Whether any SGR sequence (`ESC [ params m`) sets a foreground or
+/// background colour (30-38, 40-48, 90-97, 100-107; 39/49 only reset).
+fn sets_a_colour(out: &str) -> bool {
+    out.split("\x1b[").skip(1).any(|seq| {
+        let params: String = seq
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ';')
+            .collect();
+        if !seq[params.len()..].starts_with('m') {
+            return false;
+        }
+        params
+            .split(';')
+            .filter_map(|p| p.parse::<u16>().ok())
+            .any(|p| matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107))
+    })
+}
+
 /// True when `stty -a` shows canonical mode and echo on (not `-icanon`, `-echo`).
 fn modes_restored(stty: &str) -> bool {
     let words: Vec<&str> = stty
@@ -200,6 +218,7 @@ async fn overview_audit_help_and_quit_restore_the_terminal() {
         &out[out.len().saturating_sub(80)..]
     );
     assert!(modes_restored(&stty), "{stty}");
+    assert!(sets_a_colour(&out), "the dark theme draws in colour");
     let log = std::fs::read_to_string(h.path().join("state/opsdeck.log")).unwrap();
     assert!(
         log.contains("tui started"),
@@ -211,7 +230,10 @@ async fn overview_audit_help_and_quit_restore_the_terminal() {
 async fn sigterm_restores_the_terminal() {
     let db = TestDb::new().await;
     let h = home();
-    let mut tui = Tui::spawn(h.path(), &["--pg", &db.url, "--redis", &redis_url()]);
+    let mut tui = Tui::spawn(
+        h.path(),
+        &["--pg", &db.url, "--redis", &redis_url(), "--no-color"],
+    );
     tui.wait_for("the overview", |s| {
         s.contains("Connections") && s.contains("● up")
     });
@@ -227,4 +249,8 @@ async fn sigterm_restores_the_terminal() {
         &out[out.len().saturating_sub(80)..]
     );
     assert!(modes_restored(&stty), "{stty}");
+    assert!(
+        !sets_a_colour(&out),
+        "--no-color output must not set colours"
+    );
 }

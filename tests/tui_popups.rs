@@ -50,9 +50,15 @@ fn op(risk: Risk) -> Cmd {
         "suspending acme",
         |_cx, guard| async move {
             let r = guard
-                .run(async { Ok::<_, opsdeck::Error>(1) }, |n| serde_json::json!({ "rows": n }))
+                .run(
+                    async { Ok::<_, opsdeck::Error>(1) },
+                    |n| serde_json::json!({ "rows": n }),
+                )
                 .await;
-            Msg::Status(r.map(|n| format!("suspended ({n} row)")).map_err(|e| e.to_string()))
+            Msg::Status(
+                r.map(|n| format!("suspended ({n} row)"))
+                    .map_err(|e| e.to_string()),
+            )
         },
     ))
 }
@@ -88,7 +94,12 @@ async fn default_is_cancel_and_nothing_runs() {
     let cmds = a.update(key(KeyCode::Enter));
     assert!(cmds.is_empty(), "{cmds:?}");
     assert!(a.popup.is_none());
-    assert!(a.status.as_ref().unwrap().text.contains("nothing was changed"));
+    assert!(a
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("nothing was changed"));
     assert_eq!(audit(&session), "");
 }
 
@@ -99,14 +110,26 @@ async fn yes_authorizes_runs_with_the_guard_and_audits() {
     a.absorb(vec![op(Risk::Mutating)]);
     a.update(key(KeyCode::Tab));
     let cmds = a.update(key(KeyCode::Enter));
-    assert_eq!(cmds.iter().map(|c| c.name()).collect::<Vec<_>>(), vec!["task:operation"]);
-    assert!(matches!(a.popup, Some(Popup::Progress(_))), "progress while it runs");
+    assert_eq!(
+        cmds.iter().map(|c| c.name()).collect::<Vec<_>>(),
+        vec!["task:operation"]
+    );
+    assert!(
+        matches!(a.popup, Some(Popup::Progress(_))),
+        "progress while it runs"
+    );
     run(&mut a, &session, cmds).await;
     assert!(a.popup.is_none(), "the reply closes the progress view");
     let status = a.status.clone().unwrap();
-    assert!(!status.error && status.text == "suspended (1 row)", "{status:?}");
+    assert!(
+        !status.error && status.text == "suspended (1 row)",
+        "{status:?}"
+    );
     let log = audit(&session);
-    assert!(log.contains("\"start\"") && log.contains("\"ok\"") && log.contains("tenants.suspend"), "{log}");
+    assert!(
+        log.contains("\"start\"") && log.contains("\"ok\"") && log.contains("tenants.suspend"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -114,11 +137,17 @@ async fn destructive_needs_the_typed_name() {
     let (_d, session) = session(false);
     let mut a = app(false);
     a.absorb(vec![op(Risk::Destructive)]);
-    assert!(a.update(key(KeyCode::Char('y'))).is_empty(), "y is just a typed letter here");
+    assert!(
+        a.update(key(KeyCode::Char('y'))).is_empty(),
+        "y is just a typed letter here"
+    );
     let cmds = a.update(key(KeyCode::Enter));
     run(&mut a, &session, cmds).await;
     let status = a.status.clone().unwrap();
-    assert!(status.error && status.text.contains("did not match"), "{status:?}");
+    assert!(
+        status.error && status.text.contains("did not match"),
+        "{status:?}"
+    );
     assert!(audit(&session).contains("\"refused\""));
 
     a.absorb(vec![op(Risk::Destructive)]);
@@ -138,7 +167,10 @@ async fn read_only_shows_the_refusal_instead_of_asking() {
         Some(Popup::Confirm(c)) => assert!(c.refusal().unwrap().contains("read-only")),
         _ => panic!("no popup"),
     }
-    assert!(a.update(key(KeyCode::Char('y'))).is_empty(), "y does not confirm a refusal");
+    assert!(
+        a.update(key(KeyCode::Char('y'))).is_empty(),
+        "y does not confirm a refusal"
+    );
     assert!(a.popup.is_none());
 }
 
@@ -150,7 +182,10 @@ async fn esc_in_progress_cancels_the_task() {
         label: "drill".into(),
     }]);
     let cmds = a.update(key(KeyCode::Esc));
-    assert_eq!(cmds.iter().map(|c| c.name()).collect::<Vec<_>>(), vec!["abort:op:x"]);
+    assert_eq!(
+        cmds.iter().map(|c| c.name()).collect::<Vec<_>>(),
+        vec!["abort:op:x"]
+    );
     assert!(a.update(key(KeyCode::Esc)).is_empty(), "asked once");
     a.update(Msg::Reply {
         epoch: 0,
@@ -196,7 +231,10 @@ async fn secret_is_copied_once_then_gone() {
         secret: Secret::new("sk_live_x"),
     }]);
     let cmds = a.update(key(KeyCode::Char('c')));
-    assert_eq!(cmds.iter().map(|c| c.name()).collect::<Vec<_>>(), vec!["clipboard"]);
+    assert_eq!(
+        cmds.iter().map(|c| c.name()).collect::<Vec<_>>(),
+        vec!["clipboard"]
+    );
     match &a.popup {
         Some(Popup::Secret(s)) => assert!(!s.visible()),
         _ => panic!("popup closed too early"),

@@ -110,7 +110,10 @@ async fn command_bar_completes_opens_screens_and_remembers() {
     assert_eq!(app.screen_ids(), vec![ScreenId::Overview]);
     assert_eq!(names(&cmds), vec!["task:overview.collect"]);
     // While that collection runs, another refresh waits for it (coalesced).
-    let again = app.update(Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)));
+    let again = app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('r'),
+        KeyModifiers::CONTROL,
+    )));
     assert!(again.is_empty(), "{again:?}");
 
     // History: up recalls the last command.
@@ -398,7 +401,13 @@ async fn runtime_switches_context_live_and_tags_replies() {
         std::path::Path::new("c.toml"),
     )
     .unwrap();
-    let s = Session::new(config, Paths::under(dir.path().to_path_buf()), Some("a"), &ContextOverrides::default()).unwrap();
+    let s = Session::new(
+        config,
+        Paths::under(dir.path().to_path_buf()),
+        Some("a"),
+        &ContextOverrides::default(),
+    )
+    .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut rt = Runtime::new(Arc::new(s), ContextOverrides::default(), tx);
 
@@ -413,9 +422,13 @@ async fn runtime_switches_context_live_and_tags_replies() {
     rt.exec(Cmd::SwitchContext("nope".into()));
     assert!(matches!(rx.recv().await, Some(Msg::ContextFailed(e)) if e.contains("nope")));
 
-    rt.exec(Cmd::task("name", None, |cx| async move { Msg::Status(Ok(cx.session.ctx.name.clone())) }));
+    rt.exec(Cmd::task("name", None, |cx| async move {
+        Msg::Status(Ok(cx.session.ctx.name.clone()))
+    }));
     match rx.recv().await {
-        Some(Msg::Reply { epoch: 1, msg, .. }) => assert!(matches!(*msg, Msg::Status(Ok(ref n)) if n == "b")),
+        Some(Msg::Reply { epoch: 1, msg, .. }) => {
+            assert!(matches!(*msg, Msg::Status(Ok(ref n)) if n == "b"))
+        }
         other => panic!("unexpected {other:?}"),
     }
 
@@ -431,7 +444,9 @@ async fn runtime_switches_context_live_and_tags_replies() {
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;
         Msg::Status(Ok("slow".into()))
     }));
-    rt.exec(Cmd::task("fast", Some("k".into()), |_| async { Msg::Status(Ok("fast".into())) }));
+    rt.exec(Cmd::task("fast", Some("k".into()), |_| async {
+        Msg::Status(Ok("fast".into()))
+    }));
     match tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await {
         Ok(Some(Msg::Reply { msg, key, .. })) => {
             assert_eq!(key.as_deref(), Some("k"));

@@ -41,7 +41,7 @@ fn check(name: &str, status: Status, detail: impl Into<String>, fix: impl Into<S
 }
 
 pub async fn run(session: &Session) -> Vec<Check> {
-    let mut out = vec![config_check(session), audit_file_check(session)];
+    let mut out = vec![config_check(session), audit_file_check(session), keyring_check(session)];
     if session.has_pg() {
         match session.pg().await {
             Ok(pg) => {
@@ -127,6 +127,25 @@ fn config_check(session: &Session) -> Check {
         format!("{} parsed; context '{}'", path.display(), session.ctx.name),
         "",
     )
+}
+
+fn keyring_check(session: &Session) -> Check {
+    use crate::conn::credentials::{keyring_get, KeyLookup};
+    match keyring_get(&session.ctx.name) {
+        KeyLookup::Found(_) => check(
+            "keyring",
+            Status::Ok,
+            format!("a password for context '{}' is stored in the OS keyring", session.ctx.name),
+            "",
+        ),
+        KeyLookup::Missing => check("keyring", Status::Ok, "OS keyring reachable; no password stored for this context", ""),
+        KeyLookup::Unavailable(why) => check(
+            "keyring",
+            Status::Warn,
+            format!("no OS keyring in this session ({why})"),
+            "use password_command in the context (pass, vault, 1Password CLI), PGPASSWORD or ~/.pgpass",
+        ),
+    }
 }
 
 fn url_has_password(s: &str) -> bool {

@@ -125,7 +125,11 @@ impl Runtime {
         // A reconnect of the implicit context (no config entry) resolves it again.
         let name = context.or_else(|| {
             let name = &current.ctx.name;
-            current.config.contexts.contains_key(name).then(|| name.clone())
+            current
+                .config
+                .contexts
+                .contains_key(name)
+                .then(|| name.clone())
         });
         let built = Session::new(
             current.config.clone(),
