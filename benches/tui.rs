@@ -292,6 +292,55 @@ fn scrolling(rt: &tokio::runtime::Runtime, url: &str) {
     );
 }
 
+/// The whole app path for a key: `App::update` (keymap, mode, screen) and
+/// `view` of the full chrome over the overview, drawn with crossterm into a sink.
+fn whole_app() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use opsdeck::tui::app::App;
+    use opsdeck::tui::view::view;
+    let ctx = ContextInfo {
+        name: "bench".into(),
+        read_only: false,
+        has_pg: true,
+        has_redis: true,
+        thresholds: Default::default(),
+    };
+    let (mut app, _) = App::new(Env::test_env(), ctx, Instant::now(), (80, 24));
+    let mut term = Terminal::with_options(
+        CrosstermBackend::new(std::io::sink()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
+        },
+    )
+    .unwrap();
+    let keys = [
+        KeyCode::Char(':'),
+        KeyCode::Char('a'),
+        KeyCode::Char('u'),
+        KeyCode::Tab,
+        KeyCode::Esc,
+        KeyCode::Char('?'),
+        KeyCode::Char('x'),
+        KeyCode::Char('p'),
+    ];
+    let mut lat = Vec::new();
+    for i in 0..8_000 {
+        let t0 = Instant::now();
+        let _ = app.update(Msg::Key(KeyEvent::new(
+            keys[i % keys.len()],
+            KeyModifiers::NONE,
+        )));
+        term.draw(|f| view(&app, f)).unwrap();
+        lat.push(t0.elapsed());
+    }
+    lat.sort();
+    println!(
+        "whole app (update + full chrome frame, 8,000 keys: command bar, completion, help, pause): p50 {:.3} ms, p99 {:.3} ms",
+        pct(&lat, 0.5).as_secs_f64() * 1e3,
+        pct(&lat, 0.99).as_secs_f64() * 1e3
+    );
+}
+
 struct Pty {
     pty: expectrl::Session,
     out: Vec<u8>,
@@ -394,6 +443,7 @@ fn main() {
     );
 
     scrolling(&rt, &db.url);
+    whole_app();
 
     let mut p = Pty::spawn(home.path(), &db.url);
     let settle = Instant::now();

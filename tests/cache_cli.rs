@@ -317,3 +317,60 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn ctrl_c_stops_between_batches_and_reports_what_was_deleted() {
+    let mut f = Fixture::new().await;
+    const N: u64 = 300_000;
+    let mut pipe = redis::pipe();
+    for i in 0..N {
+        pipe.cmd("SET").arg(format!("big:{i}")).arg("v").ignore();
+        if i % 20_000 == 19_999 {
+            pipe.query_async::<()>(&mut f.conn).await.unwrap();
+            pipe = redis::pipe();
+        }
+    }
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsdeck"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    let child = cmd
+        .env("OPSDECK_HOME", f.home.path())
+        .env("NO_COLOR", "1")
+        .args(["--redis", &f.sb.url(), "--output", "json"])
+        .args(["cache", "invalidate", "--pattern", "big:*", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once deleting has begun (the handler is in place by then).
+    let started = std::time::Instant::now();
+    while f.dbsize().await == N {
+        assert!(started.elapsed().as_secs() < 30, "deletion never started");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    send_sigint(child.id());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cancelled"], true);
+    let deleted = v["deleted"].as_u64().unwrap();
+    assert!(deleted > 0 && deleted < N, "{deleted}");
+    assert_eq!(f.dbsize().await, N - deleted);
+    assert!(err.contains("cancelled"), "{err}");
+    let audit = f.audit();
+    assert_eq!(audit[0]["detail"]["cancelled"], true);
+    assert_eq!(audit[0]["detail"]["deleted"], deleted);
+}
+
+/// SIGINT through the `kill` command (no unsafe code in tests).
+fn send_sigint(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

@@ -416,6 +416,27 @@ async fn odd_names_round_trip_through_json_csv_and_streams() {
         "{:?}",
         &recs[0]
     );
+    // Filters are inlined into COPY as escaped literals: quotes and `%` stay literal.
+    for (search, want) in [("O'Brien \"Ltd", 1), ("50%", 1), ("%", 1)] {
+        let out = opsdeck(h.path())
+            .args(["tenants", "list", "--output", "csv", "--search", search])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+        assert_eq!(r.records().count(), want, "{search}");
+    }
+    let out = opsdeck(h.path())
+        .args(["tenants", "list", "--output", "csv", "--status", "frozen"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("fifty"), "{text}");
     // Whole-table JSON stream.
     let out = opsdeck(h.path())
         .args(["tenants", "list", "--output", "json", "--sort", "name"])

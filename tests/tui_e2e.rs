@@ -179,6 +179,7 @@ async fn overview_audit_help_and_quit_restore_the_terminal() {
             && s.contains("● up")
     });
     assert!(screen.contains("Cache hit"), "{screen}");
+    assert!(screen.contains("? help"), "footer of key hints: {screen}");
     assert!(
         screen.contains("pg 1"),
         "server version in the header: {screen}"
@@ -253,4 +254,24 @@ async fn sigterm_restores_the_terminal() {
         !sets_a_colour(&out),
         "--no-color output must not set colours"
     );
+}
+
+#[test]
+fn bad_key_config_fails_before_touching_the_terminal() {
+    let h = home();
+    std::fs::create_dir_all(h.path().join("config")).unwrap();
+    std::fs::write(
+        h.path().join("config/config.toml"),
+        "[keys.global]\nquit = \"ctrl-nope\"\n",
+    )
+    .unwrap();
+    let mut tui = Tui::spawn(h.path(), &[]);
+    let (out, code, stty) = tui.finish();
+    assert_eq!(code, 2, "{out:?}");
+    assert!(out.contains("'ctrl-nope' for quit is not a key"), "{out:?}");
+    assert!(
+        !out.contains("\x1b[?1049h"),
+        "the alternate screen was entered: {out:?}"
+    );
+    assert!(modes_restored(&stty), "{stty}");
 }

@@ -200,6 +200,7 @@ async fn replies_from_an_old_session_are_dropped() {
             name: "prod".into(),
             ..context()
         },
+        theme: None,
     });
     assert_eq!(app.context.name, "prod");
     for m in replies {
@@ -397,7 +398,7 @@ async fn runtime_switches_context_live_and_tags_replies() {
     use opsdeck::tui::runtime::Runtime;
     let dir = tempfile::tempdir().unwrap();
     let config = Config::parse(
-        "[contexts.a]\nread_only = false\n[contexts.b]\nread_only = true\n",
+        "[contexts.a]\nread_only = false\n[contexts.b]\nread_only = true\ntheme = \"high-contrast\"\n",
         std::path::Path::new("c.toml"),
     )
     .unwrap();
@@ -409,13 +410,22 @@ async fn runtime_switches_context_live_and_tags_replies() {
     )
     .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut rt = Runtime::new(Arc::new(s), ContextOverrides::default(), tx);
+    let mut rt = Runtime::new(Arc::new(s), ContextOverrides::default(), true, tx);
 
     rt.exec(Cmd::SwitchContext("b".into()));
-    let info = match rx.recv().await {
-        Some(Msg::ContextReady { epoch: 1, info }) => info,
+    let (info, theme) = match rx.recv().await {
+        Some(Msg::ContextReady {
+            epoch: 1,
+            info,
+            theme,
+        }) => (info, theme),
         other => panic!("unexpected {other:?}"),
     };
+    assert_eq!(
+        theme.as_ref().map(|t| t.name.as_str()),
+        Some("high-contrast"),
+        "the context's own theme comes with the switch"
+    );
     assert_eq!(info.name, "b");
     assert!(info.read_only);
 
@@ -434,8 +444,13 @@ async fn runtime_switches_context_live_and_tags_replies() {
 
     // The app takes the new context: read-only badge source, screens rebuilt.
     let (mut app, _) = app();
-    let cmds = app.update(Msg::ContextReady { epoch: 1, info });
+    let cmds = app.update(Msg::ContextReady {
+        epoch: 1,
+        info,
+        theme,
+    });
     assert!(app.context.read_only);
+    assert_eq!(app.env.theme.name, "high-contrast");
     assert_eq!(app.epoch, 1);
     assert_eq!(names(&cmds), vec!["task:probe", "task:overview.collect"]);
 
@@ -454,4 +469,22 @@ async fn runtime_switches_context_live_and_tags_replies() {
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_reconnect_restarts_loads_that_died_with_the_old_session() {
+    let (mut app, cmds) = app();
+    assert_eq!(names(&cmds)[0], "task:overview.collect");
+    let ctrl_r = Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    assert!(
+        app.update(ctrl_r).is_empty(),
+        "coalesced behind the running collection"
+    );
+    // The runtime swapped the session (same context) and cancelled that task.
+    let cmds = app.update(Msg::ContextReady {
+        epoch: 1,
+        info: context(),
+        theme: None,
+    });
+    assert_eq!(names(&cmds), vec!["task:probe", "task:overview.collect"]);
 }

@@ -177,11 +177,15 @@ pub async fn dry_run(redis: &Redis, plan: &Plan) -> Result<DryRun> {
 }
 
 /// Batch size and pause between batches. Each UNLINK batch is one short
-/// command, so other clients wait at most one batch; the pause leaves Redis
-/// idle time between batches (measured in benches/cache.rs).
+/// command, so other clients wait at most one batch: that bound is what keeps
+/// latency low. Measured in benches/cache.rs on 100,000 keys: batches of 500
+/// with only a task yield between them keep a 2 ms PING probe's p99 near
+/// 0.5 ms, and a sleep between batches adds ~1 ms per batch (timer
+/// granularity) without lowering it; so the default pause is zero.
 #[derive(Debug, Clone, Copy)]
 pub struct Throttle {
     pub batch: usize,
+    /// Sleep after each batch; zero only yields to other tasks.
     pub pause: Duration,
 }
 
@@ -189,7 +193,7 @@ impl Default for Throttle {
     fn default() -> Self {
         Throttle {
             batch: 500,
-            pause: Duration::from_micros(200),
+            pause: Duration::ZERO,
         }
     }
 }

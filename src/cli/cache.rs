@@ -3,12 +3,12 @@
 //! to stderr.
 
 use super::output::{self, Format};
-use crate::units::bytes as human_bytes;
 use super::{confirm, Global};
 use crate::cache::{self, CacheStats, KeyEntry, KeyValue, KeysOptions, Plan, Throttle};
 use crate::error::{Error, ExitCode, Result};
 use crate::safety::{Approval, Intent};
 use crate::session::Session;
+use crate::units::bytes as human_bytes;
 use clap::{ArgGroup, Args, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -432,10 +432,14 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     let guard = session.safety().await.authorize(intent, approval).await?;
 
     let cancel = Arc::new(AtomicBool::new(false));
+    // Registered before the first batch, so Ctrl-C from here on stops between
+    // batches instead of killing the process mid-way.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| Error::io("cannot listen for Ctrl-C", e))?;
     let on_signal = {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupt.recv().await.is_some() {
                 cancel.store(true, Ordering::Relaxed);
             }
         })

@@ -146,3 +146,27 @@ pub(crate) async fn find_in(pg: &Pg, m: &TenantsMeta, key: &str) -> Result<Tenan
         m.table.display()
     )))
 }
+
+/// How many tenants match `q`'s filters, as the planner estimates it: no
+/// scan, so it may be off; None when the plan has no estimate.
+pub async fn estimated_count(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<Option<u64>> {
+    let m = meta::load(pg, map).await?;
+    let whole = ListQuery {
+        after: None,
+        before: None,
+        from_end: false,
+        ..q.clone()
+    };
+    let sql = query::stream(&m, &whole, query::Values::Bind)?;
+    let plan: serde_json::Value = pg
+        .client()
+        .query_one(
+            &format!("EXPLAIN (FORMAT JSON) {}", sql.text),
+            &params(&sql.params),
+        )
+        .await?
+        .get(0);
+    Ok(plan[0]["Plan"]["Plan Rows"]
+        .as_f64()
+        .map(|n| n.max(0.0).round() as u64))
+}

@@ -59,12 +59,14 @@ pub struct StatusChange {
 }
 
 /// A change that still needs approval, or nothing to do.
+#[derive(Debug)]
 pub enum Change {
     Already(StatusChange),
     Needed(Box<Planned>),
 }
 
 /// A resolved tenant and the intent to show the operator.
+#[derive(Debug)]
 pub struct Planned {
     pub intent: Intent,
     tenant: TenantRow,

@@ -177,7 +177,7 @@ pub struct ActionDef<A> {
 /// Global defaults. Vim and arrow keys both work; nothing on ctrl-b or
 /// ctrl-a, tmux's and screen's prefixes.
 pub const GLOBAL: &[ActionDef<Global>] = &[
-    def(Global::Quit, "quit", "quit", "q"),
+    def(Global::Quit, "quit", "quit", "q ctrl-c"),
     def(Global::Help, "help", "help", "?"),
     def(Global::Command, "command", "command", ":"),
     def(Global::Filter, "filter", "filter", "/"),

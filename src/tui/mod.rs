@@ -29,6 +29,9 @@
 //!    the confirm popup, read-only refusal, `Safety::authorize` and a cancellable progress
 //!    view come with it (`cx.until_cancelled(fut)` turns Esc into `Error::Cancelled`, audited).
 //!    A new secret: `Cmd::ShowSecret { title, secret }` (shown once, `c` copies by OSC 52).
+//!    Results and errors for the status line: `Cmd::Status(Ok/Err(text))`; drill-down:
+//!    `Cmd::Push(screen)` (Esc comes back). A task with a key (`Cmd::task(name, Some(key), ..)`)
+//!    replaces a running one with the same key, so typing a filter never piles up queries.
 //! 5. Tests: state tests drive `App::update` / your screen with `Env::test_env()`; render
 //!    tests draw into ratatui's `TestBackend` (see tests/tui_render.rs).
 
@@ -112,7 +115,8 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
         .map_err(|e| Error::io("cannot read the terminal size", e))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let context = msg::ContextInfo::of(&session);
-    let mut runtime = runtime::Runtime::new(Arc::new(session), options.overrides, tx);
+    let mut runtime =
+        runtime::Runtime::new(Arc::new(session), options.overrides, options.color, tx);
     let (mut app, cmds) = app::App::new(env, context, Instant::now(), (size.width, size.height));
     cmds.into_iter().for_each(|c| runtime.exec(c));
     let mut events = EventStream::new();

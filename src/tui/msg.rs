@@ -66,6 +66,8 @@ pub enum Msg {
     ContextReady {
         epoch: u64,
         info: ContextInfo,
+        /// The new context's theme, when switched (a reconnect keeps it).
+        theme: Option<super::theme::Theme>,
     },
     /// A context switch failed; the old context stays.
     ContextFailed(String),

@@ -6,6 +6,7 @@
 use super::cmd::{Cmd, TaskCx};
 use super::msg::{ContextInfo, Msg};
 use super::popups::secret::osc52;
+use super::theme::Theme;
 use crate::config::ContextOverrides;
 use crate::session::Session;
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ struct Running {
 pub struct Runtime {
     session: Arc<Session>,
     overrides: ContextOverrides,
+    /// Colour allowed (no NO_COLOR / --no-color): picks the next context's theme.
+    color: bool,
     tx: mpsc::UnboundedSender<Msg>,
     epoch: u64,
     tasks: HashMap<String, Running>,
@@ -36,11 +39,13 @@ impl Runtime {
     pub fn new(
         session: Arc<Session>,
         overrides: ContextOverrides,
+        color: bool,
         tx: mpsc::UnboundedSender<Msg>,
     ) -> Runtime {
         Runtime {
             session,
             overrides,
+            color,
             tx,
             epoch: 0,
             tasks: HashMap::new(),
@@ -121,6 +126,7 @@ impl Runtime {
     /// A new session for `context` (or the current one again, to reconnect).
     /// Sessions connect lazily, so this does no I/O.
     fn new_session(&mut self, context: Option<String>) {
+        let switching = context.is_some();
         let current = &self.session;
         // A reconnect of the implicit context (no config entry) resolves it again.
         let name = context.or_else(|| {
@@ -142,11 +148,30 @@ impl Runtime {
                 for (_, t) in self.tasks.drain() {
                     t.abort.abort();
                 }
+                let theme = if switching {
+                    let chosen = Theme::choose(
+                        self.color,
+                        session.ctx.theme.as_deref(),
+                        session.config.theme.as_deref(),
+                        &session.paths.themes_dir(),
+                    );
+                    match chosen {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            // A bad theme keeps the current one and says why.
+                            let _ = self.tx.send(Msg::Status(Err(e.to_string())));
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
                 self.epoch += 1;
                 self.session = Arc::new(session);
                 let _ = self.tx.send(Msg::ContextReady {
                     epoch: self.epoch,
                     info: ContextInfo::of(&self.session),
+                    theme,
                 });
             }
             Err(e) => {

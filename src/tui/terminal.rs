@@ -90,3 +90,23 @@ impl Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_hook_restores_the_terminal_first() {
+        install_panic_hook();
+        ACTIVE.store(true, Ordering::SeqCst);
+        let r = std::panic::catch_unwind(|| panic!("boom"));
+        assert!(r.is_err());
+        assert!(
+            !ACTIVE.load(Ordering::SeqCst),
+            "the hook restored the terminal"
+        );
+        // A second restore (the guard's drop after the hook) does nothing.
+        restore();
+        assert!(!ACTIVE.load(Ordering::SeqCst));
+    }
+}

@@ -4,7 +4,9 @@
 //! that is not registered is not offered anywhere.
 
 pub mod audit;
+pub mod cache;
 pub mod overview;
+pub mod tenants;
 
 use super::cmd::Cmd;
 use super::env::Env;
@@ -18,17 +20,26 @@ use std::time::{Duration, Instant};
 pub enum ScreenId {
     Overview,
     Audit,
+    Tenants,
+    Cache,
 }
 
 impl ScreenId {
     /// In `:command` completion order.
-    pub const ALL: &'static [ScreenId] = &[ScreenId::Overview, ScreenId::Audit];
+    pub const ALL: &'static [ScreenId] = &[
+        ScreenId::Overview,
+        ScreenId::Audit,
+        ScreenId::Tenants,
+        ScreenId::Cache,
+    ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
     pub fn name(self) -> &'static str {
         match self {
             ScreenId::Overview => "overview",
             ScreenId::Audit => "audit",
+            ScreenId::Tenants => "tenants",
+            ScreenId::Cache => "cache",
         }
     }
 
@@ -37,6 +48,8 @@ impl ScreenId {
         match self {
             ScreenId::Overview => "health of Postgres and Redis",
             ScreenId::Audit => "opsdeck's own audit log",
+            ScreenId::Tenants => "tenants: browse, suspend/resume, tenancy lint",
+            ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
         }
     }
 
@@ -45,6 +58,8 @@ impl ScreenId {
         match self {
             ScreenId::Overview => overview::ACTIONS,
             ScreenId::Audit => audit::ACTIONS,
+            ScreenId::Tenants => tenants::ACTIONS,
+            ScreenId::Cache => cache::ACTIONS,
         }
     }
 
@@ -52,6 +67,8 @@ impl ScreenId {
         match self {
             ScreenId::Overview => Box::new(overview::OverviewScreen::new()),
             ScreenId::Audit => Box::new(audit::AuditScreen::new()),
+            ScreenId::Tenants => Box::new(tenants::TenantsScreen::new()),
+            ScreenId::Cache => Box::new(cache::CacheScreen::new()),
         }
     }
 
@@ -66,6 +83,8 @@ impl ScreenId {
 pub enum ScreenMsg {
     Overview(overview::Msg),
     Audit(audit::Msg),
+    Tenants(tenants::Msg),
+    Cache(cache::Msg),
 }
 
 impl ScreenMsg {
@@ -73,6 +92,8 @@ impl ScreenMsg {
         match self {
             ScreenMsg::Overview(_) => ScreenId::Overview,
             ScreenMsg::Audit(_) => ScreenId::Audit,
+            ScreenMsg::Tenants(_) => ScreenId::Tenants,
+            ScreenMsg::Cache(_) => ScreenId::Cache,
         }
     }
 }

@@ -7,103 +7,19 @@
 //! A screen owns a `PagedTable`, forwards navigation keys to [`PagedTable::nav`],
 //! its messages to [`PagedTable::update`], and calls [`PagedTable::render`].
 
-use crate::health::overview::Level;
-use crate::session::Session;
-use crate::tui::cmd::{BoxFuture, Cmd};
+mod render;
+mod source;
+
+pub use source::{
+    Anchor, Column, Cursor, Keyed, Page, PageRequest, PagedSource, SortSpec, TableRow,
+};
+
+use crate::tui::cmd::Cmd;
 use crate::tui::keymap::Global;
 use crate::tui::msg::Msg as AppMsg;
 use crate::tui::screens::{Cx, LoadState};
-use crate::tui::theme::Theme;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
-use ratatui::Frame;
 use std::collections::VecDeque;
-use std::fmt::Debug;
 use std::sync::Arc;
-
-/// Opaque position of a row in the source's order (e.g. sort value and id).
-pub type Cursor = String;
-
-/// Where a page starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Anchor {
-    First,
-    /// The rows right after this cursor.
-    After(Cursor),
-    /// The rows right before this cursor (returned in display order).
-    Before(Cursor),
-    Last,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortSpec {
-    /// The column's key, as the source knows it.
-    pub column: &'static str,
-    pub desc: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRequest {
-    pub anchor: Anchor,
-    pub limit: usize,
-    pub sort: Option<SortSpec>,
-    /// What the operator typed after `/`; the source decides what it matches.
-    pub filter: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Keyed<R> {
-    pub cursor: Cursor,
-    pub row: R,
-}
-
-/// A page in display order. Fewer than `limit` rows means the source has no
-/// more in that direction.
-#[derive(Debug, Clone)]
-pub struct Page<R> {
-    pub rows: Vec<Keyed<R>>,
-    /// Total matching rows when the source knows it cheaply (may be an estimate).
-    pub total: Option<u64>,
-}
-
-pub trait TableRow: Debug + Send + Sync + 'static {
-    fn cells(&self) -> Vec<String>;
-    /// Colours the row by level (an error outcome, a failed job).
-    fn level(&self) -> Option<Level> {
-        None
-    }
-}
-
-pub trait PagedSource: Send + Sync + 'static {
-    type Row: TableRow;
-    fn fetch(
-        &self,
-        session: Arc<Session>,
-        req: PageRequest,
-    ) -> BoxFuture<crate::Result<Page<Self::Row>>>;
-}
-
-pub struct Column {
-    pub title: &'static str,
-    /// Sort key passed to the source; `None` for a column it cannot sort by.
-    pub sort_key: Option<&'static str>,
-    pub width: Constraint,
-}
-
-impl Column {
-    pub const fn new(
-        title: &'static str,
-        sort_key: Option<&'static str>,
-        width: Constraint,
-    ) -> Column {
-        Column {
-            title,
-            sort_key,
-            width,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -504,85 +420,6 @@ impl<S: PagedSource> PagedTable<S> {
             self.rows.pop_back();
             self.at_end = false;
         }
-    }
-
-    /// Draws only the visible rows, plus the header and a status line with
-    /// position, sort, filter and load state.
-    pub fn render(&self, frame: &mut Frame, area: Rect, cx: &Cx) {
-        let theme = &cx.env.theme;
-        let [table_area, status_area] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-        let visible = usize::from(table_area.height.saturating_sub(1)).max(1);
-        let offset = scroll_offset(self.offset, self.selected, visible).min(self.rows.len());
-        let end = (offset + visible).min(self.rows.len());
-        let header = Row::new(self.columns.iter().map(|c| {
-            let mark = match &self.sort {
-                Some(s) if Some(s.column) == c.sort_key => {
-                    if s.desc {
-                        "▼"
-                    } else {
-                        "▲"
-                    }
-                }
-                _ => "",
-            };
-            format!("{}{mark}", c.title)
-        }))
-        .style(theme.title());
-        let rows = self.rows.range(offset..end).map(|k| {
-            let row = Row::new(k.row.cells());
-            match k.row.level() {
-                Some(level) => row.style(theme.level(level)),
-                None => row.style(theme.text()),
-            }
-        });
-        let widths: Vec<Constraint> = self.columns.iter().map(|c| c.width).collect();
-        let table = Table::new(rows, widths)
-            .header(header)
-            .row_highlight_style(theme.selection())
-            .column_spacing(1);
-        let mut state = TableState::default();
-        if !self.rows.is_empty() && cx.focused {
-            state.select(Some(self.selected - offset));
-        }
-        frame.render_stateful_widget(table, table_area, &mut state);
-        if self.rows.is_empty() {
-            let text = match &self.state {
-                LoadState::Idle | LoadState::Loading => "loading…",
-                LoadState::Loaded(_) if self.filter.is_empty() => "no rows",
-                LoadState::Loaded(_) => "no rows match the filter",
-                LoadState::Error(_) => "",
-            };
-            let inner = Rect {
-                y: table_area.y.saturating_add(1),
-                height: table_area.height.saturating_sub(1),
-                ..table_area
-            };
-            frame.render_widget(Paragraph::new(text).style(theme.muted()), inner);
-        }
-        frame.render_widget(Paragraph::new(self.status_line(theme)), status_area);
-    }
-
-    fn status_line(&self, theme: &Theme) -> Line<'static> {
-        let mut spans = Vec::new();
-        let pos = match (self.position(), self.total, self.rows.is_empty()) {
-            (_, _, true) => "0".to_string(),
-            (Some(p), Some(t), _) => format!("{}/{}", p + 1, t.max(p + 1)),
-            (Some(p), None, _) => format!("{}", p + 1),
-            (None, Some(t), _) => format!("?/{t}"),
-            (None, None, _) => "?".to_string(),
-        };
-        spans.push(Span::styled(pos, theme.muted()));
-        if !self.filter.is_empty() {
-            spans.push(Span::styled(format!("  /{}", self.filter), theme.accent()));
-        }
-        if self.loading_after || self.loading_before || matches!(self.state, LoadState::Loading) {
-            spans.push(Span::styled("  loading…", theme.muted()));
-        }
-        if let LoadState::Error(e) = &self.state {
-            spans.push(Span::styled(format!("  {e}"), theme.error()));
-        }
-        Line::from(spans)
     }
 }
 

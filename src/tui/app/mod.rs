@@ -3,18 +3,18 @@
 //! ([`Cmd`]) for the runtime. No I/O happens here, so state tests drive it
 //! directly.
 
-use super::cmd::{Cmd, PendingOp};
-use super::command_bar::{BarOutcome, Command, CommandBar};
+mod input;
+
+use super::cmd::Cmd;
+use super::command_bar::CommandBar;
 use super::env::Env;
-use super::keymap::{Global, Key};
 use super::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
-use super::popups::confirm::{Answer, ConfirmPopup};
+use super::popups::confirm::ConfirmPopup;
 use super::popups::secret::SecretPopup;
 use super::screens::{Cx, LoadState, Screen, ScreenId};
 use super::widgets::progress::Progress;
-use crate::safety::Approval;
 use crate::session::Session;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use crossterm::event::KeyEventKind;
 use std::time::{Duration, Instant};
 
 pub enum Mode {
@@ -48,8 +48,6 @@ pub struct Status {
     pub at: Instant,
 }
 
-const HISTORY: usize = 50;
-
 pub struct App {
     pub env: Env,
     pub context: ContextInfo,
@@ -57,7 +55,7 @@ pub struct App {
     /// from an older one are dropped.
     pub epoch: u64,
     pub conn: ConnState,
-    stack: Vec<Box<dyn Screen>>,
+    stack: Vec<Open>,
     pub mode: Mode,
     pub popup: Option<Popup>,
     pub status: Option<Status>,
@@ -70,6 +68,14 @@ pub struct App {
     pub dirty: bool,
     refreshed_at: Instant,
     probed_at: Instant,
+}
+
+/// An open screen and the session epoch it last loaded in: a screen shown
+/// again after a session swap (whose tasks were cancelled) starts over with
+/// `enter` instead of `refresh`.
+struct Open {
+    screen: Box<dyn Screen>,
+    epoch: u64,
 }
 
 /// Builds the screens' view of the app from disjoint fields, so a screen can
@@ -132,7 +138,10 @@ impl App {
             refreshed_at: now,
             probed_at: now,
         };
-        app.stack.push(first);
+        app.stack.push(Open {
+            screen: first,
+            epoch: 0,
+        });
         let cmds = app.enter_top();
         let mut all = app.absorb(cmds);
         all.push(probe());
@@ -140,11 +149,11 @@ impl App {
     }
 
     pub fn screen(&self) -> Option<&dyn Screen> {
-        self.stack.last().map(|s| s.as_ref())
+        self.stack.last().map(|o| o.screen.as_ref())
     }
 
     pub fn screen_ids(&self) -> Vec<ScreenId> {
-        self.stack.iter().map(|s| s.id()).collect()
+        self.stack.iter().map(|o| o.screen.id()).collect()
     }
 
     pub fn cx(&self) -> Cx<'_> {
@@ -187,8 +196,13 @@ impl App {
             Msg::Screen(m) => {
                 let target = m.target();
                 let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
-                match self.stack.iter_mut().rev().find(|s| s.id() == target) {
-                    Some(screen) => screen.update(m, &cx(env, context, now, size, true)),
+                match self
+                    .stack
+                    .iter_mut()
+                    .rev()
+                    .find(|o| o.screen.id() == target)
+                {
+                    Some(o) => o.screen.update(m, &cx(env, context, now, size, true)),
                     None => {
                         self.dirty = false;
                         Vec::new()
@@ -196,7 +210,12 @@ impl App {
                 }
             }
             Msg::Connected(r) => self.on_connected(r),
-            Msg::ContextReady { epoch, info } => self.on_context(epoch, info),
+            Msg::ContextReady { epoch, info, theme } => {
+                if let Some(theme) = theme {
+                    self.env.theme = theme;
+                }
+                self.on_context(epoch, info)
+            }
             Msg::ContextFailed(e) => {
                 self.set_status(Err(e));
                 Vec::new()
@@ -253,7 +272,10 @@ impl App {
                     self.popup = Some(Popup::Progress(Progress::new(key, label, self.now)))
                 }
                 Cmd::Push(screen) => {
-                    self.stack.push(screen);
+                    self.stack.push(Open {
+                        screen,
+                        epoch: self.epoch,
+                    });
                     let more = self.enter_top();
                     out.extend(self.absorb(more));
                 }
@@ -266,230 +288,40 @@ impl App {
 
     fn enter_top(&mut self) -> Vec<Cmd> {
         self.refreshed_at = self.now;
-        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
+        let (env, context, now, size, epoch) =
+            (&self.env, &self.context, self.now, self.size, self.epoch);
         match self.stack.last_mut() {
-            Some(s) => s.enter(&cx(env, context, now, size, true)),
+            Some(o) => {
+                o.epoch = epoch;
+                o.screen.enter(&cx(env, context, now, size, true))
+            }
             None => Vec::new(),
         }
     }
 
     fn refresh_top(&mut self) -> Vec<Cmd> {
+        if self.stack.last().is_some_and(|o| o.epoch != self.epoch) {
+            return self.enter_top();
+        }
         self.refreshed_at = self.now;
         let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
         match self.stack.last_mut() {
-            Some(s) => s.refresh(&cx(env, context, now, size, true)),
+            Some(o) => o.screen.refresh(&cx(env, context, now, size, true)),
             None => Vec::new(),
         }
     }
 
     /// Shows a screen: back to it when it is open, else opens it on top.
     fn show(&mut self, id: ScreenId) -> Vec<Cmd> {
-        if let Some(pos) = self.stack.iter().position(|s| s.id() == id) {
+        if let Some(pos) = self.stack.iter().position(|o| o.screen.id() == id) {
             self.stack.truncate(pos + 1);
             return self.refresh_top();
         }
-        self.stack.push(id.build());
+        self.stack.push(Open {
+            screen: id.build(),
+            epoch: self.epoch,
+        });
         self.enter_top()
-    }
-
-    fn on_key(&mut self, ev: KeyEvent) -> Vec<Cmd> {
-        if let Some(popup) = self.popup.take() {
-            return self.popup_key(popup, ev);
-        }
-        match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal => {}
-            Mode::Help => return Vec::new(),
-            Mode::Command(mut bar) => {
-                return match bar.key(ev, &self.env.contexts, &self.history) {
-                    BarOutcome::Open => {
-                        self.mode = Mode::Command(bar);
-                        Vec::new()
-                    }
-                    BarOutcome::Closed => Vec::new(),
-                    BarOutcome::Run(text) => self.run_command(text),
-                }
-            }
-            Mode::Filter(text) => return self.filter_key(text, ev),
-        }
-        let key = Key::from_event(&ev);
-        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
-        let Some(screen) = self.stack.last_mut() else {
-            return Vec::new();
-        };
-        let cx = cx(env, context, now, size, true);
-        if let Some(action) = env.keymap.screen(screen.id().name(), &key) {
-            if screen.enabled(action, &cx) {
-                return screen.action(action, &cx);
-            }
-            let msg = format!("{action} is not available here now");
-            self.set_status(Err(msg));
-            return Vec::new();
-        }
-        let Some(global) = env.keymap.global(&key) else {
-            self.dirty = false;
-            return Vec::new();
-        };
-        match global {
-            Global::Quit => {
-                self.quit = true;
-                Vec::new()
-            }
-            Global::Help => {
-                self.mode = Mode::Help;
-                Vec::new()
-            }
-            Global::Command => {
-                self.mode = Mode::Command(CommandBar::default());
-                Vec::new()
-            }
-            Global::Filter => {
-                match screen.filter_text() {
-                    Some(current) => self.mode = Mode::Filter(current.to_string()),
-                    None => self.set_status(Err("nothing to filter on this screen".into())),
-                }
-                Vec::new()
-            }
-            Global::Back => match screen.nav(Global::Back, &cx) {
-                Some(cmds) => cmds,
-                None if self.stack.len() > 1 => {
-                    self.stack.pop();
-                    self.refresh_top()
-                }
-                None => Vec::new(),
-            },
-            Global::Refresh => self.refresh_top(),
-            Global::Pause => {
-                self.paused = !self.paused;
-                Vec::new()
-            }
-            nav => screen.nav(nav, &cx).unwrap_or_default(),
-        }
-    }
-
-    fn filter_key(&mut self, mut text: String, ev: KeyEvent) -> Vec<Cmd> {
-        let keep_open = match ev.code {
-            KeyCode::Esc => {
-                text.clear();
-                false
-            }
-            KeyCode::Enter => false,
-            KeyCode::Backspace => {
-                text.pop();
-                true
-            }
-            KeyCode::Char(c) => {
-                text.push(c);
-                true
-            }
-            _ => true,
-        };
-        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
-        let cmds = match self.stack.last_mut() {
-            Some(s) => s
-                .filter(&text, &cx(env, context, now, size, true))
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
-        if keep_open {
-            self.mode = Mode::Filter(text);
-        }
-        cmds
-    }
-
-    fn popup_key(&mut self, popup: Popup, ev: KeyEvent) -> Vec<Cmd> {
-        match popup {
-            Popup::Confirm(c) => match c.key(ev) {
-                (Some(c), _) => {
-                    self.popup = Some(Popup::Confirm(c));
-                    Vec::new()
-                }
-                (None, Answer::Approved(op, approval)) => self.run_op(op, approval),
-                (None, _) => {
-                    self.set_status(Ok("cancelled; nothing was changed".into()));
-                    Vec::new()
-                }
-            },
-            Popup::Secret(s) => {
-                let (s, cmds) = s.key(ev);
-                self.popup = s.map(Popup::Secret);
-                cmds
-            }
-            Popup::Progress(mut p) => {
-                let cancel = Key::from_event(&ev) == Key::new(KeyCode::Esc, ev.modifiers)
-                    || self.env.keymap.global(&Key::from_event(&ev)) == Some(Global::Back);
-                let cmds = if cancel && !p.cancelling {
-                    p.cancelling = true;
-                    vec![Cmd::Abort(p.key.clone())]
-                } else {
-                    Vec::new()
-                };
-                self.popup = Some(Popup::Progress(p));
-                cmds
-            }
-        }
-    }
-
-    /// Authorizes through the safety layer, then runs the operation with the
-    /// guard, behind a progress view that can cancel it.
-    fn run_op(&mut self, op: PendingOp, approval: Approval) -> Vec<Cmd> {
-        let key = format!("op:{}:{}", op.intent.action, super::next_gen());
-        let PendingOp { intent, label, run } = op;
-        self.popup = Some(Popup::Progress(Progress::new(key.clone(), label, self.now)));
-        vec![Cmd::task("operation", Some(key), move |cx| async move {
-            let safety = cx.session.safety().await;
-            match safety.authorize(intent, approval).await {
-                Ok(guard) => run(cx, guard).await,
-                Err(e) => Msg::Status(Err(e.to_string())),
-            }
-        })]
-    }
-
-    fn run_command(&mut self, text: String) -> Vec<Cmd> {
-        if text.is_empty() {
-            return Vec::new();
-        }
-        if self.history.last() != Some(&text) {
-            self.history.push(text.clone());
-            if self.history.len() > HISTORY {
-                self.history.remove(0);
-            }
-        }
-        match Command::parse(&text, &self.env.contexts) {
-            Ok(Command::Quit) => {
-                self.quit = true;
-                Vec::new()
-            }
-            Ok(Command::Screen(id)) => self.show(id),
-            Ok(Command::Ctx(name)) => {
-                self.set_status(Ok(format!("switching to context {name}…")));
-                vec![Cmd::SwitchContext(name)]
-            }
-            Err(e) => {
-                self.set_status(Err(e));
-                Vec::new()
-            }
-        }
-    }
-
-    fn on_mouse(&mut self, m: MouseEvent) -> Vec<Cmd> {
-        let nav = match m.kind {
-            MouseEventKind::ScrollDown => Global::Down,
-            MouseEventKind::ScrollUp => Global::Up,
-            _ => {
-                self.dirty = false;
-                return Vec::new();
-            }
-        };
-        if self.popup.is_some() || !matches!(self.mode, Mode::Normal) {
-            return Vec::new();
-        }
-        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
-        match self.stack.last_mut() {
-            Some(s) => s
-                .nav(nav, &cx(env, context, now, size, true))
-                .unwrap_or_default(),
-            None => Vec::new(),
-        }
     }
 
     fn on_tick(&mut self, now: Instant) -> Vec<Cmd> {
@@ -554,7 +386,8 @@ impl App {
     }
 
     /// A new session is in place: for another context, rebuild every open
-    /// screen; after a reconnect, probe and keep them.
+    /// screen; after a reconnect keep them, and start the shown one over (its
+    /// tasks died with the old session).
     fn on_context(&mut self, epoch: u64, info: ContextInfo) -> Vec<Cmd> {
         self.epoch = epoch;
         let mut cmds = vec![probe()];
@@ -564,10 +397,17 @@ impl App {
             self.conn = ConnState::Connecting;
             self.popup = None;
             let ids = self.screen_ids();
-            self.stack = ids.into_iter().map(ScreenId::build).collect();
+            self.stack = ids
+                .into_iter()
+                .map(|id| Open {
+                    screen: id.build(),
+                    epoch,
+                })
+                .collect();
             cmds.extend(self.enter_top());
         } else {
             self.context = info;
+            cmds.extend(self.refresh_top());
         }
         cmds
     }

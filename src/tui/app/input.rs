@@ -1,0 +1,218 @@
+//! Input: keys and the mouse, by mode (popup, help, command bar, filter,
+//! then the screen's own keys, then the global ones).
+
+use super::{cx, App, Mode, Popup};
+use crate::safety::Approval;
+use crate::tui::cmd::{Cmd, PendingOp};
+use crate::tui::command_bar::{BarOutcome, Command, CommandBar};
+use crate::tui::keymap::{Global, Key};
+use crate::tui::msg::Msg;
+use crate::tui::popups::confirm::Answer;
+use crate::tui::widgets::progress::Progress;
+use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+
+const HISTORY: usize = 50;
+
+impl App {
+    pub(super) fn on_key(&mut self, ev: KeyEvent) -> Vec<Cmd> {
+        if let Some(popup) = self.popup.take() {
+            return self.popup_key(popup, ev);
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal => {}
+            Mode::Help => return Vec::new(),
+            Mode::Command(mut bar) => {
+                return match bar.key(ev, &self.env.contexts, &self.history) {
+                    BarOutcome::Open => {
+                        self.mode = Mode::Command(bar);
+                        Vec::new()
+                    }
+                    BarOutcome::Closed => Vec::new(),
+                    BarOutcome::Run(text) => self.run_command(text),
+                }
+            }
+            Mode::Filter(text) => return self.filter_key(text, ev),
+        }
+        let key = Key::from_event(&ev);
+        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
+        let Some(screen) = self.stack.last_mut().map(|o| &mut o.screen) else {
+            return Vec::new();
+        };
+        let cx = cx(env, context, now, size, true);
+        if let Some(action) = env.keymap.screen(screen.id().name(), &key) {
+            if screen.enabled(action, &cx) {
+                return screen.action(action, &cx);
+            }
+            let msg = format!("{action} is not available here now");
+            self.set_status(Err(msg));
+            return Vec::new();
+        }
+        let Some(global) = env.keymap.global(&key) else {
+            self.dirty = false;
+            return Vec::new();
+        };
+        match global {
+            Global::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Global::Help => {
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            Global::Command => {
+                self.mode = Mode::Command(CommandBar::default());
+                Vec::new()
+            }
+            Global::Filter => {
+                match screen.filter_text() {
+                    Some(current) => self.mode = Mode::Filter(current.to_string()),
+                    None => self.set_status(Err("nothing to filter on this screen".into())),
+                }
+                Vec::new()
+            }
+            Global::Back => match screen.nav(Global::Back, &cx) {
+                Some(cmds) => cmds,
+                None if self.stack.len() > 1 => {
+                    self.stack.pop();
+                    self.refresh_top()
+                }
+                None => Vec::new(),
+            },
+            Global::Refresh => self.refresh_top(),
+            Global::Pause => {
+                self.paused = !self.paused;
+                Vec::new()
+            }
+            nav => screen.nav(nav, &cx).unwrap_or_default(),
+        }
+    }
+
+    fn filter_key(&mut self, mut text: String, ev: KeyEvent) -> Vec<Cmd> {
+        let keep_open = match ev.code {
+            KeyCode::Esc => {
+                text.clear();
+                false
+            }
+            KeyCode::Enter => false,
+            KeyCode::Backspace => {
+                text.pop();
+                true
+            }
+            KeyCode::Char(c) => {
+                text.push(c);
+                true
+            }
+            _ => true,
+        };
+        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
+        let cmds = match self.stack.last_mut() {
+            Some(o) => o
+                .screen
+                .filter(&text, &cx(env, context, now, size, true))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        if keep_open {
+            self.mode = Mode::Filter(text);
+        }
+        cmds
+    }
+
+    fn popup_key(&mut self, popup: Popup, ev: KeyEvent) -> Vec<Cmd> {
+        match popup {
+            Popup::Confirm(c) => match c.key(ev) {
+                (Some(c), _) => {
+                    self.popup = Some(Popup::Confirm(c));
+                    Vec::new()
+                }
+                (None, Answer::Approved(op, approval)) => self.run_op(op, approval),
+                (None, _) => {
+                    self.set_status(Ok("cancelled; nothing was changed".into()));
+                    Vec::new()
+                }
+            },
+            Popup::Secret(s) => {
+                let (s, cmds) = s.key(ev);
+                self.popup = s.map(Popup::Secret);
+                cmds
+            }
+            Popup::Progress(mut p) => {
+                let cancel = Key::from_event(&ev) == Key::new(KeyCode::Esc, ev.modifiers)
+                    || self.env.keymap.global(&Key::from_event(&ev)) == Some(Global::Back);
+                let cmds = if cancel && !p.cancelling {
+                    p.cancelling = true;
+                    vec![Cmd::Abort(p.key.clone())]
+                } else {
+                    Vec::new()
+                };
+                self.popup = Some(Popup::Progress(p));
+                cmds
+            }
+        }
+    }
+
+    /// Authorizes through the safety layer, then runs the operation with the
+    /// guard, behind a progress view that can cancel it.
+    fn run_op(&mut self, op: PendingOp, approval: Approval) -> Vec<Cmd> {
+        let key = format!("op:{}:{}", op.intent.action, crate::tui::next_gen());
+        let PendingOp { intent, label, run } = op;
+        self.popup = Some(Popup::Progress(Progress::new(key.clone(), label, self.now)));
+        vec![Cmd::task("operation", Some(key), move |cx| async move {
+            let safety = cx.session.safety().await;
+            match safety.authorize(intent, approval).await {
+                Ok(guard) => run(cx, guard).await,
+                Err(e) => Msg::Status(Err(e.to_string())),
+            }
+        })]
+    }
+
+    fn run_command(&mut self, text: String) -> Vec<Cmd> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        if self.history.last() != Some(&text) {
+            self.history.push(text.clone());
+            if self.history.len() > HISTORY {
+                self.history.remove(0);
+            }
+        }
+        match Command::parse(&text, &self.env.contexts) {
+            Ok(Command::Quit) => {
+                self.quit = true;
+                Vec::new()
+            }
+            Ok(Command::Screen(id)) => self.show(id),
+            Ok(Command::Ctx(name)) => {
+                self.set_status(Ok(format!("switching to context {name}…")));
+                vec![Cmd::SwitchContext(name)]
+            }
+            Err(e) => {
+                self.set_status(Err(e));
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) fn on_mouse(&mut self, m: MouseEvent) -> Vec<Cmd> {
+        let nav = match m.kind {
+            MouseEventKind::ScrollDown => Global::Down,
+            MouseEventKind::ScrollUp => Global::Up,
+            _ => {
+                self.dirty = false;
+                return Vec::new();
+            }
+        };
+        if self.popup.is_some() || !matches!(self.mode, Mode::Normal) {
+            return Vec::new();
+        }
+        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
+        match self.stack.last_mut() {
+            Some(o) => o
+                .screen
+                .nav(nav, &cx(env, context, now, size, true))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The contract between a table and its data: keyset pages in display
+//! order, requested by anchor, sort and filter.
+
+use crate::health::overview::Level;
+use crate::session::Session;
+use crate::tui::cmd::BoxFuture;
+use ratatui::layout::Constraint;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// Opaque position of a row in the source's order (e.g. sort value and id).
+pub type Cursor = String;
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    First,
+    /// The rows right after this cursor.
+    After(Cursor),
+    /// The rows right before this cursor (returned in display order).
+    Before(Cursor),
+    Last,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortSpec {
+    /// The column's key, as the source knows it.
+    pub column: &'static str,
+    pub desc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub anchor: Anchor,
+    pub limit: usize,
+    pub sort: Option<SortSpec>,
+    /// What the operator typed after `/`; the source decides what it matches.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keyed<R> {
+    pub cursor: Cursor,
+    pub row: R,
+}
+
+/// A page in display order. Fewer than `limit` rows means the source has no
+/// more in that direction.
+#[derive(Debug, Clone)]
+pub struct Page<R> {
+    pub rows: Vec<Keyed<R>>,
+    /// Total matching rows when the source knows it cheaply (may be an estimate).
+    pub total: Option<u64>,
+}
+
+pub trait TableRow: Debug + Send + Sync + 'static {
+    fn cells(&self) -> Vec<String>;
+    /// Colours the row by level (an error outcome, a failed job).
+    fn level(&self) -> Option<Level> {
+        None
+    }
+}
+
+pub trait PagedSource: Send + Sync + 'static {
+    type Row: TableRow;
+    fn fetch(
+        &self,
+        session: Arc<Session>,
+        req: PageRequest,
+    ) -> BoxFuture<crate::Result<Page<Self::Row>>>;
+}
+
+pub struct Column {
+    pub title: &'static str,
+    /// Sort key passed to the source; `None` for a column it cannot sort by.
+    pub sort_key: Option<&'static str>,
+    pub width: Constraint,
+}
+
+impl Column {
+    pub const fn new(
+        title: &'static str,
+        sort_key: Option<&'static str>,
+        width: Constraint,
+    ) -> Column {
+        Column {
+            title,
+            sort_key,
+            width,
+        }
+    }
+}

@@ -1,0 +1,546 @@
+//! The `:cache` screen: state transitions driven through `update`/`nav`/
+//! `action`, and render snapshots (ratatui TestBackend + insta) of the stats
+//! panel with the prefix tree, the expanded tree with a key list, and a key's
+//! detail. Fixtures are fixed data; no server is needed.
+
+use opsdeck::cache::stats::{summarize, Sampled, Totals};
+use opsdeck::cache::{
+    CacheStats, DbKeys, KeyEntry, KeySizes, KeyValue, NodeStats, Plan, PrefixNode,
+};
+use opsdeck::config::{CacheLayout, Thresholds};
+use opsdeck::tui::cmd::Cmd;
+use opsdeck::tui::env::Env;
+use opsdeck::tui::keymap::Global;
+use opsdeck::tui::msg::ContextInfo;
+use opsdeck::tui::screens::cache::{CacheScreen, Focus, Msg};
+use opsdeck::tui::screens::{Cx, LoadState, Screen, ScreenMsg};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::time::Instant;
+
+fn context() -> ContextInfo {
+    ContextInfo {
+        name: "local".into(),
+        read_only: false,
+        has_pg: false,
+        has_redis: true,
+        thresholds: Thresholds::default(),
+    }
+}
+
+fn sampled() -> Vec<Sampled> {
+    let mut out = Vec::new();
+    for t in 1..=12u64 {
+        for n in 0..(40 / t) {
+            out.push(Sampled {
+                key: format!("t:{t}:user:{n}"),
+                ttl_ms: Some(300_000),
+                memory_bytes: Some(120),
+            });
+        }
+        out.push(Sampled {
+            key: format!("t:{t}:invoice:1"),
+            ttl_ms: Some(7_200_000),
+            memory_bytes: Some(2_048),
+        });
+    }
+    for n in 0..5 {
+        out.push(Sampled {
+            key: format!("tag:plan-{n}"),
+            ttl_ms: None,
+            memory_bytes: Some(600),
+        });
+    }
+    out.push(Sampled {
+        key: "feature-flags".into(),
+        ttl_ms: None,
+        memory_bytes: Some(300),
+    });
+    out
+}
+
+fn stats() -> CacheStats {
+    let layout = CacheLayout::default();
+    let sampled = sampled();
+    let node = NodeStats {
+        addr: "cache.example:6379".into(),
+        redis_version: Some("7.2.4".into()),
+        role: Some("master".into()),
+        uptime_ms: Some(86_400_000),
+        used_memory_bytes: Some(42 << 20),
+        used_memory_peak_bytes: Some(50 << 20),
+        maxmemory_bytes: Some(256 << 20),
+        maxmemory_policy: Some("allkeys-lru".into()),
+        mem_fragmentation_ratio: Some(1.12),
+        keyspace_hits: Some(930),
+        keyspace_misses: Some(70),
+        hit_ratio: Some(0.93),
+        evicted_keys: Some(0),
+        expired_keys: Some(1200),
+        instantaneous_ops_per_sec: Some(1500),
+        connected_clients: Some(12),
+        dbs: vec![DbKeys {
+            db: 0,
+            keys: 52_000,
+            expires: 40_000,
+            avg_ttl_ms: 300_000,
+        }],
+    };
+    CacheStats {
+        target: "cache.example:6379/0".into(),
+        cluster: false,
+        totals: Totals {
+            used_memory_bytes: 42 << 20,
+            keys: 52_000,
+            keys_with_ttl: 40_000,
+            keyspace_hits: 930,
+            keyspace_misses: 70,
+            hit_ratio: Some(0.93),
+            evicted_keys: 0,
+            expired_keys: 1200,
+            instantaneous_ops_per_sec: 1500,
+            connected_clients: 12,
+        },
+        nodes: vec![node],
+        slowlog: Vec::new(),
+        sample: summarize(&sampled, &layout, true),
+        notes: Vec::new(),
+        tree: PrefixNode::build(
+            sampled
+                .iter()
+                .map(|s| (s.key.as_str(), s.memory_bytes.unwrap_or(0))),
+            ":",
+        ),
+    }
+}
+
+fn entry(key: &str, kind: &str, ttl: Option<i64>, mem: u64) -> KeyEntry {
+    KeyEntry {
+        key: key.into(),
+        sizes: Some(KeySizes {
+            kind: kind.into(),
+            ttl_ms: ttl,
+            memory_bytes: Some(mem),
+        }),
+        raw: key.as_bytes().to_vec(),
+    }
+}
+
+struct Rig {
+    env: Env,
+    ctx: ContextInfo,
+    now: Instant,
+    screen: CacheScreen,
+}
+
+impl Rig {
+    /// A screen that has entered and received the fixture stats.
+    fn loaded() -> Rig {
+        let mut r = Rig {
+            env: Env::test_env_with_theme("mono"),
+            ctx: context(),
+            now: Instant::now(),
+            screen: CacheScreen::new(),
+        };
+        let cmds = r.with(|s, cx| s.enter(cx));
+        assert_eq!(names(&cmds), vec!["task:cache.stats"]);
+        let gen = r.screen.stats_gen();
+        r.msg(Msg::Stats {
+            gen,
+            result: Box::new(Ok((stats(), ":".into()))),
+        });
+        r
+    }
+
+    fn with<T>(&mut self, f: impl FnOnce(&mut CacheScreen, &Cx) -> T) -> T {
+        let cx = Cx {
+            env: &self.env,
+            context: &self.ctx,
+            now: self.now,
+            body_rows: 20,
+            focused: true,
+        };
+        f(&mut self.screen, &cx)
+    }
+
+    fn msg(&mut self, m: Msg) -> Vec<Cmd> {
+        self.with(|s, cx| s.update(ScreenMsg::Cache(m), cx))
+    }
+
+    fn nav(&mut self, n: Global) -> Vec<Cmd> {
+        self.with(|s, cx| s.nav(n, cx)).unwrap_or_default()
+    }
+
+    fn action(&mut self, a: &'static str) -> Vec<Cmd> {
+        self.with(|s, cx| s.action(a, cx))
+    }
+
+    fn draw(&self, w: u16, h: u16) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let cx = Cx {
+            env: &self.env,
+            context: &self.ctx,
+            now: self.now,
+            body_rows: h,
+            focused: true,
+        };
+        t.draw(|f| self.screen.render(f, f.area(), &cx)).unwrap();
+        t
+    }
+
+    /// Expands `t` and `t:*`, then opens the keys under `t:*:user`.
+    fn with_keys() -> Rig {
+        let mut r = Rig::loaded();
+        r.nav(Global::Right);
+        r.nav(Global::Down);
+        r.nav(Global::Right);
+        // Largest memory first: t:*:invoice, then t:*:user.
+        r.nav(Global::Down);
+        r.nav(Global::Down);
+        let cmds = r.nav(Global::Enter);
+        assert_eq!(names(&cmds), vec!["task:cache.keys"]);
+        let gen = r.screen.keys_gen().unwrap();
+        r.msg(Msg::Keys {
+            gen,
+            result: Ok(vec![
+                entry("t:1:user:0", "string", Some(299_000), 120),
+                entry("t:1:user:1", "hash", None, 480),
+                entry("t:2:user:0", "string", Some(12_000), 120),
+            ]),
+        });
+        r
+    }
+}
+
+fn names(cmds: &[Cmd]) -> Vec<String> {
+    cmds.iter().map(Cmd::name).collect()
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn stats_and_prefix_tree_snapshot() {
+    let r = Rig::loaded();
+    insta::assert_snapshot!("cache_stats_80x24", r.draw(80, 24).backend());
+    insta::assert_snapshot!("cache_stats_40x12", r.draw(40, 12).backend());
+}
+
+#[test]
+fn expanded_tree_with_keys_snapshot() {
+    let r = Rig::with_keys();
+    let t = r.draw(100, 24);
+    let s = text(&t);
+    assert!(s.contains("▾ t"), "{s}");
+    assert!(s.contains("t:*:user:* (3)"), "{s}");
+    insta::assert_snapshot!("cache_tree_keys_100x24", t.backend());
+}
+
+#[test]
+fn key_detail_snapshot() {
+    let mut r = Rig::with_keys();
+    let cmds = r.nav(Global::Enter);
+    assert_eq!(names(&cmds), vec!["task:cache.get"]);
+    assert_eq!(r.screen.focus(), Focus::Value);
+    let gen = r.screen.value_gen().unwrap();
+    r.msg(Msg::Value {
+        gen,
+        result: Box::new(Ok(KeyValue {
+            key: "t:1:user:0".into(),
+            kind: "string".into(),
+            encoding: Some("embstr".into()),
+            ttl_ms: Some(299_000),
+            memory_bytes: Some(120),
+            length: 38,
+            shown: 38,
+            truncated: false,
+            format: "json",
+            value: serde_json::json!({"id": 0, "name": "Ada", "plan": "pro"}),
+            notes: Vec::new(),
+        })),
+    });
+    let t = r.draw(100, 24);
+    let s = text(&t);
+    assert!(s.contains("\"name\": \"Ada\""), "{s}");
+    insta::assert_snapshot!("cache_key_detail_100x24", t.backend());
+    // Narrow: only the value pane.
+    insta::assert_snapshot!("cache_key_detail_60x20", r.draw(60, 20).backend());
+    r.nav(Global::Back);
+    assert_eq!(r.screen.focus(), Focus::Keys);
+    r.nav(Global::Back);
+    assert_eq!(r.screen.focus(), Focus::Tree);
+}
+
+#[test]
+fn stale_replies_are_dropped_and_errors_shown() {
+    let mut r = Rig::loaded();
+    let old = r.screen.stats_gen();
+    r.with(|s, cx| s.refresh(cx));
+    r.msg(Msg::Stats {
+        gen: old,
+        result: Box::new(Err(opsdeck::Error::server("stale"))),
+    });
+    assert!(matches!(r.screen.load_state(), LoadState::Loaded(_)));
+    let gen = r.screen.stats_gen();
+    r.msg(Msg::Stats {
+        gen,
+        result: Box::new(Err(opsdeck::Error::server("boom"))),
+    });
+    assert!(matches!(r.screen.load_state(), LoadState::Error(e) if e.contains("boom")));
+    assert!(text(&r.draw(80, 24)).contains("refresh failed"));
+
+    let mut fresh = Rig::loaded();
+    fresh.screen = CacheScreen::new();
+    fresh.with(|s, cx| s.enter(cx));
+    let gen = fresh.screen.stats_gen();
+    fresh.msg(Msg::Stats {
+        gen,
+        result: Box::new(Err(opsdeck::Error::server("no route"))),
+    });
+    assert!(text(&fresh.draw(80, 10)).contains("no route"));
+}
+
+#[test]
+fn tree_expands_and_collapses() {
+    let mut r = Rig::loaded();
+    let top: Vec<String> = r
+        .screen
+        .rows()
+        .iter()
+        .map(|(_, n)| n.path.clone())
+        .collect();
+    assert_eq!(top, vec!["t", "tag"]);
+    r.nav(Global::Right);
+    assert_eq!(r.screen.rows().len(), 3);
+    r.nav(Global::Down);
+    r.nav(Global::Right);
+    let paths: Vec<String> = r
+        .screen
+        .rows()
+        .iter()
+        .map(|(_, n)| n.path.clone())
+        .collect();
+    assert_eq!(paths, vec!["t", "t:*", "t:*:invoice", "t:*:user", "tag"]);
+    // Left on a collapsed child collapses its parent and selects it.
+    r.nav(Global::Down);
+    r.nav(Global::Left);
+    let paths: Vec<String> = r
+        .screen
+        .rows()
+        .iter()
+        .map(|(_, n)| n.path.clone())
+        .collect();
+    assert_eq!(paths, vec!["t", "t:*", "tag"]);
+    assert_eq!(r.screen.pattern_for("t:*:user"), "t:*:user:*");
+    assert_eq!(r.screen.pattern_for("a[b]"), "a\\[b\\]:*");
+}
+
+#[test]
+fn invalidate_confirms_with_the_dry_run_count() {
+    let mut r = Rig::loaded();
+    let cmds = r.action("invalidate");
+    assert_eq!(names(&cmds), vec!["task:cache.dry_run"]);
+    // The dry run's reply: the count goes into the confirmation.
+    let gen = r.screen.plan_gen();
+    let cmds = r.msg(Msg::Planned {
+        gen,
+        result: Box::new(Ok((Plan::pattern("t:*").unwrap(), 1204))),
+    });
+    assert_eq!(names(&cmds), vec!["confirm:cache.invalidate"]);
+    let Cmd::Confirm(op) = &cmds[0] else {
+        unreachable!()
+    };
+    assert!(
+        op.intent.summary.contains("1204 keys"),
+        "{}",
+        op.intent.summary
+    );
+    assert_eq!(op.intent.target, "t:*");
+
+    // Nothing to delete: a status line, no confirmation.
+    r.action("invalidate");
+    let stale = gen;
+    let gen = r.screen.plan_gen();
+    assert!(r
+        .msg(Msg::Planned {
+            gen: stale,
+            result: Box::new(Ok((Plan::pattern("t:*").unwrap(), 5))),
+        })
+        .is_empty());
+    let cmds = r.msg(Msg::Planned {
+        gen,
+        result: Box::new(Ok((Plan::pattern("t:*").unwrap(), 0))),
+    });
+    assert_eq!(names(&cmds), vec!["status"]);
+
+    // Delete is for keys: disabled on the tree.
+    assert!(r.action("delete").is_empty());
+    let mut k = Rig::with_keys();
+    assert_eq!(names(&k.action("delete")), vec!["confirm:cache.del"]);
+}
+
+mod live {
+    //! The screen's tasks and its invalidation op against a throwaway Redis,
+    //! run the way the runtime runs them.
+    use super::*;
+    use opsdeck::config::{Config, ContextOverrides, Paths};
+    use opsdeck::safety::Approval;
+    use opsdeck::sandbox::RedisSandbox;
+    use opsdeck::session::Session;
+    use opsdeck::tui::cmd::TaskCx;
+    use opsdeck::tui::msg::Msg as AppMsg;
+    use std::sync::Arc;
+
+    async fn run_task(cmd: Cmd, session: &Arc<Session>) -> Msg {
+        let Cmd::Task { run, .. } = cmd else {
+            panic!("not a task: {cmd:?}")
+        };
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_c, cancel) = tokio::sync::watch::channel(false);
+        unwrap(run(TaskCx::new(session.clone(), None, tx, cancel)).await)
+    }
+
+    fn unwrap(m: AppMsg) -> Msg {
+        match m {
+            AppMsg::Screen(ScreenMsg::Cache(m)) => m,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    async fn fill(c: &mut redis::aio::MultiplexedConnection, n: usize) {
+        let mut pipe = redis::pipe();
+        for i in 0..n {
+            pipe.cmd("SET")
+                .arg(format!("t:{i}:user:1"))
+                .arg("v")
+                .ignore();
+        }
+        for i in 0..500 {
+            pipe.cmd("SET").arg(format!("cfg:{i}")).arg("v").ignore();
+        }
+        pipe.query_async::<()>(c).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn invalidate_from_the_tree_runs_audited_and_cancellable() {
+        let sb = RedisSandbox::start().await.unwrap();
+        let mut c = redis::Client::open(sb.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        fill(&mut c, 3000).await;
+        let dir = tempfile::tempdir().unwrap();
+        let session = Arc::new(
+            Session::new(
+                Config::default(),
+                Paths::under(dir.path().to_path_buf()),
+                None,
+                &ContextOverrides {
+                    redis: Some(sb.url()),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
+        let mut r = Rig {
+            env: Env::test_env_with_theme("mono"),
+            ctx: context(),
+            now: Instant::now(),
+            screen: CacheScreen::new(),
+        };
+        for cmd in r.with(|s, cx| s.enter(cx)) {
+            let m = run_task(cmd, &session).await;
+            r.msg(m);
+        }
+        let top: Vec<(String, u64)> = r
+            .screen
+            .rows()
+            .iter()
+            .map(|(_, n)| (n.path.clone(), n.keys))
+            .collect();
+        assert_eq!(top, vec![("t".to_string(), 3000), ("cfg".to_string(), 500)]);
+
+        // x on `t`: dry run, then a confirmation that carries the count.
+        let mut cmds = r.action("invalidate");
+        let m = run_task(cmds.remove(0), &session).await;
+        let mut cmds = r.msg(m);
+        let Cmd::Confirm(op) = cmds.remove(0) else {
+            panic!("expected a confirmation")
+        };
+        assert!(
+            op.intent.summary.contains("3000 keys"),
+            "{}",
+            op.intent.summary
+        );
+        assert_eq!(op.intent.target, "t:*");
+        let guard = session
+            .safety()
+            .await
+            .authorize(op.intent.clone(), Approval::Typed("t:*".into()))
+            .await
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_c, cancel) = tokio::sync::watch::channel(false);
+        let cx = TaskCx::new(session.clone(), Some("op".into()), tx, cancel);
+        let reply = unwrap((op.run)(cx, guard).await);
+        let Msg::Invalidated(done) = &reply else {
+            panic!("{reply:?}")
+        };
+        let done = done.as_ref().as_ref().unwrap();
+        assert_eq!((done.deleted, done.cancelled), (3000, false));
+        let mut progress = 0;
+        while let Ok(AppMsg::Progress { done, total, .. }) = rx.try_recv() {
+            assert_eq!(total, Some(3000));
+            progress = done;
+        }
+        assert_eq!(progress, 3000, "progress reaches the total");
+        let left: u64 = redis::cmd("DBSIZE").query_async(&mut c).await.unwrap();
+        assert_eq!(left, 500);
+        let cmds = r.msg(reply);
+        assert_eq!(names(&cmds)[0], "status");
+        assert!(names(&cmds).contains(&"task:cache.stats".to_string()));
+
+        // Esc in the progress view: stops between batches, result and audit say so.
+        fill(&mut c, 3000).await;
+        let cmds = r.with(|s, cx| s.refresh(cx));
+        for cmd in cmds {
+            let m = run_task(cmd, &session).await;
+            r.msg(m);
+        }
+        let mut cmds = r.action("invalidate");
+        let m = run_task(cmds.remove(0), &session).await;
+        let Cmd::Confirm(op) = r.msg(m).remove(0) else {
+            panic!("expected a confirmation")
+        };
+        let guard = session
+            .safety()
+            .await
+            .authorize(op.intent.clone(), Approval::AssumeYes)
+            .await
+            .unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_c, cancel) = tokio::sync::watch::channel(true);
+        let reply = unwrap((op.run)(TaskCx::new(session.clone(), None, tx, cancel), guard).await);
+        let Msg::Invalidated(done) = reply else {
+            panic!("{reply:?}")
+        };
+        let done = done.unwrap();
+        assert!(done.cancelled);
+        assert!(done.deleted < 3000);
+        let left: u64 = redis::cmd("DBSIZE").query_async(&mut c).await.unwrap();
+        assert_eq!(left, 3500 - done.deleted);
+        let log = std::fs::read_to_string(session.audit_path()).unwrap();
+        assert!(log.contains("\"deleted\":3000"), "{log}");
+        assert!(log.contains("\"cancelled\":true"), "{log}");
+    }
+}

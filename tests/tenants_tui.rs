@@ -1,0 +1,398 @@
+//! The `:tenants` screen: render snapshots of the list and the detail pane
+//! (TestBackend + insta) on a fixed fixture in real Postgres, suspend through
+//! the confirm popup, the read-only refusal, the lint view, and one
+//! pseudo-terminal run of the real binary that filters and opens a tenant.
+
+mod common;
+
+use common::{home, TestDb};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::config::{Config, ContextOverrides, Paths};
+use opsdeck::session::Session;
+use opsdeck::tui::app::App;
+use opsdeck::tui::cmd::{Cmd, TaskCx};
+use opsdeck::tui::env::Env;
+use opsdeck::tui::msg::{ContextInfo, Msg};
+use opsdeck::tui::screens::tenants::TenantsScreen;
+use opsdeck::tui::view::view;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Fixed ids and timestamps so the snapshots are stable.
+const FIXTURE: &str = r#"
+CREATE SCHEMA crm;
+CREATE TABLE crm.accounts (
+    acct_id bigint PRIMARY KEY,
+    handle text NOT NULL UNIQUE,
+    "display name" text,
+    tier text,
+    state text NOT NULL DEFAULT 'live',
+    opened timestamptz NOT NULL
+);
+INSERT INTO crm.accounts
+SELECT g, 'acct-' || lpad(g::text, 3, '0'), 'Account ' || g, CASE WHEN g % 3 = 0 THEN 'pro' ELSE 'free' END,
+       'live', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 day'
+FROM generate_series(1, 40) g;
+INSERT INTO crm.accounts VALUES
+    (41, 'obrien', 'O''Brien "Ltd" 🚀 Ünïcødé', 'enterprise', 'live', '2024-03-01 12:00:00+00');
+CREATE TABLE crm.contacts (id bigserial PRIMARY KEY, acct bigint NOT NULL REFERENCES crm.accounts, email text);
+CREATE INDEX ON crm.contacts (acct);
+ALTER TABLE crm.contacts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY iso ON crm.contacts USING (acct = current_setting('app.tenant_id')::bigint);
+INSERT INTO crm.contacts (acct, email) SELECT a, 'c@x' FROM generate_series(1, 41) a, generate_series(1, 3);
+CREATE TABLE crm.deals (id bigserial PRIMARY KEY, acct bigint);
+CREATE TABLE crm.keys (id bigint PRIMARY KEY, acct bigint NOT NULL, name text, prefix text, key_hash text,
+    created_at timestamptz, expires_at timestamptz, revoked_at timestamptz);
+INSERT INTO crm.keys VALUES
+    (7, 41, 'ci deploy', 'sk_live', 'hash', '2024-04-01 00:00:00+00', NULL, NULL),
+    (8, 41, 'old laptop', 'sk_test', 'hash', '2024-02-01 00:00:00+00', NULL, '2024-02-02 00:00:00+00');
+ANALYZE;
+"#;
+
+fn config_toml(url: &str, read_only: bool) -> String {
+    format!(
+        r#"default_context = "crm"
+[contexts.crm]
+pg = "{url}"
+read_only = {read_only}
+[contexts.crm.schema]
+app_schema = "crm"
+tenants_table = "accounts"
+tenant_id = "acct_id"
+tenant_slug = "handle"
+tenant_name = "display name"
+tenant_plan = "tier"
+tenant_status = "state"
+tenant_created_at = "opened"
+status_active = "live"
+status_suspended = "frozen"
+tenant_column = "acct"
+api_keys_table = "keys"
+"#
+    )
+}
+
+async fn fixture() -> TestDb {
+    let db = TestDb::new().await;
+    db.client().await.batch_execute(FIXTURE).await.unwrap();
+    db
+}
+
+struct Harness {
+    app: App,
+    session: Arc<Session>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn new(db: &TestDb, read_only: bool) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(&config_toml(&db.url, read_only), Path::new("c.toml")).unwrap();
+        let session = Arc::new(
+            Session::new(
+                config,
+                Paths::under(dir.path().to_path_buf()),
+                None,
+                &ContextOverrides::default(),
+            )
+            .unwrap(),
+        );
+        let info = ContextInfo::of(&session);
+        let (app, cmds) = App::with_screen(
+            Env::test_env_with_theme("mono"),
+            info,
+            Instant::now(),
+            (80, 24),
+            Box::new(TenantsScreen::new()),
+        );
+        let mut h = Harness {
+            app,
+            session,
+            _dir: dir,
+        };
+        h.run(cmds).await;
+        h
+    }
+
+    /// Runs every task to completion and feeds its reply back, like the
+    /// runtime does (without the connection probe).
+    async fn run(&mut self, cmds: Vec<Cmd>) {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_c, cancel) = tokio::sync::watch::channel(false);
+        let mut queue: VecDeque<Cmd> = cmds.into();
+        while let Some(c) = queue.pop_front() {
+            if let Cmd::Task { key, run, name } = c {
+                if name == "probe" {
+                    continue;
+                }
+                let cx = TaskCx::new(
+                    self.session.clone(),
+                    key.clone(),
+                    tx.clone(),
+                    cancel.clone(),
+                );
+                let msg = run(cx).await;
+                queue.extend(self.app.update(Msg::Reply {
+                    epoch: 0,
+                    key,
+                    msg: Box::new(msg),
+                }));
+            }
+        }
+    }
+
+    async fn key(&mut self, code: KeyCode) {
+        let cmds = self
+            .app
+            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        self.run(cmds).await;
+    }
+
+    async fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c)).await;
+        }
+    }
+
+    fn screen(&self) -> String {
+        format!("{}", draw(&self.app).backend())
+    }
+}
+
+fn draw(app: &App) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    t.draw(|f| view(app, f)).unwrap();
+    t
+}
+
+fn snapshot(name: &str, app: &App) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\b\d+(s|m|h) ago", "[age]");
+    settings.add_filter(r"opsdeck_t_\d+_\d+", "[db]");
+    settings.bind(|| insta::assert_snapshot!(name.to_string(), draw(app).backend()));
+}
+
+async fn state(db: &TestDb, handle: &str) -> String {
+    db.client()
+        .await
+        .query_one(
+            "SELECT state FROM crm.accounts WHERE handle = $1",
+            &[&handle],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn list_and_detail_render() {
+    let db = fixture().await;
+    let mut h = Harness::new(&db, false).await;
+    let list = h.screen();
+    assert!(
+        list.contains("acct-001") && list.contains("Account 1 "),
+        "{list}"
+    );
+    snapshot("tenants_list_80x24", &h.app);
+    h.app.update(Msg::Resize(40, 12));
+    snapshot("tenants_list_40x12", &h.app);
+    h.app.update(Msg::Resize(80, 24));
+
+    h.key(KeyCode::Char('G')).await;
+    let bottom = h.screen();
+    assert!(
+        bottom.contains("obrien"),
+        "G pages to the last tenant: {bottom}"
+    );
+    h.key(KeyCode::Enter).await;
+    let detail = h.screen();
+    assert!(detail.contains("rows crm.contacts"), "{detail}");
+    assert!(
+        detail.contains("3 (exact)") && detail.contains("(estimate)"),
+        "{detail}"
+    );
+    snapshot("tenants_detail_80x24", &h.app);
+    // The pane scrolls to the keys; the hash is never read.
+    h.key(KeyCode::PageDown).await;
+    let keys = h.screen();
+    assert!(
+        keys.contains("sk_live") && keys.contains("revoked"),
+        "{keys}"
+    );
+    assert!(!keys.contains("hash"), "key_hash never shown: {keys}");
+
+    h.key(KeyCode::Esc).await;
+    assert!(
+        !h.screen().contains("rows crm.contacts"),
+        "Esc closes the detail"
+    );
+}
+
+#[tokio::test]
+async fn filter_sort_and_lint_view() {
+    let db = fixture().await;
+    let mut h = Harness::new(&db, false).await;
+    h.keys("/brien").await;
+    h.key(KeyCode::Enter).await;
+    let s = h.screen();
+    assert!(s.contains("O'Brien") && !s.contains("acct-001"), "{s}");
+    h.keys("/").await;
+    for _ in 0.."brien".len() {
+        h.key(KeyCode::Backspace).await;
+    }
+    h.keys("status:frozen").await;
+    h.key(KeyCode::Enter).await;
+    assert!(!h.screen().contains("acct-0"), "no frozen tenants yet");
+    h.keys("/").await;
+    h.key(KeyCode::Esc).await;
+    // `o` sorts by the first sortable column (slug), `O` reverses it.
+    h.keys("oO").await;
+    let s = h.screen();
+    let first_row = s
+        .lines()
+        .find(|l| l.contains("acct-") || l.contains("obrien"))
+        .unwrap();
+    assert!(
+        first_row.contains("obrien"),
+        "slug descending starts at obrien: {s}"
+    );
+    h.keys("L").await;
+    let s = h.screen();
+    assert!(s.contains("tenancy lint: 5 finding(s)"), "{s}");
+    assert!(s.contains("rls_disabled") && s.contains("crm.deals"), "{s}");
+    h.key(KeyCode::Esc).await;
+    assert!(!h.screen().contains("rls_disabled"));
+}
+
+#[tokio::test]
+async fn suspend_goes_through_the_confirm_popup() {
+    let db = fixture().await;
+    let mut h = Harness::new(&db, false).await;
+    h.keys("/obrien").await;
+    h.key(KeyCode::Enter).await;
+    h.keys("s").await;
+    let s = h.screen();
+    assert!(
+        s.contains("confirm") && s.contains("Suspend tenant 'obrien'"),
+        "{s}"
+    );
+    assert_eq!(
+        state(&db, "obrien").await,
+        "live",
+        "nothing before the answer"
+    );
+    h.keys("y").await;
+    assert_eq!(state(&db, "obrien").await, "frozen");
+    let s = h.screen();
+    assert!(s.contains("frozen"), "the list reloads: {s}");
+    let audit = std::fs::read_to_string(h.session.audit_path()).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("tenants.suspend") && l.contains("\"ok\"")),
+        "{audit}"
+    );
+    // Resume, then decline a second suspend: nothing changes.
+    h.keys("r").await;
+    h.keys("y").await;
+    assert_eq!(state(&db, "obrien").await, "live");
+    h.keys("s").await;
+    h.key(KeyCode::Esc).await;
+    assert_eq!(state(&db, "obrien").await, "live");
+}
+
+#[tokio::test]
+async fn read_only_context_shows_the_refusal() {
+    let db = fixture().await;
+    let mut h = Harness::new(&db, true).await;
+    h.keys("s").await;
+    let s = h.screen();
+    assert!(s.contains("refused") && s.contains("read-only"), "{s}");
+    h.keys("x").await;
+    assert_eq!(state(&db, "acct-001").await, "live");
+}
+
+/// The real binary in a pseudo-terminal: `:tenants`, `/` filter, Enter.
+#[tokio::test]
+async fn pty_filters_and_opens_a_tenant() {
+    let db = fixture().await;
+    let h = home();
+    std::fs::create_dir_all(h.path().join("config")).unwrap();
+    std::fs::write(
+        h.path().join("config/config.toml"),
+        config_toml(&db.url, false),
+    )
+    .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("opsdeck");
+    let script = format!("stty sane; '{}'; printf '\\nEXIT=%s\\n' $?", bin.display());
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(script);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("OPSDECK_HOME", h.path())
+        .env("TERM", "xterm-256color");
+    let mut pty = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+    let mut parser = vt100::Parser::new(24, 80, 0);
+    let mut raw = Vec::new();
+    let mut wait_for = |pty: &mut expectrl::Session, what: &str, pred: &dyn Fn(&str) -> bool| {
+        let start = Instant::now();
+        loop {
+            let mut buf = [0u8; 8192];
+            loop {
+                match pty.try_read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        raw.extend_from_slice(&buf[..n]);
+                        parser.process(&buf[..n]);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => break,
+                }
+            }
+            let s = parser.screen().contents();
+            if pred(&s) || (what == "exit" && String::from_utf8_lossy(&raw).contains("EXIT=")) {
+                return (s, String::from_utf8_lossy(&raw).to_string());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{what} not seen within 20s; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    };
+    let send = |pty: &mut expectrl::Session, keys: &str| {
+        pty.send(keys).expect("write to pty");
+        std::thread::sleep(Duration::from_millis(150));
+    };
+    wait_for(&mut pty, "the first screen", &|s| s.contains("? help"));
+    send(&mut pty, ":tenants\r");
+    wait_for(&mut pty, "the tenants list", &|s| {
+        s.contains("acct-001") && s.contains("slug")
+    });
+    send(&mut pty, "/brien");
+    let (s, _) = wait_for(&mut pty, "the filtered list", &|s| {
+        s.contains("O'Brien") && !s.contains("acct-001")
+    });
+    assert!(s.contains("obrien"), "{s}");
+    send(&mut pty, "\r");
+    send(&mut pty, "\r");
+    let (s, _) = wait_for(&mut pty, "the detail pane", &|s| {
+        s.contains("rows crm.contacts")
+    });
+    assert!(s.contains("enterprise") && s.contains("3 (exact)"), "{s}");
+    send(&mut pty, "q");
+    let (_, out) = wait_for(&mut pty, "exit", &|_| false);
+    assert!(
+        out.contains("EXIT=0"),
+        "{}",
+        &out[out.len().saturating_sub(300)..]
+    );
+}
