@@ -345,6 +345,12 @@ async fn stats_cover_server_and_sample() {
     )
     .await;
     fill(&mut c, (0..50).map(|i| format!("cfg:{i}")), None).await;
+    // Log every command from here on, so the slowlog has entries to show.
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "slowlog-log-slower-than", "0"])
+        .query_async(&mut c)
+        .await
+        .unwrap();
     let _: Option<String> = redis::cmd("GET")
         .arg("cfg:1")
         .query_async(&mut c)
@@ -370,6 +376,20 @@ async fn stats_cover_server_and_sample() {
     assert_eq!(n.dbs[0].keys, 550);
     assert_eq!(n.dbs[0].expires, 500);
     assert_eq!(s.totals.keys, 550);
+    assert!(
+        !s.slowlog.is_empty() && s.slowlog.len() <= 10,
+        "{:?}",
+        s.slowlog
+    );
+    assert!(s
+        .slowlog
+        .windows(2)
+        .all(|w| w[0].duration_ms >= w[1].duration_ms));
+    assert!(
+        s.slowlog.iter().any(|e| e.command.starts_with("GET")),
+        "{:?}",
+        s.slowlog
+    );
     assert!(s.notes.is_empty(), "{:?}", s.notes);
     // Bounded: the sample stops at sample_size and says so.
     assert_eq!(s.sample.sample_size, 400);

@@ -296,11 +296,21 @@ async fn tenant_slug_resolves_through_postgres() {
 }
 
 #[test]
-fn usage_errors_exit_2() {
+fn usage_and_connection_errors() {
     let h = home();
     let out = opsdeck(h.path()).args(["cache", "stats"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--redis"));
+
+    let out = opsdeck(h.path())
+        .args(["--redis", "redis://127.0.0.1:1/0", "cache", "keys"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
 
     let out = opsdeck(h.path())
         .args([
@@ -330,6 +340,8 @@ async fn ctrl_c_stops_between_batches_and_reports_what_was_deleted() {
             pipe = redis::pipe();
         }
     }
+    pipe.query_async::<()>(&mut f.conn).await.unwrap();
+    assert_eq!(f.dbsize().await, N);
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsdeck"));
     for (k, _) in std::env::vars() {
         if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
@@ -373,4 +385,38 @@ fn send_sigint(pid: u32) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[tokio::test]
+async fn keys_stop_quietly_when_the_reader_goes_away() {
+    use std::io::BufRead;
+    let mut f = Fixture::new().await;
+    let keys: Vec<String> = (0..50_000).map(|i| format!("k:{i}")).collect();
+    for chunk in keys.chunks(10_000) {
+        f.fill(chunk).await;
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
+        .env("OPSDECK_HOME", f.home.path())
+        .args(["--redis", &f.sb.url(), "cache", "keys"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("k:"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -25,9 +25,10 @@ pub struct PgHealth {
     pub server_version: String,
     pub connections: i64,
     pub max_connections: i64,
-    /// Commits plus rollbacks since stats reset, all databases (for TPS).
+    /// Commits plus rollbacks in this database since stats reset (for TPS).
+    /// Per database because a cluster-wide sum drops when a database is dropped.
     pub xact_total: i64,
-    /// Transactions per second between two snapshots; null for a single one.
+    /// Transactions per second in this database between two snapshots; null for a single one.
     pub tps: Option<f64>,
     pub cache_hit_ratio: Option<f64>,
     pub in_recovery: bool,
@@ -76,9 +77,10 @@ const PG_SQL: &str = "
 SELECT
   (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
   current_setting('max_connections')::bigint,
-  (SELECT coalesce(sum(xact_commit + xact_rollback), 0)::bigint FROM pg_stat_database),
-  (SELECT CASE WHEN sum(blks_hit + blks_read) > 0
-          THEN (sum(blks_hit)::float8 / sum(blks_hit + blks_read)::float8) END FROM pg_stat_database),
+  coalesce((SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()), 0),
+  (SELECT CASE WHEN blks_hit + blks_read > 0
+          THEN blks_hit::float8 / (blks_hit + blks_read)::float8 END
+     FROM pg_stat_database WHERE datname = current_database()),
   pg_is_in_recovery(),
   CASE WHEN pg_is_in_recovery()
        THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 * 1000

@@ -358,6 +358,25 @@ impl Keymap {
         )
     }
 
+    /// The first key of an action, for the footer where space is short.
+    pub fn global_first(&self, action: Global) -> String {
+        self.global
+            .iter()
+            .find(|(_, a)| *a == action)
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn screen_first(&self, screen: &str, action: ScreenAction) -> String {
+        self.screens
+            .get(screen)
+            .into_iter()
+            .flatten()
+            .find(|(_, a)| *a == action)
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_default()
+    }
+
     /// Every key bound anywhere, for tests.
     pub fn all_keys(&self) -> Vec<Key> {
         self.global

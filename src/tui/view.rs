@@ -150,8 +150,9 @@ fn status_line(app: &App) -> Line<'static> {
     }
 }
 
-/// Key hints for this screen, from the live keymap: the screen's own
-/// actions (disabled ones muted), then the global essentials.
+/// Key hints for this screen, from the live keymap (first key of each; `?`
+/// lists them all): the screen's own actions (disabled ones muted), then the
+/// global essentials.
 fn footer_line(app: &App) -> Line<'static> {
     let theme = &app.env.theme;
     let keymap = &app.env.keymap;
@@ -172,14 +173,14 @@ fn footer_line(app: &App) -> Line<'static> {
         let cx = app.cx();
         for d in screen.id().actions() {
             push(
-                keymap.screen_hint(screen.id().name(), d.action),
+                keymap.screen_first(screen.id().name(), d.action),
                 d.label,
                 screen.enabled(d.action, &cx),
                 theme,
             );
         }
         if screen.filter_text().is_some() {
-            push(keymap.global_hint(Global::Filter), "filter", true, theme);
+            push(keymap.global_first(Global::Filter), "filter", true, theme);
         }
     }
     for (g, label) in [
@@ -189,7 +190,7 @@ fn footer_line(app: &App) -> Line<'static> {
         (Global::Back, "back"),
         (Global::Quit, "quit"),
     ] {
-        push(keymap.global_hint(g), label, true, theme);
+        push(keymap.global_first(g), label, true, theme);
     }
     Line::from(spans)
 }
