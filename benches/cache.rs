@@ -5,7 +5,7 @@
 //!    `redis-cli --scan --pattern P` (target <= 1.1x).
 //! 2. `opsdeck cache invalidate --pattern P --yes` of 100,000 keys vs
 //!    `redis-cli --scan --pattern P | xargs redis-cli unlink` (target <= 0.5x),
-//!    with Redis latency measured by a PING probe every 2 ms during each run
+//!    with Redis latency measured by a PING probe every 1 ms during each run
 //!    (target p99 < 5 ms).
 //! 3. The core's invalidation at a few throttle settings (batch, pause), to
 //!    show what the default costs and buys.
@@ -23,9 +23,11 @@ use std::time::{Duration, Instant};
 
 const OPSDECK: &str = env!("CARGO_BIN_EXE_opsdeck");
 const ROUNDS: usize = 3;
+/// More rounds here: each is short, and the latency tail needs samples.
+const INVALIDATE_ROUNDS: usize = 5;
 const SCAN_KEYS: usize = 1_000_000;
 const INVALIDATE_KEYS: usize = 100_000;
-const PROBE_EVERY: Duration = Duration::from_millis(2);
+const PROBE_EVERY: Duration = Duration::from_millis(1);
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -94,7 +96,7 @@ async fn run() -> BenchResult<()> {
     let pattern = "inv:*";
     let mut ours = Vec::new();
     let mut cli = Vec::new();
-    for _ in 0..ROUNDS {
+    for _ in 0..INVALIDATE_ROUNDS {
         refill(&mut c).await?;
         let mut cmd = Command::new(OPSDECK);
         cmd.env("OPSDECK_HOME", home.path()).args([
@@ -117,10 +119,10 @@ async fn run() -> BenchResult<()> {
         cli.push(probed(&sb.url(), cmd).await?);
         check_left(&mut c).await?;
     }
-    let (ours_t, ours_lat) = pick_median(ours);
-    let (cli_t, cli_lat) = pick_median(cli);
+    let (ours_t, ours_lat) = pooled(ours);
+    let (cli_t, cli_lat) = pooled(cli);
     println!(
-        "\n[invalidate] {INVALIDATE_KEYS} keys matching {pattern} (another {INVALIDATE_KEYS} kept)"
+        "\n[invalidate] {INVALIDATE_KEYS} keys matching {pattern} (another {INVALIDATE_KEYS} kept), {INVALIDATE_ROUNDS} rounds, median"
     );
     println!("  opsdeck cache invalidate --yes       {:>8.1} ms  PING p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({} probes)",
         ms(ours_t), ours_lat.p50, ours_lat.p99, ours_lat.max, ours_lat.n);
@@ -140,12 +142,41 @@ async fn run() -> BenchResult<()> {
     // 3. throttle settings, through the core (no process start-up).
     println!("\n[throttle] core invalidate::run of {INVALIDATE_KEYS} keys");
     let redis = connect_url(&sb.url(), None).await?;
-    for (batch, pause_us) in [(100, 0), (500, 0), (500, 1000), (2000, 0)] {
+    let default = Throttle::default();
+    let never = Duration::from_secs(3600);
+    let settings = [
+        ("default", default),
+        (
+            "no back-off",
+            Throttle {
+                slow: never,
+                ..default
+            },
+        ),
+        (
+            "batch 100",
+            Throttle {
+                batch: 100,
+                ..default
+            },
+        ),
+        (
+            "batch 2000",
+            Throttle {
+                batch: 2000,
+                ..default
+            },
+        ),
+        (
+            "pause 1 ms",
+            Throttle {
+                pause: Duration::from_millis(1),
+                ..default
+            },
+        ),
+    ];
+    for (name, throttle) in settings {
         refill(&mut c).await?;
-        let throttle = Throttle {
-            batch,
-            pause: Duration::from_micros(pause_us),
-        };
         let plan = Plan::pattern(pattern)?;
         let audit = Audit::new(
             home.path().join("bench-audit.jsonl"),
@@ -156,7 +187,7 @@ async fn run() -> BenchResult<()> {
         let guard = Safety::new(false, audit)
             .authorize(plan.intent(&redis.target, None), Approval::AssumeYes)
             .await?;
-        let (t, lat) = probe_during(&sb.url(), async {
+        let (t, samples) = probe_during(&sb.url(), async {
             let started = Instant::now();
             let done = invalidate::run(
                 &redis,
@@ -175,13 +206,16 @@ async fn run() -> BenchResult<()> {
             Ok(started.elapsed())
         })
         .await?;
-        let default = Throttle::default();
-        let mark = if batch == default.batch && pause_us == default.pause.as_micros() as u64 {
-            " (default)"
-        } else {
-            ""
-        };
-        println!("  batch {batch:>5} pause {pause_us:>5} us  {:>8.1} ms  PING p99 {:.2} ms  max {:.2} ms{mark}", ms(t), lat.p99, lat.max);
+        let lat = latency(samples);
+        println!(
+            "  {name:<12} batch {:>5} pause {:>5} us  {:>8.1} ms  PING p99 {:.2} ms  max {:.2} ms  ({} probes)",
+            throttle.batch,
+            throttle.pause.as_micros(),
+            ms(t),
+            lat.p99,
+            lat.max,
+            lat.n
+        );
     }
     Ok(())
 }
@@ -265,10 +299,12 @@ fn median<F: FnMut() -> BenchResult<Duration>>(rounds: usize, mut f: F) -> Bench
     Ok(v[v.len() / 2])
 }
 
-fn pick_median(mut v: Vec<(Duration, Latency)>) -> (Duration, Latency) {
-    v.sort_by_key(|(d, _)| *d);
-    let i = v.len() / 2;
-    v.swap_remove(i)
+/// The median duration, and the latency of every probe across all rounds.
+fn pooled(v: Vec<(Duration, Vec<f64>)>) -> (Duration, Latency) {
+    let mut times: Vec<Duration> = v.iter().map(|(d, _)| *d).collect();
+    times.sort();
+    let samples = v.into_iter().flat_map(|(_, s)| s).collect();
+    (times[times.len() / 2], latency(samples))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -280,7 +316,7 @@ struct Latency {
 }
 
 /// Runs a command on a blocking thread while the probe PINGs.
-async fn probed(url: &str, mut cmd: Command) -> BenchResult<(Duration, Latency)> {
+async fn probed(url: &str, mut cmd: Command) -> BenchResult<(Duration, Vec<f64>)> {
     probe_during(url, async {
         tokio::task::spawn_blocking(move || timed(&mut cmd).map_err(|e| e.to_string()))
             .await?
@@ -290,7 +326,7 @@ async fn probed(url: &str, mut cmd: Command) -> BenchResult<(Duration, Latency)>
 }
 
 /// PINGs every PROBE_EVERY on its own connection while `work` runs.
-async fn probe_during<T, W>(url: &str, work: W) -> BenchResult<(T, Latency)>
+async fn probe_during<T, W>(url: &str, work: W) -> BenchResult<(T, Vec<f64>)>
 where
     W: std::future::Future<Output = BenchResult<T>>,
 {
@@ -319,8 +355,11 @@ where
     };
     let result = work.await;
     stop.store(true, Ordering::Relaxed);
-    let mut samples = probe.await?;
-    let value = result?;
+    let samples = probe.await?;
+    Ok((result?, samples))
+}
+
+fn latency(mut samples: Vec<f64>) -> Latency {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| {
         samples
@@ -328,11 +367,10 @@ where
             .copied()
             .unwrap_or(0.0)
     };
-    let lat = Latency {
+    Latency {
         n: samples.len(),
         p50: at(0.5),
         p99: at(0.99),
         max: samples.last().copied().unwrap_or(0.0),
-    };
-    Ok((value, lat))
+    }
 }

@@ -14,8 +14,8 @@ pub mod health;
 pub mod safety;
 pub mod sandbox;
 pub mod session;
-pub mod tui;
 pub mod tenants;
+pub mod tui;
 pub mod units;
 
 pub use error::{Error, ExitCode, Result};

@@ -176,17 +176,21 @@ pub async fn dry_run(redis: &Redis, plan: &Plan) -> Result<DryRun> {
     })
 }
 
-/// Batch size and pause between batches. Each UNLINK batch is one short
-/// command, so other clients wait at most one batch: that bound is what keeps
-/// latency low. Measured in benches/cache.rs on 100,000 keys: batches of 500
-/// with only a task yield between them keep a 2 ms PING probe's p99 near
-/// 0.5 ms, and a sleep between batches adds ~1 ms per batch (timer
-/// granularity) without lowering it; so the default pause is zero.
+/// How hard a run pushes. Each UNLINK batch is one short command, so other
+/// clients wait at most one batch: that bound keeps latency low on a healthy
+/// server. A batch whose round trip is slow means Redis (or its host) is
+/// busy; the run then waits as long as that batch took, so it takes at most
+/// about half of the server's time until things are quick again.
+/// Measured in benches/cache.rs (100,000 keys, PING probe every 1 ms).
 #[derive(Debug, Clone, Copy)]
 pub struct Throttle {
     pub batch: usize,
-    /// Sleep after each batch; zero only yields to other tasks.
+    /// Sleep after every batch; zero only yields to other tasks. A sleep costs
+    /// about 1 ms per batch (timer granularity) and bought nothing measurable
+    /// on an idle server, so the default is zero.
     pub pause: Duration,
+    /// A batch slower than this makes the next one wait.
+    pub slow: Duration,
 }
 
 impl Default for Throttle {
@@ -194,6 +198,18 @@ impl Default for Throttle {
         Throttle {
             batch: 500,
             pause: Duration::ZERO,
+            slow: Duration::from_millis(2),
+        }
+    }
+}
+
+impl Throttle {
+    /// The wait after a batch whose round trip took `took`.
+    pub fn wait_after(&self, took: Duration) -> Duration {
+        if took > self.slow {
+            took.max(self.pause)
+        } else {
+            self.pause
         }
     }
 }
@@ -280,10 +296,12 @@ where
                             break 'nodes;
                         }
                         p.scanned += chunk.len() as u64;
+                        let t = Instant::now();
                         p.deleted += unlink_on_node(scan.conn(), chunk, redis.is_cluster()).await?;
+                        let took = t.elapsed();
                         p.batches += 1;
                         progress(&p);
-                        pause(throttle.pause).await;
+                        pause(throttle.wait_after(took)).await;
                     }
                 }
             }
@@ -297,10 +315,12 @@ where
                     break;
                 }
                 p.scanned += page.len() as u64;
+                let t = Instant::now();
                 p.deleted += unlink_routed(redis, &page).await?;
+                let took = t.elapsed();
                 p.batches += 1;
                 progress(&p);
-                pause(throttle.pause).await;
+                pause(throttle.wait_after(took)).await;
             }
             if !cancelled {
                 tag_set_deleted = Some(unlink_routed(redis, std::slice::from_ref(set)).await? == 1);
@@ -385,6 +405,24 @@ mod tests {
         assert_eq!(g.tag_key().as_deref(), Some("tag:plan:pro"));
         let odd = Plan::tenant(&layout, "a*b", "a*b");
         assert_eq!(odd.scan_pattern().as_deref(), Some("t:a\\\\*b:*"));
+    }
+
+    #[test]
+    fn slow_batches_make_the_next_one_wait() {
+        let t = Throttle::default();
+        assert_eq!(t.wait_after(Duration::from_micros(300)), Duration::ZERO);
+        assert_eq!(
+            t.wait_after(Duration::from_millis(7)),
+            Duration::from_millis(7)
+        );
+        let paced = Throttle {
+            pause: Duration::from_millis(1),
+            ..t
+        };
+        assert_eq!(
+            paced.wait_after(Duration::from_micros(300)),
+            Duration::from_millis(1)
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! removed (the Postgres data directory survives with `--keep`).
 
 use super::Global;
-use crate::config::{Config, ContextOverrides, Paths};
+use crate::config::{Config, Context, ContextOverrides, Paths};
 use crate::error::{Error, ExitCode, Result};
 use crate::sandbox::seed::{self, Scale, SeedStep};
 use crate::sandbox::{PgOptions, PgSandbox, RedisSandbox};
@@ -17,6 +17,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// The demo's database: `postgres` stays free for admin work.
 const DEMO_DB: &str = "app";
+const DEMO_CONTEXT: &str = "demo";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -151,10 +152,17 @@ fn progress_bar() -> ProgressBar {
 
 /// A session on the demo servers, whatever the config's contexts say about
 /// other servers.
+/// The demo runs in a context of its own named `demo` with the reference
+/// schema's defaults: the user's contexts (their schema mappings, read-only
+/// flags) describe other systems. Theme, keys and TUI settings still apply,
+/// and `:ctx` can switch to the user's contexts.
 fn demo_session(global: &Global, overrides: &ContextOverrides) -> Result<Session> {
     let paths = Paths::discover();
-    let config = Config::load(global.config.as_deref(), &paths)?;
-    Session::new(config, paths, global.context.as_deref(), overrides)
+    let mut config = Config::load(global.config.as_deref(), &paths)?;
+    config
+        .contexts
+        .insert(DEMO_CONTEXT.into(), Context::default());
+    Session::new(config, paths, Some(DEMO_CONTEXT), overrides)
 }
 
 /// The signals that end the demo: Ctrl-C, SIGTERM, and SIGHUP when the

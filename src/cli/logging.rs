@@ -18,14 +18,24 @@ pub fn init(global: &Global) {
         .with_target(global.verbose > 1)
         .without_time();
     let result = match &global.log_file {
-        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        Some(path) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             Ok(file) => builder
                 .with_ansi(false)
                 .with_writer(std::sync::Mutex::new(file))
                 .try_init(),
             Err(e) => {
-                eprintln!("opsdeck: warning: cannot open log file {}: {e}; logging to stderr", path.display());
-                builder.with_ansi(false).with_writer(std::io::stderr).try_init()
+                eprintln!(
+                    "opsdeck: warning: cannot open log file {}: {e}; logging to stderr",
+                    path.display()
+                );
+                builder
+                    .with_ansi(false)
+                    .with_writer(std::io::stderr)
+                    .try_init()
             }
         },
         None => builder

@@ -41,7 +41,11 @@ fn check(name: &str, status: Status, detail: impl Into<String>, fix: impl Into<S
 }
 
 pub async fn run(session: &Session) -> Vec<Check> {
-    let mut out = vec![config_check(session), audit_file_check(session), keyring_check(session)];
+    let mut out = vec![
+        config_check(session),
+        audit_file_check(session),
+        keyring_check(session),
+    ];
     if session.has_pg() {
         match session.pg().await {
             Ok(pg) => {
