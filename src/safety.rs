@@ -128,7 +128,7 @@ impl Safety {
     /// and returns the guard the operation needs. Refusals are audited too.
     pub async fn authorize(&self, intent: Intent, approval: Approval) -> Result<Guard> {
         if let Err(reason) = check(&intent, self.read_only, &approval) {
-            self.audit.refused(&intent, &reason).await;
+            self.audit.refused(&intent, &reason, !self.read_only).await;
             return Err(Error::refused(reason));
         }
         let op_id = self.audit.start(&intent).await?;

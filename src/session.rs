@@ -42,6 +42,13 @@ impl Session {
             .cloned()
     }
 
+    /// A Postgres session of its own with the same settings, not the shared
+    /// one: a cancel request stops whatever query its session runs at that
+    /// moment, so work that may be cancelled on the server runs on this.
+    pub async fn pg_dedicated(&self) -> Result<Pg> {
+        connect_pg(&self.ctx).await
+    }
+
     pub async fn redis(&self) -> Result<Redis> {
         self.redis
             .get_or_try_init(|| connect_redis(&self.ctx))

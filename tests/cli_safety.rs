@@ -59,6 +59,27 @@ async fn read_only_refuses_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn read_only_refusal_after_init_is_one_line() {
+    let db = TestDb::new().await;
+    let h = home();
+    let out = opsdeck(h.path())
+        .args(["--pg", &db.url, "init", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = opsdeck(h.path())
+        .args(["--pg", &db.url, "--read-only", "init", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("read-only"), "{err}");
+    let local = std::fs::read_to_string(h.path().join("data/audit.jsonl")).unwrap();
+    assert!(local.contains("\"refused\""), "{local}");
+}
+
+#[tokio::test]
 async fn mutation_without_tty_or_yes_is_refused() {
     let db = TestDb::new().await;
     let h = home();

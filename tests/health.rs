@@ -191,3 +191,86 @@ async fn doctor_checks_read_only_sessions() {
         .unwrap();
     assert_eq!(ro["status"], "ok", "{ro}");
 }
+
+/// Checks from a `doctor --output json` run, by name.
+fn doctor_checks(home: &std::path::Path, args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>) {
+    let out = opsdeck(home)
+        .args(args)
+        .args(["doctor", "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    });
+    (out.status.code(), v.as_array().unwrap().clone())
+}
+
+#[tokio::test]
+async fn doctor_works_for_a_role_that_is_not_superuser() {
+    let db = TestDb::new().await;
+    let role = common::unique("opsdeck_plain");
+    let admin = db.client().await;
+    admin
+        .batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN"))
+        .await
+        .unwrap();
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let h = home();
+    let (code, checks) = doctor_checks(h.path(), &["--pg", &url]);
+    admin
+        .batch_execute(&format!("DROP ROLE \"{role}\""))
+        .await
+        .unwrap();
+    let failed: Vec<_> = checks.iter().filter(|c| c["status"] == "fail").collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(code, Some(0));
+    for name in [
+        "pg_stat_statements",
+        "privileges",
+        "session_limits",
+        "tenancy",
+    ] {
+        assert!(
+            checks.iter().any(|c| c["check"] == name),
+            "{name} missing: {checks:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn doctor_tenancy_reads_quoted_schema_qualified_tenants_table() {
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE SCHEMA \"Odd Schema\";
+             CREATE TABLE \"Odd Schema\".orgs (org_uuid uuid PRIMARY KEY, handle text, title text, state text);
+             CREATE SCHEMA billing;
+             CREATE TABLE billing.invoices (id bigint, org_id uuid NOT NULL);",
+        )
+        .await
+        .unwrap();
+    let h = home();
+    let config = h.path().join("odd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[contexts.odd]
+pg = "{}"
+[contexts.odd.schema]
+app_schema = "billing"
+tenants_table = '"Odd Schema".orgs'
+tenant_column = "org_id"
+"#,
+            db.url
+        ),
+    )
+    .unwrap();
+    let (_, checks) = doctor_checks(h.path(), &["--config", config.to_str().unwrap()]);
+    let tenancy = checks.iter().find(|c| c["check"] == "tenancy").unwrap();
+    let detail = tenancy["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1 of 1 tables with org_id have row-level security off"),
+        "{tenancy}"
+    );
+}

@@ -723,6 +723,14 @@ async fn read_only_refuses_and_changes_nothing() {
     }
     assert_eq!(state(&db, "obrien").await, "live");
     assert_eq!(state(&db, "fifty").await, "frozen");
+    // A change that would be a no-op, or names no tenant, is still refused.
+    for args in [["resume", "obrien"], ["suspend", "no-such-tenant"]] {
+        let out = opsdeck(h.path())
+            .args(["--read-only", "tenants", args[0], args[1], "--yes"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+    }
     // Without --yes and without a terminal nothing is confirmed either.
     let out = opsdeck(h.path())
         .args(["tenants", "suspend", "obrien"])
@@ -796,4 +804,113 @@ async fn lint_finds_every_kind_and_nothing_on_a_clean_schema() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(json(&out), serde_json::json!([]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tenancy findings"));
+    // A tenant column that no table has is not a clean bill: it says so.
+    let out = opsdeck(h.path())
+        .args(["tenants", "lint", "--output", "json"])
+        .env("OPSDECK_CONFIG", {
+            let p = h.path().join("wrong.toml");
+            let text = std::fs::read_to_string(h.path().join("config/config.toml")).unwrap();
+            std::fs::write(
+                &p,
+                text.replace("tenant_column = \"acct\"", "tenant_column = \"tenant_id\""),
+            )
+            .unwrap();
+            p
+        })
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing was linted"), "{err}");
+    assert!(err.contains("tenant_id"), "{err}");
+}
+
+#[tokio::test]
+async fn table_output_escapes_control_characters_and_cuts_long_names() {
+    let db = fixture().await;
+    let evil = "Evil \u{1b}]0;pwned\u{7}\u{1b}[2J corp";
+    let long = format!("Long {}", "x".repeat(3000));
+    db.client()
+        .await
+        .execute(
+            "UPDATE crm.accounts SET \"display name\" = CASE handle WHEN 'acct-0001' THEN $1 ELSE $2 END
+             WHERE handle IN ('acct-0001', 'acct-0002')",
+            &[&evil, &long],
+        )
+        .await
+        .unwrap();
+    let h = home();
+    config(h.path(), &db, "");
+    for args in [
+        vec!["tenants", "list", "--search", "acct-000", "--no-sizes"],
+        vec!["tenants", "show", "acct-0001"],
+    ] {
+        let out = opsdeck(h.path()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("Evil \\u{1b}]0;pwned"), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() < 400), "{args:?}");
+    }
+    let out = opsdeck(h.path())
+        .args(["tenants", "show", "acct-0001", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["name"], evil, "JSON keeps the text as stored");
+}
+
+#[tokio::test]
+async fn tables_without_plan_or_created_at_and_an_enum_status_work() {
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TYPE st AS ENUM ('on', 'off');
+             CREATE TABLE customers (cid int PRIMARY KEY, code text, label text, st st NOT NULL DEFAULT 'on');
+             INSERT INTO customers VALUES (1, 'a', 'A', 'on'), (2, 'b', 'B', 'off');",
+        )
+        .await
+        .unwrap();
+    let h = home();
+    let config = h.path().join("enum.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[contexts.e]
+pg = "{}"
+[contexts.e.schema]
+tenants_table = "customers"
+tenant_id = "cid"
+tenant_slug = "code"
+tenant_name = "label"
+tenant_plan = ""
+tenant_created_at = ""
+tenant_status = "st"
+status_active = "on"
+status_suspended = "off"
+tenant_column = "cid"
+"#,
+            db.url
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = opsdeck(h.path())
+        .args(["--config", cfg, "tenants", "list", "--output", "json"])
+        .output()
+        .unwrap();
+    let rows = json(&out);
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
+    assert_eq!(rows[0]["plan"], serde_json::Value::Null);
+    assert_eq!(rows[0]["created_at"], serde_json::Value::Null);
+    let out = opsdeck(h.path())
+        .args([
+            "--config", cfg, "--yes", "tenants", "suspend", "a", "--output", "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["to"], "off");
 }

@@ -1,6 +1,9 @@
-//! The confirm popup wired to the safety layer, the progress view's cancel,
-//! and the one-time secret view, driven through `App::update`; the
-//! operation runs against a real session whose audit log is a temp file.
+//! The confirm popup wired to the safety layer, the progress view's cancel
+//! (down to the query on the server), and the one-time secret view, driven
+//! through `App::update`; the operation runs against a real session whose
+//! audit log is a temp file.
+
+mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::config::{Config, ContextOverrides, Paths, Thresholds};
@@ -11,8 +14,9 @@ use opsdeck::tui::app::{App, Popup};
 use opsdeck::tui::cmd::{Cmd, PendingOp, TaskCx};
 use opsdeck::tui::env::Env;
 use opsdeck::tui::msg::{ContextInfo, Msg};
+use opsdeck::tui::runtime::Runtime;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn session(read_only: bool) -> (tempfile::TempDir, Arc<Session>) {
     let dir = tempfile::tempdir().unwrap();
@@ -241,4 +245,205 @@ async fn secret_is_copied_once_then_gone() {
     }
     a.update(key(KeyCode::Esc));
     assert!(a.popup.is_none());
+}
+
+/// A session on a fresh database over TLS (sslmode=require: a cancel request
+/// sent without TLS would be refused by the client), with the runtime.
+async fn pg_runtime() -> (
+    common::TestDb,
+    tempfile::TempDir,
+    Arc<Session>,
+    Runtime,
+    tokio::sync::mpsc::UnboundedReceiver<Msg>,
+) {
+    let db = common::TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = ContextOverrides {
+        pg: Some(format!("{}?sslmode=require", db.url)),
+        ..Default::default()
+    };
+    let session = Arc::new(
+        Session::new(
+            Config::default(),
+            Paths::under(dir.path().to_path_buf()),
+            None,
+            &overrides,
+        )
+        .unwrap(),
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let rt = Runtime::new(session.clone(), overrides, true, tx);
+    (db, dir, session, rt, rx)
+}
+
+/// Whether a query with this marker runs, seen from a separate client.
+async fn running(db: &common::TestDb, marker: &str) -> bool {
+    let c = db.client().await;
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE state = 'active' AND pid <> pg_backend_pid() AND position($1 in query) > 0",
+            &[&marker],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    n > 0
+}
+
+/// Polls until the query runs (`want`) or is gone; gives the time it took.
+async fn wait_until(db: &common::TestDb, marker: &str, want: bool, limit: Duration) -> Duration {
+    let t0 = Instant::now();
+    while running(db, marker).await != want {
+        assert!(
+            t0.elapsed() < limit,
+            "query {marker} still {} after {limit:?}",
+            if want { "absent" } else { "running" }
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t0.elapsed()
+}
+
+/// Feeds the runtime's messages to the app until the status line matches.
+async fn status_until(
+    a: &mut App,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>,
+    rt: &mut Runtime,
+    want: &str,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        if let Some(s) = a.status.as_ref().filter(|s| s.text.contains(want)) {
+            assert!(!s.error, "status is an error: {}", s.text);
+            return s.text.clone();
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(m)) => {
+                for c in a.update(m) {
+                    rt.exec(c);
+                }
+            }
+            other => panic!(
+                "no status with {want:?} (last: {:?}, got {other:?})",
+                a.status.as_ref().map(|s| &s.text)
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_in_the_progress_view_cancels_the_query_on_the_server() {
+    let (db, _dir, session, mut rt, mut rx) = pg_runtime().await;
+    let marker = common::unique("sleep");
+    let sql = format!("SELECT pg_sleep(30) /* {marker} */");
+    let mut a = app(false);
+    a.absorb(vec![Cmd::Confirm(PendingOp::new(
+        Intent::new("test.sleep", "db", Risk::Mutating, "Sleep on the server."),
+        "sleeping",
+        move |mut cx, guard| async move {
+            let r = guard
+                .run(
+                    async {
+                        let pg = cx.pg_cancellable().await?;
+                        cx.until_cancelled(async { Ok(pg.client().execute(&sql, &[]).await?) })
+                            .await
+                    },
+                    |_| serde_json::Value::Null,
+                )
+                .await;
+            Msg::Status(r.map(|_| "slept".into()).map_err(|e| e.to_string()))
+        },
+    ))]);
+    a.update(key(KeyCode::Tab));
+    for c in a.update(key(KeyCode::Enter)) {
+        rt.exec(c);
+    }
+    assert!(matches!(a.popup, Some(Popup::Progress(_))));
+    wait_until(&db, &marker, true, Duration::from_secs(10)).await;
+
+    // Another task's query on the shared session must survive the cancel.
+    let shared = tokio::spawn({
+        let session = session.clone();
+        async move {
+            let pg = session.pg().await?;
+            pg.client().execute("SELECT pg_sleep(1.5)", &[]).await?;
+            Ok::<_, opsdeck::Error>(())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let cmds = a.update(key(KeyCode::Esc));
+    assert_eq!(cmds.len(), 1, "{cmds:?}");
+    assert!(
+        cmds[0].name().starts_with("abort:op:test.sleep"),
+        "{cmds:?}"
+    );
+    for c in cmds {
+        rt.exec(c);
+    }
+    let took = wait_until(&db, &marker, false, Duration::from_secs(5)).await;
+    assert!(
+        took < Duration::from_secs(2),
+        "query ran {took:?} after Esc"
+    );
+
+    let text = status_until(&mut a, &mut rx, &mut rt, "cancelled on the server").await;
+    assert!(text.starts_with("operation cancelled"), "{text}");
+    assert!(a.popup.is_none(), "the progress view closed");
+    assert!(
+        audit(&session).contains("\"cancelled\""),
+        "{}",
+        audit(&session)
+    );
+    shared
+        .await
+        .unwrap()
+        .expect("the shared session's query was not cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_a_screen_cancels_its_queries_on_the_server() {
+    let (db, _dir, _session, mut rt, mut rx) = pg_runtime().await;
+    let marker = common::unique("sleep");
+    let sql = format!("SELECT pg_sleep(30) /* {marker} */");
+    // Not in until_cancelled: the server's cancel is what stops it.
+    rt.exec(Cmd::task(
+        "tenants.page",
+        Some("tenants:reset".into()),
+        move |cx| async move {
+            let r = async {
+                let pg = cx.pg_cancellable().await?;
+                Ok::<_, opsdeck::Error>(pg.client().execute(&sql, &[]).await?)
+            }
+            .await;
+            Msg::Status(r.map(|_| "slept".into()).map_err(|e| e.to_string()))
+        },
+    ));
+    wait_until(&db, &marker, true, Duration::from_secs(10)).await;
+    let mut a = app(false);
+    for c in a.update(key(KeyCode::Char(':'))) {
+        rt.exec(c);
+    }
+    for ch in "tenants".chars() {
+        a.update(key(KeyCode::Char(ch)));
+    }
+    a.update(key(KeyCode::Enter));
+    let cmds = a.update(key(KeyCode::Esc));
+    let names: Vec<String> = cmds.iter().map(|c| c.name()).collect();
+    assert!(
+        names.contains(&"abort-screen:tenants".to_string()),
+        "{names:?}"
+    );
+    for c in cmds {
+        rt.exec(c);
+    }
+    let took = wait_until(&db, &marker, false, Duration::from_secs(5)).await;
+    assert!(
+        took < Duration::from_secs(2),
+        "query ran {took:?} after leaving"
+    );
+    let text = status_until(&mut a, &mut rx, &mut rt, "cancelled on the server").await;
+    assert!(text.starts_with("tenants.page cancelled"), "{text}");
 }

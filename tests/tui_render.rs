@@ -89,7 +89,8 @@ fn app(theme: &str, size: (u16, u16), read_only: bool) -> App {
     app.update(Msg::Connected(Ok(ConnInfo {
         pg: Some(PgInfo {
             target: "ops@db.example:5432/app".into(),
-            server_version: "16.4".into(),
+            // As Debian's packages report it; the header shows `pg 16.4`.
+            server_version: "16.4 (Debian 16.4-1.pgdg120+2)".into(),
             role: "ops".into(),
         }),
         redis: Some("cache.example:6379/0".into()),
@@ -237,6 +238,125 @@ fn shell_overlays_and_banners() {
     });
     a.update(Msg::Tick(a.now + Duration::from_millis(2500)));
     text!("shell_progress_80x24", draw(&a));
+}
+
+/// The header line of an app connected to `target` as `role`, at `width`.
+fn header_at(width: u16, role: &str, target: &str) -> String {
+    let mut a = app("mono", (width, 24), false);
+    a.update(Msg::Connected(Ok(ConnInfo {
+        pg: Some(PgInfo {
+            target: target.into(),
+            server_version: "15.20 (Debian 15.20-0+deb12u1)".into(),
+            role: role.into(),
+        }),
+        redis: None,
+    })));
+    let t = draw(&a);
+    let buf = t.backend().buffer();
+    (0..width).map(|x| buf[(x, 0)].symbol()).collect::<String>()
+}
+
+#[test]
+fn header_shows_the_short_version_and_shortens_the_target() {
+    let long = "postgres@db-primary.eu-west-1.internal.example.com:5432/opsdeck_demo";
+    let left = " opsdeck │ local │ ● up │ 0s ago │ ";
+    let h = header_at(80, "postgres", "postgres@127.0.0.1:5432/opsdeck_demo");
+    assert_eq!(
+        h.trim_end(),
+        format!("{left}pg 15.20 postgres@127.0.0.1:5432/opsdeck_demo")
+    );
+    // The target keeps its start and its database, around an ellipsis.
+    assert_eq!(
+        header_at(80, "postgres", long),
+        format!("{left}pg 15.20 postgres@db-primary.eu…/opsdeck_demo")
+    );
+    assert_eq!(
+        header_at(80, "app_admin", "postgres@127.0.0.1:5432/app").trim_end(),
+        format!("{left}pg 15.20 as app_admin postgres@127.…:5432/app")
+    );
+    // Too little room for a readable target: the version alone, then nothing.
+    assert_eq!(
+        header_at(48, "postgres", long).trim_end(),
+        format!("{left}pg 15.20")
+    );
+    assert_eq!(
+        header_at(40, "postgres", long).trim_end(),
+        " opsdeck │ local │ ● up │ 0s ago"
+    );
+}
+
+#[test]
+fn popups_fit_at_40x12_and_keep_their_keys() {
+    let long = "Delete 120,431 keys matching t:42:* on redis cache.example:6379/0 across \
+                3 masters; they are gone for good and every tenant-42 page is rebuilt \
+                from Postgres on its next read.";
+    for (risk, read_only) in [
+        (Risk::Mutating, false),
+        (Risk::Destructive, false),
+        (Risk::Destructive, true),
+    ] {
+        let mut a = app("mono", (40, 12), read_only);
+        a.absorb(vec![Cmd::Confirm(PendingOp::new(
+            Intent::new("cache.invalidate", "t:42:*", risk, long),
+            "invalidating",
+            |_cx, _guard| async { Msg::Status(Ok("done".into())) },
+        ))]);
+        let screen = format!("{}", draw(&a).backend());
+        if read_only {
+            assert!(screen.contains("any key closes"), "{screen}");
+        } else {
+            assert!(screen.contains("[ Cancel ]"), "default Cancel: {screen}");
+            assert!(screen.contains(" esc cancel"), "footer: {screen}");
+        }
+        if risk == Risk::Destructive && !read_only {
+            assert!(screen.contains("type 't:42:*' to confirm:"), "{screen}");
+            text!("shell_confirm_destructive_40x12", draw(&a));
+        }
+        assert!(screen.contains('…'), "the cut text is marked: {screen}");
+    }
+
+    let value = "sk_live_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
+    let mut a = app("mono", (40, 12), false);
+    a.absorb(vec![Cmd::ShowSecret {
+        title: "new API key".into(),
+        secret: Secret::new(value),
+    }]);
+    let t = draw(&a);
+    let buf = t.backend().buffer();
+    let inside: String = (0..12)
+        .flat_map(|y| (0..40).map(move |x| (x, y)))
+        .map(|(x, y)| buf[(x, y)].symbol().to_string())
+        .filter(|c| c != "│" && c != " ")
+        .collect();
+    assert!(inside.contains(value), "the whole value: {inside}");
+    assert!(format!("{}", t.backend()).contains("c copy (and mask)"));
+
+    let mut a = app("mono", (40, 12), false);
+    a.absorb(vec![Cmd::Progress {
+        key: "op:1".into(),
+        label: "restoring".into(),
+    }]);
+    assert!(format!("{}", draw(&a).backend()).contains("esc cancel"));
+
+    let mut a = app("mono", (40, 12), false);
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('?'),
+        KeyModifiers::NONE,
+    )));
+    let screen = format!("{}", draw(&a).backend());
+    assert!(screen.contains("1-7/17 j/k scroll"), "{screen}");
+    for _ in 0..20 {
+        a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char('j'),
+            KeyModifiers::NONE,
+        )));
+    }
+    let screen = format!("{}", draw(&a).backend());
+    assert!(
+        screen.contains("11-17/17"),
+        "scrolled to the end, no further: {screen}"
+    );
+    assert!(screen.contains("reverse sort"), "{screen}");
 }
 
 #[test]

@@ -105,10 +105,13 @@ async fn command_bar_completes_opens_screens_and_remembers() {
     assert!(matches!(app.mode, Mode::Normal));
     assert_eq!(app.history, vec!["audit"]);
 
-    // Esc goes back; the overview refreshes.
+    // Esc goes back, cancelling what the audit screen still runs; the overview refreshes.
     let cmds = app.update(code(KeyCode::Esc));
     assert_eq!(app.screen_ids(), vec![ScreenId::Overview]);
-    assert_eq!(names(&cmds), vec!["task:overview.collect"]);
+    assert_eq!(
+        names(&cmds),
+        vec!["abort-screen:audit", "task:overview.collect"]
+    );
     // While that collection runs, another refresh waits for it (coalesced).
     let again = app.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('r'),
@@ -149,7 +152,7 @@ async fn command_bar_completes_opens_screens_and_remembers() {
 async fn quit_help_and_pause() {
     let (mut app, _) = app();
     app.update(key('?'));
-    assert!(matches!(app.mode, Mode::Help));
+    assert!(matches!(app.mode, Mode::Help(0)));
     app.update(key('x'));
     assert!(matches!(app.mode, Mode::Normal), "any key closes help");
     app.update(key('p'));
@@ -487,4 +490,80 @@ async fn a_reconnect_restarts_loads_that_died_with_the_old_session() {
         theme: None,
     });
     assert_eq!(names(&cmds), vec!["task:probe", "task:overview.collect"]);
+}
+
+#[tokio::test]
+async fn command_line_servers_stay_with_the_context_started_with() {
+    use opsdeck::tui::runtime::{overrides_for, Runtime};
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse(
+        "[contexts.a]\npg = \"postgres://a-host/a\"\nredis = \"redis://a-host:6379/0\"\n\
+         [contexts.b]\npg = \"postgres://b-host/b\"\nredis = \"redis://b-host:6379/1\"\n\
+         [contexts.c]\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    let flags = ContextOverrides {
+        pg: Some("postgres://flag-host/f".into()),
+        redis: Some("redis://flag-host:6379/2".into()),
+        read_only: true,
+    };
+    let s = Session::new(
+        config.clone(),
+        Paths::under(dir.path().to_path_buf()),
+        Some("a"),
+        &flags,
+    )
+    .unwrap();
+    assert_eq!(s.ctx.pg.as_deref(), Some("postgres://flag-host/f"));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut rt = Runtime::new(Arc::new(s), flags.clone(), true, tx);
+    let mut ready = async |rt: &Runtime| {
+        assert!(matches!(rx.recv().await, Some(Msg::ContextReady { .. })));
+        let ctx = &rt.session().ctx;
+        (
+            ctx.name.clone(),
+            ctx.pg.clone(),
+            ctx.redis.clone(),
+            ctx.read_only,
+        )
+    };
+
+    rt.exec(Cmd::SwitchContext("b".into()));
+    let (name, pg, redis, read_only) = ready(&rt).await;
+    assert_eq!(name, "b");
+    assert_eq!(
+        pg.as_deref(),
+        Some("postgres://b-host/b"),
+        "b's own Postgres"
+    );
+    assert_eq!(
+        redis.as_deref(),
+        Some("redis://b-host:6379/1"),
+        "b's own Redis"
+    );
+    assert!(read_only, "--read-only holds for every context");
+
+    rt.exec(Cmd::Reconnect);
+    let (name, pg, ..) = ready(&rt).await;
+    assert_eq!(name, "b");
+    assert_eq!(
+        pg.as_deref(),
+        Some("postgres://b-host/b"),
+        "a reconnect keeps b's"
+    );
+
+    rt.exec(Cmd::SwitchContext("a".into()));
+    let (name, pg, redis, _) = ready(&rt).await;
+    assert_eq!(name, "a");
+    assert_eq!(
+        pg.as_deref(),
+        Some("postgres://flag-host/f"),
+        "back to the flags"
+    );
+    assert_eq!(redis.as_deref(), Some("redis://flag-host:6379/2"));
+
+    // A context without servers of its own takes none from the flags.
+    let c = overrides_for(&config, "a", &flags, "c");
+    assert_eq!((c.pg, c.redis, c.read_only), (None, None, true));
 }

@@ -87,7 +87,9 @@ impl Audit {
         self.to_db(&rec).await;
     }
 
-    pub(crate) async fn refused(&self, intent: &Intent, reason: &str) {
+    /// Records a refusal; `to_db` is false for a read-only context, whose
+    /// sessions cannot write opsdeck.audit (the local file still has it).
+    pub(crate) async fn refused(&self, intent: &Intent, reason: &str, to_db: bool) {
         let mut rec = self.record(&record::new_op_id(), Phase::End, intent);
         rec.outcome = Some(Outcome::Refused);
         rec.detail = Value::String(reason.to_string());
@@ -95,7 +97,9 @@ impl Audit {
         if let Err(e) = local::append(&self.local, &rec) {
             tracing::warn!("audit: could not record a refusal: {e}");
         }
-        self.to_db(&rec).await;
+        if to_db {
+            self.to_db(&rec).await;
+        }
     }
 
     async fn to_db(&self, rec: &AuditRecord) {

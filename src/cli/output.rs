@@ -33,7 +33,7 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
         Format::Table => {
             let mut t = table(T::headers());
             for r in rows {
-                t.add_row(r.cells());
+                row(&mut t, r.cells());
             }
             writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
         }
@@ -62,7 +62,7 @@ pub fn print_item<T: Serialize>(item: &T, format: Format) -> Result<()> {
         _ => {
             let mut t = table(vec!["field", "value"]);
             for (k, v) in pairs {
-                t.add_row(vec![k, v]);
+                row(&mut t, vec![k, v]);
             }
             writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
         }
@@ -82,6 +82,41 @@ pub fn table(headers: Vec<&str>) -> comfy_table::Table {
         .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
         .set_header(headers.iter().map(|h| h.to_uppercase()));
     t
+}
+
+/// Adds a row of cells shown to a person on a terminal. Data such as tenant
+/// names is written by the application's users: a control character in it
+/// (an escape sequence, a bell, a carriage return) would be obeyed by the
+/// operator's terminal, so it is shown escaped (`\u{1b}`). Line breaks stay:
+/// the table renders them as multi-line cells. JSON and CSV keep the text as is.
+pub fn row(t: &mut comfy_table::Table, cells: Vec<String>) {
+    t.add_row(cells.iter().map(|c| printable(c)));
+}
+
+fn printable(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most `max` characters, the last one an ellipsis when cut, so one very
+/// long value does not widen every row of a table.
+pub fn ellipsize(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 fn csv_err(e: csv::Error) -> Error {
@@ -122,6 +157,32 @@ pub fn cell(v: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_cells_escape_control_characters() {
+        let mut t = table(vec!["name"]);
+        row(
+            &mut t,
+            vec!["Evil \u{1b}]0;pwned\u{7}\u{1b}[2J\tcorp\r\u{9b}\nnext".into()],
+        );
+        let text = t.to_string();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("Evil \\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\tcorp\\r\\u{9b}"),
+            "{text}"
+        );
+        assert!(text.contains("next"), "{text}");
+    }
+
+    #[test]
+    fn ellipsize_counts_characters() {
+        assert_eq!(ellipsize("Zürich 🚀", 20), "Zürich 🚀");
+        assert_eq!(ellipsize("Zürich 🚀 Party", 8), "Zürich …");
+        assert_eq!(ellipsize(&"x".repeat(5000), 60).chars().count(), 60);
+    }
 
     #[test]
     fn flatten_nested() {

@@ -3,6 +3,7 @@
 use super::output::{self, Format, Tabular};
 use super::{confirm, Global};
 use crate::error::{Error, ExitCode, Result};
+use crate::safety::{Approval, Intent, Risk};
 use crate::session::Session;
 use crate::tenants::{self, Change, Finding, ListQuery, SortField, StatusAction, TenantRow};
 use clap::{Args, Subcommand};
@@ -11,6 +12,8 @@ use std::io::Write;
 
 /// Rows per page when paging (table output, or --after without --limit).
 const DEFAULT_PAGE: usize = 50;
+/// Names longer than this are cut in the list table (JSON and CSV keep them whole).
+const NAME_WIDTH: usize = 60;
 
 #[derive(Debug, Subcommand)]
 pub enum TenantsCmd {
@@ -163,8 +166,9 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
                 (Some(n), _) => n.to_string(),
                 _ => String::new(),
             };
+            cells[2] = output::ellipsize(&cells[2], NAME_WIDTH);
             cells.truncate(7);
-            t.add_row(cells);
+            output::row(&mut t, cells);
         }
         t.set_header(TenantRow::headers()[..7].iter().map(|h| h.to_uppercase()));
         println!("{t}");
@@ -244,29 +248,38 @@ async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode>
         ("status", o(&d.status)),
         ("created_at", o(&d.created_at)),
     ] {
-        head.add_row(vec![k.to_string(), v]);
+        output::row(&mut head, vec![k.to_string(), v]);
     }
     if let Some(c) = &d.cache {
         let capped = if c.capped { "+ (scan budget hit)" } else { "" };
-        head.add_row(vec!["cache_keys".into(), format!("{}{capped}", c.keys)]);
+        output::row(
+            &mut head,
+            vec!["cache_keys".into(), format!("{}{capped}", c.keys)],
+        );
     }
     if let Some(j) = &d.failed_jobs {
         let capped = if j.capped { "+" } else { "" };
-        head.add_row(vec![
-            "failed_jobs".into(),
-            format!("{}{capped} ({})", j.count, j.source),
-        ]);
+        output::row(
+            &mut head,
+            vec![
+                "failed_jobs".into(),
+                format!("{}{capped} ({})", j.count, j.source),
+            ],
+        );
     }
     println!("{head}\n");
     let mut tables = output::table(vec!["table", "rows", "method"]);
     for t in &d.tables {
-        tables.add_row(vec![
-            t.table.clone(),
-            t.rows.map(|n| n.to_string()).unwrap_or_default(),
-            serde_json::to_value(t.method)
-                .map(|v| output::cell(&v))
-                .unwrap_or_default(),
-        ]);
+        output::row(
+            &mut tables,
+            vec![
+                t.table.clone(),
+                t.rows.map(|n| n.to_string()).unwrap_or_default(),
+                serde_json::to_value(t.method)
+                    .map(|v| output::cell(&v))
+                    .unwrap_or_default(),
+            ],
+        );
     }
     println!("{tables}");
     if let Some(keys) = &d.api_keys {
@@ -279,14 +292,17 @@ async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode>
             "revoked_at",
         ]);
         for k in keys {
-            t.add_row(vec![
-                o(&k.id),
-                o(&k.name),
-                o(&k.prefix),
-                o(&k.created_at),
-                o(&k.expires_at),
-                o(&k.revoked_at),
-            ]);
+            output::row(
+                &mut t,
+                vec![
+                    o(&k.id),
+                    o(&k.name),
+                    o(&k.prefix),
+                    o(&k.created_at),
+                    o(&k.expires_at),
+                    o(&k.revoked_at),
+                ],
+            );
         }
         println!("\n{t}");
     }
@@ -299,13 +315,16 @@ async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode>
             "changed_by",
         ]);
         for e in entries {
-            t.add_row(vec![
-                o(&e.changed_at),
-                o(&e.action),
-                o(&e.table_name),
-                o(&e.record_id),
-                o(&e.changed_by),
-            ]);
+            output::row(
+                &mut t,
+                vec![
+                    o(&e.changed_at),
+                    o(&e.action),
+                    o(&e.table_name),
+                    o(&e.record_id),
+                    o(&e.changed_by),
+                ],
+            );
         }
         println!("\n{t}");
     }
@@ -321,6 +340,21 @@ async fn set_status(
     key: &str,
     action: StatusAction,
 ) -> Result<ExitCode> {
+    if session.ctx.read_only {
+        // Refused before the lookup: a read-only context exits 3 even when the
+        // tenant already has the wanted status or does not exist.
+        let intent = Intent::new(
+            action.action(),
+            key.trim(),
+            Risk::Mutating,
+            format!("{} '{}'.", action.action(), key.trim()),
+        );
+        session
+            .safety()
+            .await
+            .authorize(intent, Approval::Declined)
+            .await?;
+    }
     let pg = session.pg().await?;
     let change = match tenants::plan(&pg, &session.ctx.schema, key, action).await? {
         Change::Already(c) => c,
@@ -352,7 +386,16 @@ async fn lint(global: &Global, session: &Session) -> Result<ExitCode> {
     let findings = tenants::lint(&pg, &session.ctx.schema).await?;
     output::print_list(&findings, global.output)?;
     if findings.is_empty() {
-        eprintln!("opsdeck: no tenancy findings");
+        let map = &session.ctx.schema;
+        // A mapping that matches no table would otherwise read as a clean bill.
+        if tenants::meta::tenant_tables(&pg, map, 0).await?.is_empty() {
+            eprintln!(
+                "opsdeck: warning: no table in schema '{}' has a column '{}', so nothing was linted; check schema.app_schema and schema.tenant_column in the context",
+                map.app_schema, map.tenant_column
+            );
+        } else {
+            eprintln!("opsdeck: no tenancy findings");
+        }
         Ok(ExitCode::Ok)
     } else {
         eprintln!("opsdeck: {} tenancy finding(s)", findings.len());

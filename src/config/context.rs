@@ -3,6 +3,7 @@
 
 use super::SchemaMap;
 use serde::Deserialize;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -14,6 +15,9 @@ pub struct Context {
     pub redis: Option<String>,
     /// Force Redis Cluster mode; auto-detected when unset.
     pub redis_cluster: Option<bool>,
+    /// PEM CA bundle that signs the Redis server certificate (rediss://);
+    /// replaces the public web roots for Redis when set.
+    pub redis_ca: Option<PathBuf>,
     /// Refuse every mutation and open sessions with default_transaction_read_only.
     #[serde(default)]
     pub read_only: bool,
@@ -96,6 +100,7 @@ pub struct ResolvedContext {
     pub pg: Option<String>,
     pub redis: Option<String>,
     pub redis_cluster: Option<bool>,
+    pub redis_ca: Option<PathBuf>,
     pub read_only: bool,
     pub statement_timeout: Duration,
     pub lock_timeout: Duration,
@@ -131,6 +136,7 @@ impl ResolvedContext {
                 .or_else(|| env("REDIS_URL"))
                 .or(ctx.redis),
             redis_cluster: ctx.redis_cluster,
+            redis_ca: env("OPSDECK_REDIS_CA").map(PathBuf::from).or(ctx.redis_ca),
             read_only: flags.read_only || ctx.read_only,
             statement_timeout: Duration::from_millis(ctx.statement_timeout_ms.unwrap_or(30_000)),
             lock_timeout: Duration::from_millis(ctx.lock_timeout_ms.unwrap_or(3_000)),

@@ -94,7 +94,8 @@ impl Config {
                 path: path.display().to_string(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                // toml puts some explanations on a second line; errors are one line.
+                message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
             }
         })
     }
@@ -158,6 +159,16 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn duplicate_table_error_is_one_line() {
+        let text = "[contexts.a]\npg = \"x\"\n[contexts.a]\n";
+        let err = Config::parse(text, Path::new("c.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains('\n'), "{msg:?}");
+        assert!(msg.starts_with("c.toml:3:"), "{msg}");
+        assert!(msg.contains("duplicate key"), "{msg}");
     }
 
     #[test]

@@ -13,8 +13,12 @@ pub struct SchemaMap {
     pub tenant_id: String,
     pub tenant_slug: String,
     pub tenant_name: String,
+    /// `""` in the config when the tenants table has no plan column.
+    #[serde(deserialize_with = "empty_is_none")]
     pub tenant_plan: Option<String>,
     pub tenant_status: String,
+    /// `""` in the config when the tenants table has no creation time column.
+    #[serde(deserialize_with = "empty_is_none")]
     pub tenant_created_at: Option<String>,
     pub status_active: String,
     pub status_suspended: String,
@@ -46,5 +50,27 @@ impl Default for SchemaMap {
             suspend_hooks: Vec::new(),
             resume_hooks: Vec::new(),
         }
+    }
+}
+
+/// TOML has no null: an empty name unmaps an optional column (a missing key
+/// keeps the reference schema's default).
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    Ok(Some(name).filter(|n| !n.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_columns_unmap_with_an_empty_name() {
+        let m: SchemaMap = toml::from_str("tenant_plan = \"\"\ntenant_created_at = \"\"").unwrap();
+        assert_eq!(m.tenant_plan, None);
+        assert_eq!(m.tenant_created_at, None);
+        let m: SchemaMap = toml::from_str("tenant_plan = \"tier\"").unwrap();
+        assert_eq!(m.tenant_plan.as_deref(), Some("tier"));
+        assert_eq!(m.tenant_created_at.as_deref(), Some("created_at"));
     }
 }

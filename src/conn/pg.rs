@@ -56,6 +56,9 @@ impl SessionSettings {
 pub struct Pg {
     client: Client,
     cancel: CancelToken,
+    /// The TLS connector the session was opened with (None: plain), which a
+    /// cancel request must use too.
+    tls: Option<Tls>,
     /// `user@host:port/db` of the host that answered, never with a password.
     pub target: String,
     pub server_version: String,
@@ -73,8 +76,40 @@ impl Pg {
         self.cancel.clone()
     }
 
+    /// What cancels the query this session runs, from outside it.
+    pub fn canceller(&self) -> PgCancel {
+        PgCancel {
+            token: self.cancel.clone(),
+            tls: self.tls.clone(),
+            target: self.target.clone(),
+        }
+    }
+
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+}
+
+/// Cancels whatever query one session runs at that moment, the way libpq's
+/// PQcancel does: a cancel request on a new connection to the same host,
+/// over TLS when the session used TLS (sslmode=require refuses a plain one).
+#[derive(Clone)]
+pub struct PgCancel {
+    token: CancelToken,
+    tls: Option<Tls>,
+    /// `user@host:port/db` of the session, for messages.
+    pub target: String,
+}
+
+impl PgCancel {
+    /// Sends the cancel request. The server does not answer it, so success
+    /// means it was delivered; cancelling an idle or ended session does nothing.
+    pub async fn cancel(&self) -> Result<()> {
+        let sent = match &self.tls {
+            Some(tls) => self.token.cancel_query(tls.clone()).await,
+            None => self.token.cancel_query(NoTls).await,
+        };
+        sent.map_err(|e| connect_error(&self.target, e))
     }
 }
 
@@ -114,8 +149,8 @@ pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> 
         let password = common.clone().or_else(|| pgpass_password(&p, t));
         let cfg = config_for(&p, t, &session, password.as_ref());
         match attempt(&cfg, &p, t, tls.as_ref()).await {
-            Ok(client) => {
-                return finish(client, describe(&p, t), password.map(|pw| pw.source)).await
+            Ok((client, used)) => {
+                return finish(client, used, describe(&p, t), password.map(|pw| pw.source)).await
             }
             Err(e) => failures.push((t.clone(), e, password.map(|pw| pw.source))),
         }
@@ -215,31 +250,45 @@ enum Failed {
 }
 
 /// One host, with libpq's sslmode behaviour; the whole attempt (TCP, TLS,
-/// authentication) is bounded by connect_timeout, as in libpq.
+/// authentication) is bounded by connect_timeout, as in libpq. Gives the
+/// TLS connector the session may use (None when it was opened plain).
 async fn attempt(
     cfg: &tokio_postgres::Config,
     p: &ConnParams,
     t: &Target,
     tls: Option<&Tls>,
-) -> std::result::Result<Client, Failed> {
+) -> std::result::Result<(Client, Option<Tls>), Failed> {
     // libpq never uses TLS on Unix sockets, whatever sslmode says.
     let mode = if t.is_unix() {
         SslMode::Disable
     } else {
         p.sslmode
     };
+    let with = |tls: &Tls| {
+        let tls = tls.clone();
+        move |c: Client| (c, Some(tls))
+    };
+    let plain = |c: Client| (c, None);
     let fut = async {
         match (mode, tls) {
-            (SslMode::Disable, _) | (_, None) => open(cfg, WireSsl::Disable, NoTls).await,
+            (SslMode::Disable, _) | (_, None) => {
+                open(cfg, WireSsl::Disable, NoTls).await.map(plain)
+            }
             (SslMode::Allow, Some(tls)) => match open(cfg, WireSsl::Disable, NoTls).await {
                 // The server refused a plain session (pg_hba hostssl): try TLS.
                 Err(e) if e.as_db_error().is_some_and(|d| d.code().code() == "28000") => {
-                    open(cfg, WireSsl::Require, tls.clone()).await
+                    open(cfg, WireSsl::Require, tls.clone())
+                        .await
+                        .map(with(tls))
                 }
-                other => other,
+                other => other.map(plain),
             },
-            (SslMode::Prefer, Some(tls)) => open(cfg, WireSsl::Prefer, tls.clone()).await,
-            (_, Some(tls)) => open(cfg, WireSsl::Require, tls.clone()).await,
+            (SslMode::Prefer, Some(tls)) => {
+                open(cfg, WireSsl::Prefer, tls.clone()).await.map(with(tls))
+            }
+            (_, Some(tls)) => open(cfg, WireSsl::Require, tls.clone())
+                .await
+                .map(with(tls)),
         }
     };
     match p.connect_timeout {
@@ -273,7 +322,12 @@ where
     Ok(client)
 }
 
-async fn finish(client: Client, target: String, password_source: Option<Source>) -> Result<Pg> {
+async fn finish(
+    client: Client,
+    tls: Option<Tls>,
+    target: String,
+    password_source: Option<Source>,
+) -> Result<Pg> {
     let cancel = client.cancel_token();
     let row = client
         .query_one(
@@ -286,6 +340,7 @@ async fn finish(client: Client, target: String, password_source: Option<Source>)
         role: row.get(1),
         client,
         cancel,
+        tls,
         target,
         password_source,
     })

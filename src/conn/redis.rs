@@ -1,14 +1,23 @@
 //! Redis: one node or a Cluster (configured, or detected from `INFO cluster`).
 //! Keyed commands go through [`Redis::routed`]; scans and invalidations run on
 //! every master through [`Redis::masters`].
+//!
+//! TLS (`rediss://`) verifies the server against the public web roots, or
+//! against a private CA bundle (`redis_ca`) when one is configured; the URL
+//! fragment `#insecure` skips verification on the operator's explicit request.
 
 use crate::config::ResolvedContext;
 use crate::error::{Error, Result};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{
-    Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisFuture, Value,
+    Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisFuture,
+    TlsCertificates, Value,
 };
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::CertificateError;
+use std::path::Path;
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,14 +93,44 @@ pub async fn connect_redis(ctx: &ResolvedContext) -> Result<Redis> {
     let url = ctx.redis.clone().ok_or_else(|| {
         Error::Usage("no Redis configured: pass --redis URL, set OPSDECK_REDIS_URL or REDIS_URL, or add redis = \"…\" to the context".into())
     })?;
-    connect_url(&url, ctx.redis_cluster).await
+    connect_url_with_ca(&url, ctx.redis_cluster, ctx.redis_ca.as_deref()).await
 }
 
+/// Connects with the public web roots for `rediss://` URLs.
 pub async fn connect_url(url: &str, cluster: Option<bool>) -> Result<Redis> {
-    let info: ConnectionInfo = url
+    connect_url_with_ca(url, cluster, None).await
+}
+
+/// Connects; a `rediss://` server must present a certificate signed by a CA in
+/// the PEM bundle `ca` (when given) instead of the public web roots.
+pub async fn connect_url_with_ca(
+    url: &str,
+    cluster: Option<bool>,
+    ca: Option<&Path>,
+) -> Result<Redis> {
+    let mut info: ConnectionInfo = url
         .into_connection_info()
         .map_err(|e| Error::Usage(format!("invalid Redis URL: {e}")))?;
+    let certs = ca.map(read_ca).transpose()?;
     let seed_addr = addr_string(&info.addr);
+    let verified_tls = matches!(
+        info.addr,
+        ConnectionAddr::TcpTls {
+            insecure: false,
+            ..
+        }
+    );
+    // Only a verified rediss:// connection has a use for the CA: redis://
+    // has no TLS and #insecure checks nothing.
+    let certs = certs.filter(|_| verified_tls);
+    if let Some(certs) = &certs {
+        // The TLS parameters ride in the connection info, so the per-master
+        // connections derived from it below verify against the same CA.
+        info = redis::Client::build_with_tls(info, certs.clone())
+            .map_err(|e| fail(&seed_addr, e))?
+            .get_connection_info()
+            .clone();
+    }
     let seed = node(info.clone()).await?;
     let cluster = match cluster {
         Some(c) => c,
@@ -134,11 +173,15 @@ pub async fn connect_url(url: &str, cluster: Option<bool>) -> Result<Redis> {
         };
         masters.push(node(ni).await?);
     }
-    let client = redis::cluster::ClusterClientBuilder::new(vec![info])
+    // The cluster client takes its TLS mode from the seed URL but its CA only
+    // from the builder.
+    let mut builder = redis::cluster::ClusterClientBuilder::new(vec![info])
         .connection_timeout(CONNECT_TIMEOUT)
-        .response_timeout(RESPONSE_TIMEOUT)
-        .build()
-        .map_err(|e| fail(&seed_addr, e))?;
+        .response_timeout(RESPONSE_TIMEOUT);
+    if let Some(certs) = certs {
+        builder = builder.certs(certs);
+    }
+    let client = builder.build().map_err(|e| fail(&seed_addr, e))?;
     let conn = client
         .get_async_connection()
         .await
@@ -180,12 +223,85 @@ async fn node(info: ConnectionInfo) -> Result<Node> {
 fn addr_string(a: &ConnectionAddr) -> String {
     match a {
         ConnectionAddr::Tcp(h, p) => format!("{h}:{p}"),
+        ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: true,
+            ..
+        } => format!("{host}:{port} (tls, unverified)"),
         ConnectionAddr::TcpTls { host, port, .. } => format!("{host}:{port} (tls)"),
         ConnectionAddr::Unix(p) => p.display().to_string(),
     }
 }
 
+/// Reads the CA bundle; a file that is missing or holds no certificate is a
+/// configuration mistake, not a connection failure.
+fn read_ca(path: &Path) -> Result<TlsCertificates> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the Redis CA file {}: {e}; fix redis_ca in the context or OPSDECK_REDIS_CA",
+            path.display()
+        ))
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "the Redis CA file {} is not valid PEM: {e}",
+                path.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Error::Usage(format!(
+            "the Redis CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    })
+}
+
+/// The rustls error inside a failed connection attempt, if TLS is what failed.
+fn tls_error(e: &redis::RedisError) -> Option<&rustls::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return Some(tls);
+            }
+        }
+        source = err.source();
+    }
+    None
+}
+
+fn tls_fail(addr: &str, e: &rustls::Error) -> Error {
+    let hint = match e {
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => "the server certificate does not name this host: connect by a name it lists, or add #insecure to the URL to skip verification",
+        rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer | CertificateError::BadSignature,
+        ) => "the server certificate is not signed by a trusted CA: set redis_ca in the context (or OPSDECK_REDIS_CA) to the PEM CA bundle that signs it, or add #insecure to the URL to skip verification",
+        rustls::Error::InvalidCertificate(_) => "the server certificate was rejected: check its validity dates and usage, set redis_ca to the CA that signs it, or add #insecure to the URL to skip verification",
+        _ => "check that the server speaks TLS on this port (rediss:// needs tls-port), or use redis:// for a plain server",
+    };
+    Error::Connect {
+        target: format!("redis {addr}"),
+        detail: format!("TLS handshake failed: {e}"),
+        hint: Some(hint.into()),
+    }
+}
+
 fn fail(addr: &str, e: redis::RedisError) -> Error {
+    if let Some(tls) = tls_error(&e) {
+        return tls_fail(addr, tls);
+    }
     match Error::from_redis(e) {
         Error::Connect { detail, hint, .. } => Error::Connect {
             target: format!("redis {addr}"),

@@ -1,7 +1,9 @@
 //! `opsdeck doctor`: one line per check with ok/warn/fail and the fix.
 
 use crate::conn::Pg;
+use crate::error::Error;
 use crate::session::Session;
+use crate::tenants::ident::QualName;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,7 +188,7 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
     let mut out = Vec::new();
     let q = "SELECT
         current_setting('server_version_num')::int,
-        coalesce(current_setting('shared_preload_libraries', true), ''),
+        (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'),
         EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'),
         EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
         EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'),
@@ -204,7 +206,7 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
             out.push(check(
                 "postgres_catalog",
                 Status::Fail,
-                format!("cannot read the catalog: {e}"),
+                format!("cannot read the catalog: {}", Error::from_pg(e)),
                 "connect as a role that can read pg_catalog",
             ));
             return out;
@@ -226,18 +228,34 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
             "some views (pg_stat_statements columns, replication lag) need PostgreSQL 13+",
         )
     });
-    let preload: String = row.get(1);
+    // pg_settings hides shared_preload_libraries from roles without
+    // superuser or pg_read_all_settings (current_setting would raise).
+    let preload: Option<String> = row.get(1);
     let pss_installed: bool = row.get(2);
-    let preloaded = preload.split(',').any(|l| l.trim() == "pg_stat_statements");
+    let preloaded = preload
+        .as_deref()
+        .map(|p| p.split(',').any(|l| l.trim() == "pg_stat_statements"));
     out.push(match (preloaded, pss_installed) {
-        (true, true) => check("pg_stat_statements", Status::Ok, "loaded and installed", ""),
-        (true, false) => check(
+        (Some(true), true) => check("pg_stat_statements", Status::Ok, "loaded and installed", ""),
+        (None, true) => check(
+            "pg_stat_statements",
+            Status::Ok,
+            "installed (this role cannot read shared_preload_libraries)",
+            "",
+        ),
+        (None, false) => check(
+            "pg_stat_statements",
+            Status::Warn,
+            "not created in this database (this role cannot read shared_preload_libraries)",
+            "CREATE EXTENSION pg_stat_statements; (it must also be in shared_preload_libraries)",
+        ),
+        (Some(true), false) => check(
             "pg_stat_statements",
             Status::Warn,
             "preloaded but the extension is not created in this database",
             "CREATE EXTENSION pg_stat_statements;",
         ),
-        (false, _) => check(
+        (Some(false), _) => check(
             "pg_stat_statements",
             Status::Warn,
             "not in shared_preload_libraries: slow-query views and index advice have no workload",
@@ -368,10 +386,21 @@ async fn tenancy_check(session: &Session, pg: &Pg) -> Check {
         (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
           WHERE n.nspname = $2 AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity)";
-    let tenants = qualified(&map.app_schema, &map.tenants_table);
+    let name = match QualName::parse(&map.tenants_table, &map.app_schema) {
+        Ok(n) => n,
+        Err(e) => {
+            return check(
+                "tenancy",
+                Status::Warn,
+                e.to_string(),
+                "fix tenants_table under [contexts.NAME.schema] in the config",
+            )
+        }
+    };
+    let tenants = name.display();
     match pg
         .client()
-        .query_one(q, &[&tenants, &map.app_schema, &map.tenant_column])
+        .query_one(q, &[&name.sql(), &map.app_schema, &map.tenant_column])
         .await
     {
         Ok(r) => {
@@ -405,20 +434,9 @@ async fn tenancy_check(session: &Session, pg: &Pg) -> Check {
         Err(e) => check(
             "tenancy",
             Status::Warn,
-            format!("cannot inspect tenancy: {e}"),
+            format!("cannot inspect tenancy: {}", Error::from_pg(e)),
             "",
         ),
-    }
-}
-
-/// `schema.table` for to_regclass, quoting each part; a name already
-/// containing a dot is taken as schema-qualified.
-fn qualified(schema: &str, table: &str) -> String {
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    match table.split_once('.') {
-        Some((s, t)) if !table.starts_with('"') => format!("{}.{}", q(s), q(t)),
-        _ if table.starts_with('"') => format!("{}.{table}", q(schema)),
-        _ => format!("{}.{}", q(schema), q(table)),
     }
 }
 
@@ -451,19 +469,6 @@ async fn redis_check(r: &crate::conn::Redis) -> Check {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn qualifies_names() {
-        assert_eq!(
-            super::qualified("public", "tenants"),
-            "\"public\".\"tenants\""
-        );
-        assert_eq!(
-            super::qualified("public", "crm.accounts"),
-            "\"crm\".\"accounts\""
-        );
-        assert_eq!(super::qualified("app", "we\"ird"), "\"app\".\"we\"\"ird\"");
-    }
-
     #[test]
     fn password_in_url() {
         assert!(super::url_has_password("postgres://u:p@h/db"));

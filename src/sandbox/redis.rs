@@ -1,5 +1,6 @@
 //! A throwaway redis-server: a child process on a free port with persistence
-//! off, killed and its directory removed on drop.
+//! off, killed and its directory removed on drop. Opt-in TLS mode serves
+//! `rediss://` with a certificate from a private CA made for the sandbox.
 
 use super::dirs::{self, Kind, Owner};
 use crate::error::{Error, Result};
@@ -10,12 +11,129 @@ use std::time::{Duration, Instant};
 
 const PORT_ATTEMPTS: usize = 5;
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Long enough for any test run or demo, short enough that a leaked key is useless.
+const CERT_DAYS: &str = "7";
+
+/// A private CA and a server certificate it signs for 127.0.0.1 and localhost.
+#[derive(Debug, Clone)]
+struct TlsFiles {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Makes the CA and the server certificate in `dir` with the openssl CLI.
+    fn generate(dir: &Path) -> Result<TlsFiles> {
+        let files = TlsFiles {
+            ca: dir.join("ca.crt"),
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+        };
+        let ca_key = dir.join("ca.key");
+        let csr = dir.join("server.csr");
+        let ext = dir.join("server.ext");
+        std::fs::write(
+            &ext,
+            "subjectAltName = IP:127.0.0.1, DNS:localhost\n\
+             basicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature, keyEncipherment\n\
+             extendedKeyUsage = serverAuth\n",
+        )
+        .map_err(|e| Error::io(format!("cannot write {}", ext.display()), e))?;
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            Command::new("openssl")
+                .args(["req", "-x509"])
+                .args(ec)
+                .arg("-keyout")
+                .arg(&ca_key)
+                .arg("-out")
+                .arg(&files.ca)
+                .args(["-days", CERT_DAYS, "-subj", "/CN=opsdeck sandbox CA"])
+                .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+                .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]),
+        )?;
+        openssl(
+            Command::new("openssl")
+                .args(["req", "-new"])
+                .args(ec)
+                .arg("-keyout")
+                .arg(&files.key)
+                .arg("-out")
+                .arg(&csr)
+                .args(["-subj", "/CN=127.0.0.1"]),
+        )?;
+        openssl(
+            Command::new("openssl")
+                .args(["x509", "-req", "-in"])
+                .arg(&csr)
+                .arg("-CA")
+                .arg(&files.ca)
+                .arg("-CAkey")
+                .arg(&ca_key)
+                .args(["-CAcreateserial", "-days", CERT_DAYS, "-out"])
+                .arg(&files.cert)
+                .arg("-extfile")
+                .arg(&ext),
+        )?;
+        Ok(files)
+    }
+
+    /// redis-server arguments: TLS only on `port`, clients need no certificate.
+    fn server_args(&self, port: u16) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = ["--port", "0", "--tls-port"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        args.push(port.to_string().into());
+        for (flag, path) in [
+            ("--tls-cert-file", &self.cert),
+            ("--tls-key-file", &self.key),
+            ("--tls-ca-cert-file", &self.ca),
+        ] {
+            args.push(flag.into());
+            args.push(path.into());
+        }
+        args.extend(["--tls-auth-clients", "no"].iter().map(Into::into));
+        args
+    }
+}
+
+fn openssl(cmd: &mut Command) -> Result<()> {
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Usage(
+                "openssl not found on PATH; install it with `apt-get install openssl`".into(),
+            )
+        } else {
+            Error::io("cannot run openssl", e)
+        }
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::Server {
+        detail: format!(
+            "openssl could not make the sandbox certificates: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        hint: None,
+    })
+}
 
 /// One redis-server child process.
 #[derive(Debug)]
 pub(super) struct Server {
     pub port: u16,
     child: Child,
+    tls: Option<TlsFiles>,
 }
 
 impl Server {
@@ -24,7 +142,12 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     pub fn stop(&mut self) {
@@ -35,11 +158,25 @@ impl Server {
     /// Starts redis-server in `dir` with `extra` arguments, on a free port
     /// (and a free cluster bus port when `bus` is set), and waits for PING.
     pub async fn spawn(dir: &Path, bus: bool, extra: &[&str]) -> Result<Server> {
+        Server::spawn_with(dir, bus, extra, None).await
+    }
+
+    /// As [`Server::spawn`]; with `tls` the port speaks only TLS.
+    async fn spawn_with(
+        dir: &Path,
+        bus: bool,
+        extra: &[&str],
+        tls: Option<&TlsFiles>,
+    ) -> Result<Server> {
         let log = dir.join("log");
         for _ in 0..PORT_ATTEMPTS {
             let port = dirs::free_port()?;
             let mut cmd = Command::new("redis-server");
-            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            match tls {
+                Some(files) => cmd.args(files.server_args(port)),
+                None => cmd.args(["--port", &port.to_string()]),
+            };
+            cmd.args(["--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
                 .arg("--dir")
                 .arg(dir)
@@ -62,7 +199,11 @@ impl Server {
                     Error::io("cannot start redis-server", e)
                 }
             })?;
-            let mut server = Server { port, child };
+            let mut server = Server {
+                port,
+                child,
+                tls: tls.cloned(),
+            };
             match server.wait_ready(&log).await {
                 Ok(()) => return Ok(server),
                 Err(tail) if tail.contains("already in use") => server.stop(),
@@ -97,7 +238,7 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("exited with {status}: {}", tail()));
             }
-            if ping(&self.url()).await {
+            if ping(&self.url(), self.tls.as_ref().map(|t| t.ca.as_path())).await {
                 return Ok(());
             }
             if started.elapsed() > READY_TIMEOUT {
@@ -111,8 +252,21 @@ impl Server {
     }
 }
 
-async fn ping(url: &str) -> bool {
-    let Ok(client) = redis::Client::open(url) else {
+async fn ping(url: &str, ca: Option<&Path>) -> bool {
+    let client = match ca {
+        Some(ca) => {
+            let Ok(pem) = std::fs::read(ca) else {
+                return false;
+            };
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem),
+            };
+            redis::Client::build_with_tls(url, certs)
+        }
+        None => redis::Client::open(url),
+    };
+    let Ok(client) = client else {
         return false;
     };
     let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
@@ -144,9 +298,27 @@ pub struct RedisSandbox {
 
 impl RedisSandbox {
     pub async fn start() -> Result<RedisSandbox> {
+        RedisSandbox::start_with(false).await
+    }
+
+    /// A server that speaks only TLS, with a certificate for 127.0.0.1 and
+    /// localhost signed by a CA made for it ([`RedisSandbox::ca_file`]).
+    pub async fn start_tls() -> Result<RedisSandbox> {
+        RedisSandbox::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Result<RedisSandbox> {
         dirs::clean_stale();
         let dir = dirs::create("redis", Kind::Redis)?;
-        let server = match Server::spawn(&dir, false, &[]).await {
+        let started = async {
+            let files = if tls {
+                Some(TlsFiles::generate(&dir)?)
+            } else {
+                None
+            };
+            Server::spawn_with(&dir, false, &[], files.as_ref()).await
+        };
+        let server = match started.await {
             Ok(s) => s,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
@@ -158,9 +330,23 @@ impl RedisSandbox {
         Ok(sb)
     }
 
-    /// `redis://127.0.0.1:PORT/0`
+    /// `redis://127.0.0.1:PORT/0`, or `rediss://…` for a TLS sandbox.
     pub fn url(&self) -> String {
         self.server.url()
+    }
+
+    /// The PEM CA that signs a TLS sandbox's certificate.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.server.tls.as_ref().map(|t| t.ca.as_path())
+    }
+
+    /// A TLS sandbox's server certificate and key (PEM), for more servers
+    /// that the same CA should vouch for.
+    pub fn server_cert_files(&self) -> Option<(&Path, &Path)> {
+        self.server
+            .tls
+            .as_ref()
+            .map(|t| (t.cert.as_path(), t.key.as_path()))
     }
 
     pub fn port(&self) -> u16 {

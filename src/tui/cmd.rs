@@ -4,17 +4,48 @@
 
 use super::msg::Msg;
 use super::screens::Screen;
-use crate::conn::Secret;
+use crate::conn::pg::PgCancel;
+use crate::conn::{Pg, Secret};
 use crate::error::{Error, Result};
 use crate::safety::{Guard, Intent};
 use crate::session::Session;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, watch};
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The server-side cancels a task registered, which the runtime sends when
+/// the task is cancelled or aborted. Once sent, later registrations are
+/// refused (the task was cancelled while it connected).
+#[derive(Clone, Default)]
+pub struct ServerCancels(Arc<Mutex<Registered>>);
+
+#[derive(Default)]
+struct Registered {
+    fired: bool,
+    list: Vec<PgCancel>,
+}
+
+impl ServerCancels {
+    /// False when the cancels were sent already.
+    fn register(&self, c: PgCancel) -> bool {
+        let mut r = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !r.fired {
+            r.list.push(c);
+        }
+        !r.fired
+    }
+
+    /// Takes the registered cancels for sending, once.
+    pub fn fire(&self) -> Vec<PgCancel> {
+        let mut r = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        r.fired = true;
+        std::mem::take(&mut r.list)
+    }
+}
 
 /// What a task gets: the session of the context it was started in, a way to
 /// report progress, and a cancellation signal.
@@ -23,6 +54,7 @@ pub struct TaskCx {
     key: Option<String>,
     tx: mpsc::UnboundedSender<Msg>,
     cancel: watch::Receiver<bool>,
+    server: ServerCancels,
 }
 
 impl TaskCx {
@@ -37,7 +69,27 @@ impl TaskCx {
             key,
             tx,
             cancel,
+            server: ServerCancels::default(),
         }
+    }
+
+    /// The cancels this task registers (the runtime keeps them to send).
+    pub fn server_cancels(&self) -> ServerCancels {
+        self.server.clone()
+    }
+
+    /// A Postgres session of this task's own whose running query is cancelled
+    /// on the server when the task is cancelled (Esc in the progress view),
+    /// replaced, or dropped with its screen or context. Only a keyed task can
+    /// be cancelled. Not the shared `session.pg()`: a cancel request stops
+    /// whatever its session runs, which there may be another task's query.
+    pub async fn pg_cancellable(&self) -> Result<Pg> {
+        let pg = self.session.pg_dedicated().await?;
+        // Cancelled while connecting: nothing runs on it yet, nothing to cancel.
+        if *self.cancel.borrow() || !self.server.register(pg.canceller()) {
+            return Err(Error::Cancelled);
+        }
+        Ok(pg)
     }
 
     /// Reports progress to the progress view opened with the same key.
@@ -63,11 +115,14 @@ impl TaskCx {
     }
 
     /// Runs `fut` unless cancelled first, which gives `Error::Cancelled` (so a
-    /// guarded mutation records "cancelled" in the audit log).
+    /// guarded mutation records "cancelled" in the audit log). The cancel is
+    /// checked first: the server's answer to the cancel request must not pass
+    /// for the work's own error.
     pub async fn until_cancelled<T>(&mut self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         tokio::select! {
-            r = fut => r,
+            biased;
             _ = self.cancelled() => Err(Error::Cancelled),
+            r = fut => r,
         }
     }
 }
@@ -105,8 +160,12 @@ pub enum Cmd {
         key: Option<String>,
         run: TaskFn,
     },
-    /// Cancels the task with this key.
+    /// Cancels the task with this key: its cancel signal, the server-side
+    /// cancel of its Postgres query, then (after a grace period) the task.
     Abort(String),
+    /// Cancels every task of a screen the operator left: keys equal to the
+    /// screen's name or starting with `NAME:`.
+    AbortScreen(&'static str),
     /// Builds a session for another context, live.
     SwitchContext(String),
     /// Rebuilds the current session's connections after a loss.
@@ -143,6 +202,7 @@ impl Cmd {
         match self {
             Cmd::Task { name, .. } => format!("task:{name}"),
             Cmd::Abort(k) => format!("abort:{k}"),
+            Cmd::AbortScreen(s) => format!("abort-screen:{s}"),
             Cmd::SwitchContext(c) => format!("ctx:{c}"),
             Cmd::Reconnect => "reconnect".into(),
             Cmd::Clipboard(_) => "clipboard".into(),

@@ -28,10 +28,14 @@
 //!    |cx, guard| async move { ... guard.run(core_fn(..), |r| json!(..)).await ... }))`;
 //!    the confirm popup, read-only refusal, `Safety::authorize` and a cancellable progress
 //!    view come with it (`cx.until_cancelled(fut)` turns Esc into `Error::Cancelled`, audited).
+//!    Long Postgres work runs on `cx.pg_cancellable().await?` (a connection of the task's
+//!    own, not the shared `session.pg()`): Esc then also cancels its query on the server,
+//!    and the status line says whether that worked.
 //!    A new secret: `Cmd::ShowSecret { title, secret }` (shown once, `c` copies by OSC 52).
 //!    Results and errors for the status line: `Cmd::Status(Ok/Err(text))`; drill-down:
 //!    `Cmd::Push(screen)` (Esc comes back). A task with a key (`Cmd::task(name, Some(key), ..)`)
 //!    replaces a running one with the same key, so typing a filter never piles up queries.
+//!    Key a screen's tasks `NAME` or `NAME:…`: leaving the screen cancels them.
 //! 5. Tests: state tests drive `App::update` / your screen with `Env::test_env()`; render
 //!    tests draw into ratatui's `TestBackend` (see tests/tui_render.rs).
 
@@ -74,7 +78,9 @@ pub fn next_gen() -> u64 {
 pub struct Options {
     /// False for `--no-color` or NO_COLOR: monochrome, selection by reverse video.
     pub color: bool,
-    /// `--pg`, `--redis`, `--read-only`, kept for sessions built by `:ctx`.
+    /// `--pg`, `--redis`, `--read-only`. `--pg` and `--redis` stay with the
+    /// context the console started with; `:ctx` to another context uses that
+    /// context's own servers; `--read-only` holds for every context.
     pub overrides: ContextOverrides,
     /// `--log-file`; default is the log file in the state dir.
     pub log_file: Option<PathBuf>,
@@ -156,7 +162,7 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
             break Exit::Quit;
         }
     };
-    runtime.shutdown();
+    runtime.shutdown().await;
     if exit == Exit::Quit {
         let _ = term.show_cursor();
     }

@@ -1,32 +1,55 @@
 //! Executes effects: spawns tasks on tokio with the current session and
 //! sends their `Msg` back on the one channel, tagged with the session epoch
-//! and the task key; keeps one task per key (latest wins); swaps sessions for
+//! and the task key; keeps one task per key (latest wins); cancels tasks,
+//! including their Postgres queries on the server; swaps sessions for
 //! context switches and reconnects; writes OSC 52 for the clipboard.
 
-use super::cmd::{Cmd, TaskCx};
+use super::cmd::{Cmd, ServerCancels, TaskCx};
 use super::msg::{ContextInfo, Msg};
 use super::popups::secret::osc52;
 use super::theme::Theme;
-use crate::config::ContextOverrides;
+use crate::config::{Config, ContextOverrides};
+use crate::conn::pg::PgCancel;
 use crate::session::Session;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 
 /// How long a cancelled task may take to stop by itself (and audit its
 /// outcome) before it is aborted.
 const CANCEL_GRACE: Duration = Duration::from_secs(3);
 
+/// How long one cancel request may take to reach the server.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long quitting waits for the cancel requests of running tasks.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
 struct Running {
+    name: &'static str,
     abort: AbortHandle,
     cancel: watch::Sender<bool>,
+    server: ServerCancels,
+    /// Resolves (as an error) once the task's reply is sent or dropped.
+    done: oneshot::Receiver<()>,
+}
+
+/// Whether a cancel's outcome goes to the status line (the operator asked
+/// for it) or only to the log (a replaced task, a context switch, quitting).
+#[derive(Clone, Copy, PartialEq)]
+enum Report {
+    Status,
+    Log,
 }
 
 pub struct Runtime {
     session: Arc<Session>,
+    /// The context the console started with: the command line's overrides
+    /// are for it (see [`overrides_for`]).
+    start: String,
     overrides: ContextOverrides,
     /// Colour allowed (no NO_COLOR / --no-color): picks the next context's theme.
     color: bool,
@@ -43,6 +66,7 @@ impl Runtime {
         tx: mpsc::UnboundedSender<Msg>,
     ) -> Runtime {
         Runtime {
+            start: session.ctx.name.clone(),
             session,
             overrides,
             color,
@@ -61,11 +85,21 @@ impl Runtime {
             Cmd::Task { name, key, run } => self.spawn(name, key, run),
             Cmd::Abort(key) => {
                 if let Some(t) = self.tasks.remove(&key) {
-                    let _ = t.cancel.send(true);
-                    tokio::spawn(async move {
-                        tokio::time::sleep(CANCEL_GRACE).await;
-                        t.abort.abort();
-                    });
+                    self.cancel(t, Report::Status);
+                }
+            }
+            Cmd::AbortScreen(screen) => {
+                let prefix = format!("{screen}:");
+                let left: Vec<String> = self
+                    .tasks
+                    .keys()
+                    .filter(|k| *k == screen || k.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                for k in left {
+                    if let Some(t) = self.tasks.remove(&k) {
+                        self.cancel(t, Report::Status);
+                    }
                 }
             }
             Cmd::SwitchContext(name) => self.new_session(Some(name)),
@@ -80,10 +114,52 @@ impl Runtime {
         }
     }
 
+    /// Cancels a task: its cancel signal (a task in `until_cancelled` stops
+    /// and audits), the server-side cancel of the queries it registered, and
+    /// after a grace period the task itself.
+    fn cancel(&self, t: Running, report: Report) {
+        let _ = t.cancel.send(true);
+        let abort = t.abort.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(CANCEL_GRACE).await;
+            abort.abort();
+        });
+        self.cancel_on_server(t, report);
+    }
+
+    /// Sends the task's server-side cancels and reports the outcome after the
+    /// task's own reply, so the status line ends on it.
+    fn cancel_on_server(&self, t: Running, report: Report) {
+        let cancels = t.server.fire();
+        if cancels.is_empty() {
+            return;
+        }
+        let (tx, name) = (self.tx.clone(), t.name);
+        tokio::spawn(async move {
+            let outcome = cancel_queries(&cancels).await;
+            let _ = t.done.await;
+            match (outcome, report) {
+                (Ok(()), Report::Status) => {
+                    let _ = tx.send(Msg::Status(Ok(format!(
+                        "{name} cancelled; its query was cancelled on the server"
+                    ))));
+                }
+                (Err(e), Report::Status) => {
+                    let _ = tx.send(Msg::Status(Err(format!(
+                        "{name} cancelled, but the server may run its query until statement_timeout: {e}"
+                    ))));
+                }
+                (Ok(()), Report::Log) => tracing::debug!("{name}: query cancelled on the server"),
+                (Err(e), Report::Log) => tracing::warn!("{name}: server-side cancel failed: {e}"),
+            }
+        });
+    }
+
     fn spawn(&mut self, name: &'static str, key: Option<String>, run: super::cmd::TaskFn) {
         self.tasks.retain(|_, t| !t.abort.is_finished());
         if let Some(old) = key.as_ref().and_then(|k| self.tasks.remove(k)) {
             old.abort.abort();
+            self.cancel_on_server(old, Report::Log);
         }
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let cx = TaskCx::new(
@@ -92,10 +168,14 @@ impl Runtime {
             self.tx.clone(),
             cancel_rx.clone(),
         );
+        let server = cx.server_cancels();
         let inner = tokio::spawn(run(cx));
         let abort = inner.abort_handle();
         let (tx, epoch, reply_key) = (self.tx.clone(), self.epoch, key.clone());
+        let (done_tx, done) = oneshot::channel::<()>();
         tokio::spawn(async move {
+            // Dropped when this ends, after the reply: that is the "done" signal.
+            let _done = done_tx;
             let msg = match inner.await {
                 Ok(msg) => msg,
                 // Replaced by a newer task with the same key: nobody waits for it.
@@ -116,8 +196,11 @@ impl Runtime {
             self.tasks.insert(
                 k,
                 Running {
+                    name,
                     abort,
                     cancel: cancel_tx,
+                    server,
+                    done,
                 },
             );
         }
@@ -137,16 +220,23 @@ impl Runtime {
                 .contains_key(name)
                 .then(|| name.clone())
         });
+        let overrides = overrides_for(
+            &current.config,
+            &self.start,
+            &self.overrides,
+            name.as_deref().unwrap_or(&current.ctx.name),
+        );
         let built = Session::new(
             current.config.clone(),
             current.paths.clone(),
             name.as_deref(),
-            &self.overrides,
+            &overrides,
         );
         match built {
             Ok(session) => {
-                for (_, t) in self.tasks.drain() {
+                for (_, t) in std::mem::take(&mut self.tasks) {
                     t.abort.abort();
+                    self.cancel_on_server(t, Report::Log);
                 }
                 let theme = if switching {
                     let chosen = Theme::choose(
@@ -180,9 +270,62 @@ impl Runtime {
         }
     }
 
-    pub fn shutdown(&mut self) {
+    /// Aborts every task and waits a little for the cancel requests of their
+    /// queries, so quitting leaves nothing running on the server.
+    pub async fn shutdown(&mut self) {
+        let mut cancels = Vec::new();
         for (_, t) in self.tasks.drain() {
             t.abort.abort();
+            cancels.extend(t.server.fire());
         }
+        if cancels.is_empty() {
+            return;
+        }
+        match tokio::time::timeout(SHUTDOWN_WAIT, cancel_queries(&cancels)).await {
+            Ok(Ok(())) => tracing::info!("cancelled {} queries on the server", cancels.len()),
+            Ok(Err(e)) => tracing::warn!("server-side cancel failed: {e}"),
+            Err(_) => tracing::warn!("server-side cancel did not finish in time"),
+        }
+    }
+}
+
+/// Sends every cancel, each bounded; the first failure says why.
+async fn cancel_queries(cancels: &[PgCancel]) -> std::result::Result<(), String> {
+    let mut first = Ok(());
+    for c in cancels {
+        let sent = match tokio::time::timeout(CANCEL_TIMEOUT, c.cancel()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "no answer from {} within {} s",
+                c.target,
+                CANCEL_TIMEOUT.as_secs()
+            )),
+        };
+        if first.is_ok() {
+            first = sent;
+        }
+    }
+    first
+}
+
+/// The overrides for a session of `context`. The command line's `--pg` and
+/// `--redis` name the servers of the context the console started with, so
+/// they apply to it alone; any other context uses its own servers, which
+/// also win over OPSDECK_PG_URL / OPSDECK_REDIS_URL (process-wide defaults
+/// like the flags). `--read-only` applies to every context: it only adds safety.
+pub fn overrides_for(
+    config: &Config,
+    start: &str,
+    flags: &ContextOverrides,
+    context: &str,
+) -> ContextOverrides {
+    if context == start {
+        return flags.clone();
+    }
+    let own = config.contexts.get(context);
+    ContextOverrides {
+        pg: own.and_then(|c| c.pg.clone()),
+        redis: own.and_then(|c| c.redis.clone()),
+        read_only: flags.read_only,
     }
 }

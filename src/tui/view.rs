@@ -5,9 +5,8 @@
 use super::app::{App, ConnState, Mode, Popup};
 use super::command_bar::candidates;
 use super::keymap::Global;
-use super::popups::help;
-use super::screens::LoadState;
-use super::theme::Theme;
+use super::popups::help::{self, HelpLayout};
+use super::screens::{LoadState, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -18,16 +17,9 @@ pub fn view(app: &App, frame: &mut Frame) {
     let theme = &app.env.theme;
     frame.render_widget(Block::default().style(theme.base()), area);
     let banner = banner_text(app);
-    let [header, banner_area, body, status, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(u16::from(banner.is_some())),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, banner_area, body, status, footer] = chrome(area, banner.is_some());
     frame.render_widget(
-        Paragraph::new(header_line(app)).style(theme.header()),
+        Paragraph::new(header_line(app, header.width)).style(theme.header()),
         header,
     );
     if let Some(text) = banner {
@@ -35,8 +27,35 @@ pub fn view(app: &App, frame: &mut Frame) {
     }
     draw_body(app, frame, body);
     frame.render_widget(Paragraph::new(status_line(app)), status);
-    frame.render_widget(Paragraph::new(footer_line(app)), footer);
+    frame.render_widget(Paragraph::new(footer_line(app, footer.width)), footer);
     draw_overlays(app, frame, body);
+}
+
+/// Header, banner, body, status line, footer.
+fn chrome(area: Rect, banner: bool) -> [Rect; 5] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(banner)),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// Where the `?` overlay is and how it scrolls, while it is open.
+pub fn help_layout(app: &App) -> Option<HelpLayout> {
+    let (Mode::Help(_), Some(screen)) = (&app.mode, app.screen()) else {
+        return None;
+    };
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let [_, _, body, _, _] = chrome(area, banner_text(app).is_some());
+    Some(HelpLayout::new(body, &help_entries(app, screen)))
+}
+
+fn help_entries(app: &App, screen: &dyn Screen) -> Vec<(String, String, bool)> {
+    let cx = app.cx();
+    help::entries(&app.env.keymap, screen.id(), &|a| screen.enabled(a, &cx))
 }
 
 fn banner_text(app: &App) -> Option<String> {
@@ -51,7 +70,10 @@ fn banner_text(app: &App) -> Option<String> {
     }
 }
 
-fn header_line(app: &App) -> Line<'static> {
+/// The header: context, badges, connection state, data age, then the
+/// Postgres server in whatever room is left (`pg 15.20 user@host:port/db`,
+/// the target shortened in the middle, then dropped, then the version).
+fn header_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.env.theme;
     let sep = || Span::styled(" │ ", theme.muted());
     let mut spans = vec![
@@ -89,19 +111,58 @@ fn header_line(app: &App) -> Line<'static> {
     }
     if let ConnState::Up(info) = &app.conn {
         if let Some(pg) = &info.pg {
-            spans.push(sep());
-            spans.push(Span::styled(
-                format!("pg {}", pg.server_version),
-                theme.text(),
-            ));
+            let used: usize = spans.iter().map(Span::width).sum();
+            let room = usize::from(width).saturating_sub(used + 3);
+            let mut server = format!("pg {}", short_version(&pg.server_version));
             // The target starts with the login user; name the role only when it differs.
             if !pg.target.starts_with(&format!("{}@", pg.role)) {
-                spans.push(Span::styled(format!(" as {}", pg.role), theme.text()));
+                server.push_str(&format!(" as {}", pg.role));
             }
-            spans.push(Span::styled(format!(" {}", pg.target), theme.muted()));
+            let server_width = Span::raw(server.as_str()).width();
+            if server_width <= room {
+                spans.push(sep());
+                spans.push(Span::styled(server, theme.text()));
+                let target = shorten(&pg.target, room.saturating_sub(server_width + 1));
+                if !target.is_empty() {
+                    spans.push(Span::styled(format!(" {target}"), theme.muted()));
+                }
+            }
         }
     }
     Line::from(spans)
+}
+
+/// `15.20` of `15.20 (Debian 15.20-0+deb12u1)`: the build note takes room
+/// the header needs.
+pub fn short_version(full: &str) -> &str {
+    full.split_whitespace().next().unwrap_or(full)
+}
+
+/// `text` in at most `width` columns: whole, or its start and end around an
+/// ellipsis (so `user@host` and `:port/db` or `/db` stay readable), or
+/// nothing when too little would be left to mean anything.
+pub fn shorten(text: &str, width: usize) -> String {
+    const LEAST: usize = 8;
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return text.to_string();
+    }
+    if width < LEAST {
+        return String::new();
+    }
+    // The end from the port or the database on, when it takes at most half.
+    let half = (width - 1) / 2;
+    let tail = [':', '/']
+        .iter()
+        .filter_map(|c| text.rfind(*c))
+        .map(|i| text[i..].chars().count())
+        .find(|n| *n <= half)
+        .unwrap_or((width - 1) / 3);
+    let head = width - 1 - tail;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
 }
 
 fn draw_body(app: &App, frame: &mut Frame, area: Rect) {
@@ -150,17 +211,62 @@ fn status_line(app: &App) -> Line<'static> {
     }
 }
 
-/// Key hints for this screen, from the live keymap (first key of each; `?`
-/// lists them all): the screen's own actions (disabled ones muted), then the
-/// global essentials.
-fn footer_line(app: &App) -> Line<'static> {
+/// Key hints, from the live keymap (first key of each; `?` lists them
+/// all): an open popup's or overlay's own keys; else the screen's actions
+/// (disabled ones muted), then the global essentials. When they do not fit,
+/// `? help` stays, then the screen's actions, then quit, command, filter,
+/// back and pause, each in its place.
+fn footer_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.env.theme;
     let keymap = &app.env.keymap;
-    let mut spans = Vec::new();
-    let mut push = |keys: String, label: &str, enabled: bool, theme: &Theme| {
-        if keys.is_empty() {
-            return;
+    // (keys, label, enabled, priority: lower stays longer)
+    let mut hints: Vec<(String, String, bool, u8)> = Vec::new();
+    if let Some(own) = overlay_hints(app) {
+        // Listed most important first (the way out leads).
+        hints.extend(
+            own.into_iter()
+                .enumerate()
+                .map(|(i, (k, l))| (k, l.to_string(), true, u8::try_from(i).unwrap_or(u8::MAX))),
+        );
+    } else {
+        let global = |g: Global| keymap.global_first(g);
+        if let Some(screen) = app.screen() {
+            let cx = app.cx();
+            for d in screen.id().actions() {
+                let keys = keymap.screen_first(screen.id().name(), d.action);
+                let enabled = screen.enabled(d.action, &cx);
+                hints.push((keys, d.label.to_string(), enabled, 2));
+            }
+            if screen.filter_text().is_some() {
+                hints.push((global(Global::Filter), "filter".into(), true, 5));
+            }
         }
+        let pause = if app.paused { "resume" } else { "pause" };
+        for (g, label, priority) in [
+            (Global::Command, "cmd", 4),
+            (Global::Help, "help", 1),
+            (Global::Pause, pause, 7),
+            (Global::Back, "back", 6),
+            (Global::Quit, "quit", 3),
+        ] {
+            hints.push((global(g), label.into(), true, priority));
+        }
+    }
+    hints.retain(|(k, ..)| !k.is_empty());
+    let cost = |(k, l, ..): &(String, String, bool, u8)| Span::raw(format!(" {k} {l}")).width();
+    let mut order: Vec<usize> = (0..hints.len()).collect();
+    order.sort_by_key(|&i| (hints[i].3, i));
+    let mut keep = vec![false; hints.len()];
+    let mut used = 0;
+    for i in order {
+        let c = cost(&hints[i]);
+        if used + c <= usize::from(width) {
+            used += c;
+            keep[i] = true;
+        }
+    }
+    let mut spans = Vec::new();
+    for ((keys, label, enabled, _), _) in hints.into_iter().zip(keep).filter(|(_, k)| *k) {
         let (k, l) = if enabled {
             (theme.key(), theme.muted())
         } else {
@@ -168,50 +274,65 @@ fn footer_line(app: &App) -> Line<'static> {
         };
         spans.push(Span::styled(format!(" {keys}"), k));
         spans.push(Span::styled(format!(" {label}"), l));
-    };
-    if let Some(screen) = app.screen() {
-        let cx = app.cx();
-        for d in screen.id().actions() {
-            push(
-                keymap.screen_first(screen.id().name(), d.action),
-                d.label,
-                screen.enabled(d.action, &cx),
-                theme,
-            );
-        }
-        if screen.filter_text().is_some() {
-            push(keymap.global_first(Global::Filter), "filter", true, theme);
-        }
-    }
-    for (g, label) in [
-        (Global::Command, "cmd"),
-        (Global::Help, "help"),
-        (Global::Pause, if app.paused { "resume" } else { "pause" }),
-        (Global::Back, "back"),
-        (Global::Quit, "quit"),
-    ] {
-        push(keymap.global_first(g), label, true, theme);
     }
     Line::from(spans)
 }
 
+/// The keys of what has the focus above the screen, if anything does.
+fn overlay_hints(app: &App) -> Option<Vec<(String, &'static str)>> {
+    // The popups, the command bar and the filter line take Esc itself; the
+    // progress view also takes the remappable back key.
+    let back = app.env.keymap.global_hint(Global::Back);
+    let k = |s: &str| s.to_string();
+    match (&app.popup, &app.mode) {
+        (Some(Popup::Confirm(c)), _) if c.refusal().is_some() => {
+            Some(vec![(k("any key"), "close")])
+        }
+        (Some(Popup::Confirm(c)), _) if c.destructive() => Some(vec![
+            (k("esc"), "cancel"),
+            (k("type"), "the name"),
+            (k("enter"), "confirm"),
+            (k("tab"), "switch"),
+        ]),
+        (Some(Popup::Confirm(_)), _) => Some(vec![
+            (k("esc"), "cancel"),
+            (k("y"), "yes"),
+            (k("tab"), "switch"),
+            (k("enter"), "choose"),
+        ]),
+        (Some(Popup::Secret(s)), _) if s.visible() => {
+            Some(vec![(k("esc"), "close"), (k("c"), "copy (and mask)")])
+        }
+        (Some(Popup::Secret(_)), _) => Some(vec![(k("esc"), "close")]),
+        (Some(Popup::Progress(_)), _) => Some(vec![(back, "cancel")]),
+        (None, Mode::Help(_)) => Some(vec![(k("any key"), "close"), (k("j/k"), "scroll")]),
+        (None, Mode::Command(_)) => Some(vec![
+            (k("esc"), "close"),
+            (k("enter"), "run"),
+            (k("tab"), "complete"),
+            (k("↑/↓"), "history"),
+        ]),
+        (None, Mode::Filter(_)) => Some(vec![(k("esc"), "clear"), (k("enter"), "keep")]),
+        _ => None,
+    }
+}
+
 fn draw_overlays(app: &App, frame: &mut Frame, body: Rect) {
     let theme = &app.env.theme;
-    if let (Mode::Help, Some(screen)) = (&app.mode, app.screen()) {
-        let cx = app.cx();
-        let entries = help::entries(&app.env.keymap, screen.id(), &|a| screen.enabled(a, &cx));
-        let h = (entries.len() as u16 + 2).min(body.height);
-        help::render(
-            frame,
-            centered(body, 44, h),
-            theme,
-            screen.id().name(),
-            &entries,
-        );
+    if let (Mode::Help(scroll), Some(screen)) = (&app.mode, app.screen()) {
+        let entries = help_entries(app, screen);
+        let layout = HelpLayout::new(body, &entries);
+        help::render(frame, &layout, *scroll, theme, screen.id().name(), &entries);
     }
     match &app.popup {
-        Some(Popup::Confirm(c)) => c.render(frame, centered(body, 60, 9), theme),
-        Some(Popup::Secret(s)) => s.render(frame, centered(body, 64, 7), theme),
+        Some(Popup::Confirm(c)) => {
+            let w = body.width.min(60);
+            c.render(frame, centered(body, w, c.height(w, theme)), theme)
+        }
+        Some(Popup::Secret(s)) => {
+            let w = body.width.min(64);
+            s.render(frame, centered(body, w, s.height(w, theme)), theme)
+        }
         Some(Popup::Progress(p)) => {
             let key = app.env.keymap.global_hint(Global::Back);
             p.render(frame, centered(body, 50, 5), theme, app.now, &key)
@@ -240,5 +361,31 @@ pub fn age_text(d: std::time::Duration) -> String {
         0..=59 => format!("{s}s ago"),
         60..=3599 => format!("{}m ago", s / 60),
         _ => format!("{}h ago", s / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{short_version, shorten};
+
+    #[test]
+    fn short_version_drops_the_build_note() {
+        assert_eq!(short_version("15.20 (Debian 15.20-0+deb12u1)"), "15.20");
+        assert_eq!(short_version("17beta2"), "17beta2");
+        assert_eq!(short_version(""), "");
+    }
+
+    #[test]
+    fn shorten_keeps_both_ends() {
+        let t = "ops@db.example:5432/app";
+        assert_eq!(shorten(t, 40), t);
+        assert_eq!(shorten(t, t.len()), t);
+        assert_eq!(shorten(t, 20), "ops@db.exa…:5432/app");
+        assert_eq!(shorten(t, 12), "ops@db.…/app");
+        assert_eq!(shorten("abcdefghijklmnop", 10), "abcdef…nop");
+        assert_eq!(shorten(t, 7), "");
+        for w in 8..t.len() {
+            assert_eq!(shorten(t, w).chars().count(), w, "width {w}");
+        }
     }
 }

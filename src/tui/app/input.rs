@@ -20,7 +20,27 @@ impl App {
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal => {}
-            Mode::Help => return Vec::new(),
+            Mode::Help(scroll) => {
+                // Scroll keys move the overlay; any other key closes it.
+                self.mode = Mode::Help(scroll);
+                let layout = crate::tui::view::help_layout(self);
+                self.mode = Mode::Normal;
+                let max = layout.map_or(0, |l| l.max_scroll());
+                let page = layout.map_or(1, |l| l.shown.max(1));
+                let moved = match self.env.keymap.global(&Key::from_event(&ev)) {
+                    Some(Global::Down) => Some(scroll + 1),
+                    Some(Global::Up) => Some(scroll.saturating_sub(1)),
+                    Some(Global::PageDown) => Some(scroll + page),
+                    Some(Global::PageUp) => Some(scroll.saturating_sub(page)),
+                    Some(Global::Top) => Some(0),
+                    Some(Global::Bottom) => Some(max),
+                    _ => None,
+                };
+                if let Some(s) = moved {
+                    self.mode = Mode::Help(s.min(max));
+                }
+                return Vec::new();
+            }
             Mode::Command(mut bar) => {
                 return match bar.key(ev, &self.env.contexts, &self.history) {
                     BarOutcome::Open => {
@@ -57,7 +77,7 @@ impl App {
                 Vec::new()
             }
             Global::Help => {
-                self.mode = Mode::Help;
+                self.mode = Mode::Help(0);
                 Vec::new()
             }
             Global::Command => {
@@ -73,10 +93,7 @@ impl App {
             }
             Global::Back => match screen.nav(Global::Back, &cx) {
                 Some(cmds) => cmds,
-                None if self.stack.len() > 1 => {
-                    self.stack.pop();
-                    self.refresh_top()
-                }
+                None if self.stack.len() > 1 => self.back(),
                 None => Vec::new(),
             },
             Global::Refresh => self.refresh_top(),

@@ -21,7 +21,8 @@ pub enum Mode {
     Normal,
     Command(CommandBar),
     Filter(String),
-    Help,
+    /// The `?` overlay, scrolled this many rows.
+    Help(usize),
 }
 
 pub enum Popup {
@@ -157,7 +158,7 @@ impl App {
     }
 
     pub fn cx(&self) -> Cx<'_> {
-        let focused = self.popup.is_none() && !matches!(self.mode, Mode::Help);
+        let focused = self.popup.is_none() && !matches!(self.mode, Mode::Help(_));
         cx(&self.env, &self.context, self.now, self.size, focused)
     }
 
@@ -311,11 +312,35 @@ impl App {
         }
     }
 
+    /// Closes the screens above the first `keep` and cancels their tasks
+    /// (and so their queries), unless the same screen stays open below.
+    fn leave(&mut self, keep: usize) -> Vec<Cmd> {
+        let mut left: Vec<ScreenId> = self
+            .stack
+            .drain(keep.min(self.stack.len())..)
+            .map(|o| o.screen.id())
+            .collect();
+        let open = self.screen_ids();
+        left.retain(|id| !open.contains(id));
+        left.dedup();
+        left.into_iter()
+            .map(|id| Cmd::AbortScreen(id.name()))
+            .collect()
+    }
+
+    /// Back to the previous screen, leaving this one.
+    pub(super) fn back(&mut self) -> Vec<Cmd> {
+        let mut cmds = self.leave(self.stack.len().saturating_sub(1));
+        cmds.extend(self.refresh_top());
+        cmds
+    }
+
     /// Shows a screen: back to it when it is open, else opens it on top.
     fn show(&mut self, id: ScreenId) -> Vec<Cmd> {
         if let Some(pos) = self.stack.iter().position(|o| o.screen.id() == id) {
-            self.stack.truncate(pos + 1);
-            return self.refresh_top();
+            let mut cmds = self.leave(pos + 1);
+            cmds.extend(self.refresh_top());
+            return cmds;
         }
         self.stack.push(Open {
             screen: id.build(),

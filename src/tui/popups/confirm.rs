@@ -7,10 +7,11 @@
 use crate::safety::{self, Approval, Risk};
 use crate::tui::cmd::PendingOp;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::fit::{fit, wrapped};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,11 @@ impl ConfirmPopup {
 
     pub fn refusal(&self) -> Option<&str> {
         self.refusal.as_deref()
+    }
+
+    /// Whether it wants the target's name typed.
+    pub fn destructive(&self) -> bool {
+        self.op.intent.risk == Risk::Destructive
     }
 
     pub fn action(&self) -> &str {
@@ -96,6 +102,54 @@ impl ConfirmPopup {
         }
     }
 
+    /// Rows the popup needs at `width` columns (border included).
+    pub fn height(&self, width: u16, theme: &Theme) -> u16 {
+        let (body, foot) = self.lines(usize::from(width.saturating_sub(2)), theme);
+        u16::try_from(body.len() + foot.len() + 2).unwrap_or(u16::MAX)
+    }
+
+    /// The text, then what must stay in view however small the box: the
+    /// typed-name prompt and the buttons (Cancel first, the default), or the
+    /// refusal's closing hint.
+    fn lines(&self, cols: usize, theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+        let intent = &self.op.intent;
+        let mut body = wrapped(&intent.summary, cols, theme.text());
+        if let Some(reason) = &self.refusal {
+            body.push(Line::raw(""));
+            body.extend(wrapped(reason, cols, theme.error()));
+            let foot = vec![Line::raw(""), Line::styled("any key closes", theme.muted())];
+            return (body, foot);
+        }
+        let mut foot = vec![Line::raw("")];
+        if intent.risk == Risk::Destructive {
+            foot.extend(wrapped(
+                &format!("type '{}' to confirm:", intent.target),
+                cols,
+                theme.muted(),
+            ));
+            foot.push(Line::styled(format!("› {}▏", self.typed), theme.accent()));
+            foot.push(Line::raw(""));
+        }
+        let button = |label: &'static str, b: Button| {
+            if self.focus == b {
+                Span::styled(format!("[ {label} ]"), theme.selection())
+            } else {
+                Span::styled(format!("  {label}  "), theme.text())
+            }
+        };
+        let confirm = if intent.risk == Risk::Destructive {
+            "Confirm"
+        } else {
+            "Yes"
+        };
+        foot.push(Line::from(vec![
+            button("Cancel", Button::Cancel),
+            Span::raw("  "),
+            button(confirm, Button::Confirm),
+        ]));
+        (body, foot)
+    }
+
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         frame.render_widget(Clear, area);
         let intent = &self.op.intent;
@@ -108,43 +162,12 @@ impl ConfirmPopup {
             .borders(Borders::ALL)
             .border_style(border)
             .title(Line::styled(title, border));
-        let mut lines = vec![
-            Line::styled(intent.summary.clone(), theme.text()),
-            Line::raw(""),
-        ];
-        if let Some(reason) = &self.refusal {
-            lines.push(Line::styled(reason.clone(), theme.error()));
-            lines.push(Line::raw(""));
-            lines.push(Line::styled("any key closes", theme.muted()));
-        } else {
-            if intent.risk == Risk::Destructive {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("type '{}': ", intent.target), theme.muted()),
-                    Span::styled(format!("{}▏", self.typed), theme.accent()),
-                ]));
-                lines.push(Line::raw(""));
-            }
-            let button = |label: &'static str, b: Button| {
-                if self.focus == b {
-                    Span::styled(format!("[ {label} ]"), theme.selection())
-                } else {
-                    Span::styled(format!("  {label}  "), theme.text())
-                }
-            };
-            let confirm = if intent.risk == Risk::Destructive {
-                "Confirm"
-            } else {
-                "Yes"
-            };
-            lines.push(Line::from(vec![
-                button("Cancel", Button::Cancel),
-                Span::raw("  "),
-                button(confirm, Button::Confirm),
-            ]));
-        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let (body, foot) = self.lines(usize::from(inner.width), theme);
         frame.render_widget(
-            Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
-            area,
+            Paragraph::new(fit(body, foot, usize::from(inner.height))),
+            inner,
         );
     }
 }

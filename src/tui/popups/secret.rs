@@ -4,10 +4,11 @@
 use crate::conn::Secret;
 use crate::tui::cmd::Cmd;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::fit::{fit, wrapped};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 pub struct SecretPopup {
@@ -45,41 +46,54 @@ impl SecretPopup {
         }
     }
 
+    /// Rows the popup needs at `width` columns (border included).
+    pub fn height(&self, width: u16, theme: &Theme) -> u16 {
+        let (body, foot) = self.lines(usize::from(width.saturating_sub(2)), theme);
+        u16::try_from(body.len() + foot.len() + 2).unwrap_or(u16::MAX)
+    }
+
+    /// The value (whole, wrapped) and then the keys, which stay in view.
+    fn lines(&self, cols: usize, theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+        match &self.value {
+            Some(v) => {
+                let mut body = wrapped("shown once: copy it now", cols, theme.warn());
+                body.push(Line::raw(""));
+                body.extend(wrapped(v.expose(), cols, theme.accent()));
+                let foot = vec![
+                    Line::raw(""),
+                    Line::styled("c copy (and mask) · esc close", theme.muted()),
+                ];
+                (body, foot)
+            }
+            None => {
+                let note = if self.copied {
+                    "copied to the clipboard; the value is masked for good"
+                } else {
+                    "the value is masked for good"
+                };
+                let mut body = wrapped(note, cols, theme.ok());
+                body.push(Line::raw(""));
+                body.push(Line::styled("••••••••••••••••", theme.muted()));
+                (
+                    body,
+                    vec![Line::raw(""), Line::styled("esc close", theme.muted())],
+                )
+            }
+        }
+    }
+
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.warn())
             .title(Line::styled(format!(" {} ", self.title), theme.title()));
-        let mut lines = Vec::new();
-        match &self.value {
-            Some(v) => {
-                lines.push(Line::styled("shown once: copy it now", theme.warn()));
-                lines.push(Line::raw(""));
-                lines.push(Line::styled(v.expose().to_string(), theme.accent()));
-                lines.push(Line::raw(""));
-                lines.push(Line::styled("c copy (and mask) · esc close", theme.muted()));
-            }
-            None => {
-                lines.push(Line::styled(
-                    if self.copied {
-                        "copied to the clipboard; the value is masked for good"
-                    } else {
-                        "the value is masked for good"
-                    },
-                    theme.ok(),
-                ));
-                lines.push(Line::raw(""));
-                lines.push(Line::styled("••••••••••••••••", theme.muted()));
-                lines.push(Line::raw(""));
-                lines.push(Line::styled("esc close", theme.muted()));
-            }
-        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let (body, foot) = self.lines(usize::from(inner.width), theme);
         frame.render_widget(
-            Paragraph::new(lines)
-                .block(block)
-                .wrap(Wrap { trim: false }),
-            area,
+            Paragraph::new(fit(body, foot, usize::from(inner.height))),
+            inner,
         );
     }
 }

@@ -140,12 +140,12 @@ impl Default for AuditScreen {
 impl AuditScreen {
     pub fn new() -> AuditScreen {
         let columns = vec![
-            Column::new("started", Some("started_at"), Constraint::Length(19)),
+            Column::new("started", Some("started_at"), Constraint::Length(19)).optional(),
             Column::new("action", Some("action"), Constraint::Min(10)),
             Column::new("target", Some("target"), Constraint::Min(8)),
             Column::new("outcome", Some("outcome"), Constraint::Length(10)),
             Column::new("actor", None, Constraint::Min(8)),
-            Column::new("took", None, Constraint::Length(8)),
+            Column::new("took", None, Constraint::Length(8)).optional(),
         ];
         AuditScreen {
             table: PagedTable::new("audit", AuditSource, columns, |m| {

@@ -186,7 +186,12 @@ impl OverviewScreen {
     fn render_figure(&self, frame: &mut Frame, row: Rect, f: &Figure, cx: &Cx) {
         let theme = &cx.env.theme;
         let label_w = (row.width / 3).min(16);
-        let value_w = (row.width.saturating_sub(label_w) * 2 / 3).min(26);
+        // The value whole (the sparkline narrows or goes), never cut.
+        let display_w = u16::try_from(Span::raw(f.display.as_str()).width()).unwrap_or(u16::MAX);
+        let value_w = (row.width.saturating_sub(label_w) * 2 / 3)
+            .min(26)
+            .max(display_w)
+            .min(row.width.saturating_sub(label_w + 1));
         let [label, value, spark] = Layout::horizontal([
             Constraint::Length(label_w),
             Constraint::Length(value_w),

@@ -1,6 +1,7 @@
 //! Shared widgets, one file each, used by every screen.
 
 pub mod detail;
+pub mod fit;
 pub mod progress;
 pub mod sparkline;
 pub mod table;

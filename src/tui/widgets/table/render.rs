@@ -1,7 +1,7 @@
 //! Drawing the table: header with the sort mark, only the visible rows,
 //! and a status line with position, filter and load state.
 
-use super::{scroll_offset, PagedSource, PagedTable, TableRow};
+use super::{scroll_offset, Column, PagedSource, PagedTable, TableRow};
 use crate::tui::screens::{Cx, LoadState};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -19,28 +19,38 @@ impl<S: PagedSource> PagedTable<S> {
         let visible = usize::from(table_area.height.saturating_sub(1)).max(1);
         let offset = scroll_offset(self.offset, self.selected, visible).min(self.rows.len());
         let end = (offset + visible).min(self.rows.len());
-        let header = Row::new(self.columns.iter().map(|c| {
-            let mark = match &self.sort {
-                Some(s) if Some(s.column) == c.sort_key => {
-                    if s.desc {
-                        "▼"
-                    } else {
-                        "▲"
+        let shown = shown_columns(&self.columns, table_area.width);
+        let header = Row::new(self.columns.iter().zip(&shown).filter(|(_, s)| **s).map(
+            |(c, _)| {
+                let mark = match &self.sort {
+                    Some(s) if Some(s.column) == c.sort_key => {
+                        if s.desc {
+                            "▼"
+                        } else {
+                            "▲"
+                        }
                     }
-                }
-                _ => "",
-            };
-            format!("{}{mark}", c.title)
-        }))
+                    _ => "",
+                };
+                format!("{}{mark}", c.title)
+            },
+        ))
         .style(theme.title());
         let rows = self.rows.range(offset..end).map(|k| {
-            let row = Row::new(k.row.cells());
+            let cells = k.row.cells().into_iter().zip(&shown).filter(|(_, s)| **s);
+            let row = Row::new(cells.map(|(c, _)| c));
             match k.row.level() {
                 Some(level) => row.style(theme.level(level)),
                 None => row.style(theme.text()),
             }
         });
-        let widths: Vec<Constraint> = self.columns.iter().map(|c| c.width).collect();
+        let widths: Vec<Constraint> = self
+            .columns
+            .iter()
+            .zip(&shown)
+            .filter(|(_, s)| **s)
+            .map(|(c, _)| c.width)
+            .collect();
         let table = Table::new(rows, widths)
             .header(header)
             .row_highlight_style(theme.selection())
@@ -88,4 +98,34 @@ impl<S: PagedSource> PagedTable<S> {
         }
         Line::from(spans)
     }
+}
+
+/// Which columns fit in `width` at their least widths (a header cut to
+/// "pla sta cr" tells nothing): optional ones hide first, then from the right.
+pub fn shown_columns(columns: &[Column], width: u16) -> Vec<bool> {
+    let least = |c: &Column| {
+        match c.width {
+            Constraint::Length(n) | Constraint::Min(n) => usize::from(n),
+            _ => 1,
+        }
+        .max(c.title.chars().count())
+    };
+    let mut shown = vec![true; columns.len()];
+    let need = |shown: &[bool]| {
+        let (sum, n) = columns
+            .iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .fold((0usize, 0usize), |(sum, n), (c, _)| (sum + least(c), n + 1));
+        sum + n.saturating_sub(1)
+    };
+    let mut order: Vec<usize> = (0..columns.len()).rev().collect();
+    order.sort_by_key(|&i| !columns[i].optional);
+    for i in order {
+        if need(&shown) <= usize::from(width) || shown.iter().filter(|s| **s).count() == 1 {
+            break;
+        }
+        shown[i] = false;
+    }
+    shown
 }

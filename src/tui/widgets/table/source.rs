@@ -75,6 +75,9 @@ pub struct Column {
     /// Sort key passed to the source; `None` for a column it cannot sort by.
     pub sort_key: Option<&'static str>,
     pub width: Constraint,
+    /// Hidden first when the table is too narrow for every column (else
+    /// columns go from the right, the first ones being the most telling).
+    pub optional: bool,
 }
 
 impl Column {
@@ -87,6 +90,13 @@ impl Column {
             title,
             sort_key,
             width,
+            optional: false,
         }
+    }
+
+    /// Marks the column as the first to hide in a narrow terminal.
+    pub const fn optional(mut self) -> Column {
+        self.optional = true;
+        self
     }
 }
