@@ -129,6 +129,7 @@ async fn session_settings_are_in_every_session() {
     );
     assert_eq!(one(&pg, "SHOW application_name").await, "opsdeck/prod-ro");
     assert_eq!(one(&pg, "SHOW default_transaction_read_only").await, "on");
+    assert_eq!(one(&pg, "SHOW TimeZone").await, "UTC");
     let err = pg
         .client()
         .batch_execute("CREATE TABLE t (x int)")

@@ -129,5 +129,24 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
 
 /// One readable line on stderr for an error, prefixed like cargo's.
 pub fn report(err: &Error) {
-    eprintln!("opsdeck: error: {err}");
+    eprintln!("opsdeck: error: {}", one_line(&err.to_string()));
+}
+
+/// Folds a multi-line message (server replies, parser dumps) into one line so
+/// that every error stays one readable line.
+pub fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_fold_to_one_line() {
+        assert_eq!(super::one_line("a: b\n  c\r\n\nd"), "a: b; c; d");
+        assert_eq!(super::one_line("plain"), "plain");
+    }
 }

@@ -93,7 +93,9 @@ pub fn row(t: &mut comfy_table::Table, cells: Vec<String>) {
     t.add_row(cells.iter().map(|c| printable(c)));
 }
 
-fn printable(s: &str) -> String {
+/// Control characters shown escaped, so data (tenant names, keys) cannot
+/// drive the operator's terminal.
+pub fn printable(s: &str) -> String {
     if !s.chars().any(|c| c.is_control() && c != '\n') {
         return s.to_string();
     }

@@ -369,12 +369,12 @@ async fn set_status(
         }
     };
     if let Some(n) = &change.note {
-        eprintln!("opsdeck: {n}");
+        eprintln!("opsdeck: {}", output::printable(n));
     } else {
         eprintln!(
             "opsdeck: tenant {} is now {}",
-            change.slug.as_deref().unwrap_or(&change.id),
-            change.to
+            output::printable(change.slug.as_deref().unwrap_or(&change.id)),
+            output::printable(&change.to)
         );
     }
     output::print_item(&change, global.output)?;

@@ -39,8 +39,10 @@ impl SessionSettings {
 
     /// The `options` startup parameter carrying the GUCs.
     pub fn options(&self) -> String {
+        // TimeZone=UTC: timestamps without time zone are read as UTC and every
+        // timestamp opsdeck prints is RFC 3339 UTC, whatever the server's zone.
         let mut o = format!(
-            "-c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={}",
+            "-c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={} -c TimeZone=UTC",
             self.statement_timeout.as_millis(),
             self.lock_timeout.as_millis(),
             self.idle_in_transaction_timeout.as_millis()

@@ -22,18 +22,32 @@ pub async fn csv_query(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<String
     Ok(query::stream(&m, q, Values::Inline)?.text)
 }
 
+/// A whole-table export takes as long as the table is big: the context's
+/// statement_timeout (meant for interactive queries) would cut it off midway
+/// with partial output. The export is read-only and ends with the process
+/// (Ctrl-C closes the connection), so it lifts the limit on its session.
+async fn lift_statement_timeout(pg: &Pg) -> Result<()> {
+    pg.client()
+        .batch_execute("SET statement_timeout = 0")
+        .await?;
+    Ok(())
+}
+
 /// CSV with a header row, chunks exactly as the server produced them.
+/// Lifts statement_timeout on this session (see [`lift_statement_timeout`]).
 pub async fn csv(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<ByteStream> {
     let select = csv_query(pg, map, q).await?;
+    lift_statement_timeout(pg).await?;
     let copy = format!("COPY ({select}) TO STDOUT (FORMAT csv, HEADER)");
     let s = pg.client().copy_out(copy.as_str()).await?;
     Ok(Box::pin(s.map_err(Error::from)))
 }
 
-/// Rows one by one, for JSON output.
+/// Rows one by one, for JSON output. Lifts statement_timeout on this session.
 pub async fn rows(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<RowStream> {
     let m = meta::load(pg, map).await?;
     let sql = query::stream(&m, q, Values::Bind)?;
+    lift_statement_timeout(pg).await?;
     let s = pg
         .client()
         .query_raw(sql.text.as_str(), params(&sql.params))
