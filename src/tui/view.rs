@@ -26,7 +26,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         frame.render_widget(Paragraph::new(text).style(theme.banner()), banner_area);
     }
     draw_body(app, frame, body);
-    frame.render_widget(Paragraph::new(status_line(app)), status);
+    frame.render_widget(Paragraph::new(status_line(app, status.width)), status);
     frame.render_widget(Paragraph::new(footer_line(app, footer.width)), footer);
     draw_overlays(app, frame, body);
 }
@@ -184,7 +184,7 @@ fn draw_body(app: &App, frame: &mut Frame, area: Rect) {
     screen.render(frame, inner, &cx);
 }
 
-fn status_line(app: &App) -> Line<'static> {
+fn status_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.env.theme;
     match &app.mode {
         Mode::Command(bar) => {
@@ -192,9 +192,22 @@ fn status_line(app: &App) -> Line<'static> {
                 Span::styled(":", theme.accent()),
                 Span::styled(format!("{}▏", bar.input), theme.text()),
             ];
+            // Whole candidates only, and `…` when some did not fit.
             let c = candidates(&bar.input, &app.env.contexts);
-            if !c.is_empty() {
-                spans.push(Span::styled(format!("  {}", c.join("  ")), theme.muted()));
+            let mut room = usize::from(width).saturating_sub(Line::from(spans.clone()).width());
+            let mut shown = String::new();
+            for (i, cand) in c.iter().enumerate() {
+                let piece = format!("  {cand}");
+                let more = if i + 1 < c.len() { 3 } else { 0 };
+                if Span::raw(piece.as_str()).width() + more > room {
+                    shown.push_str("  …");
+                    break;
+                }
+                room -= Span::raw(piece.as_str()).width();
+                shown.push_str(&piece);
+            }
+            if !shown.is_empty() {
+                spans.push(Span::styled(shown, theme.muted()));
             }
             Line::from(spans)
         }
@@ -214,8 +227,8 @@ fn status_line(app: &App) -> Line<'static> {
 /// Key hints, from the live keymap (first key of each; `?` lists them
 /// all): an open popup's or overlay's own keys; else the screen's actions
 /// (disabled ones muted), then the global essentials. When they do not fit,
-/// `? help` stays, then the screen's actions, then quit, command, filter,
-/// back and pause, each in its place.
+/// `? help` stays, then the screen's actions, then back, quit, command,
+/// filter and pause, each in its place.
 fn footer_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.env.theme;
     let keymap = &app.env.keymap;
@@ -238,16 +251,16 @@ fn footer_line(app: &App, width: u16) -> Line<'static> {
                 hints.push((keys, d.label.to_string(), enabled, 2));
             }
             if screen.filter_text().is_some() {
-                hints.push((global(Global::Filter), "filter".into(), true, 5));
+                hints.push((global(Global::Filter), "filter".into(), true, 6));
             }
         }
         let pause = if app.paused { "resume" } else { "pause" };
         for (g, label, priority) in [
-            (Global::Command, "cmd", 4),
+            (Global::Command, "cmd", 5),
             (Global::Help, "help", 1),
             (Global::Pause, pause, 7),
-            (Global::Back, "back", 6),
-            (Global::Quit, "quit", 3),
+            (Global::Back, "back", 3),
+            (Global::Quit, "quit", 4),
         ] {
             hints.push((global(g), label.into(), true, priority));
         }

@@ -129,3 +129,25 @@ pub fn shown_columns(columns: &[Column], width: u16) -> Vec<bool> {
     }
     shown
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{shown_columns, Column};
+    use ratatui::layout::Constraint;
+
+    #[test]
+    fn narrow_tables_hide_optional_then_rightmost_columns() {
+        let cols = [
+            Column::new("started", None, Constraint::Length(19)).optional(),
+            Column::new("action", None, Constraint::Min(10)),
+            Column::new("target", None, Constraint::Min(8)),
+            Column::new("outcome", None, Constraint::Length(10)),
+            Column::new("took", None, Constraint::Length(8)).optional(),
+        ];
+        assert_eq!(shown_columns(&cols, 80), [true; 5]);
+        assert_eq!(shown_columns(&cols, 50), [true, true, true, true, false]);
+        assert_eq!(shown_columns(&cols, 38), [false, true, true, true, false]);
+        assert_eq!(shown_columns(&cols, 20), [false, true, true, false, false]);
+        assert_eq!(shown_columns(&cols, 3), [false, true, false, false, false]);
+    }
+}
