@@ -127,6 +127,13 @@ async fn unknown_ca_is_a_connect_error_with_a_way_out() {
         err.contains("redis_ca") && err.contains("#insecure"),
         "{err}"
     );
+
+    // redis:// at a TLS-only port: the hint names the scheme.
+    let plain = format!("redis://127.0.0.1:{}/0", sb.port());
+    let (code, _, err) = run(h.path(), &[], &["--redis", &plain, "cache", "stats"]);
+    assert_eq!(code, 4, "{err}");
+    one_line(&err);
+    assert!(err.contains("use rediss://"), "{err}");
 }
 
 #[tokio::test]
@@ -239,6 +246,20 @@ async fn missing_or_bad_ca_file_is_a_usage_error() {
     one_line(&err);
     assert!(err.contains("holds no PEM certificate"), "{err}");
     assert!(err.contains(&not_pem.display().to_string()), "{err}");
+
+    // PEM armour around bytes that are no certificate.
+    let garbage = h.path().join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let e = connect_url_with_ca(&sb.url(), None, Some(&garbage))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(e.exit_code(), ExitCode::Usage, "{e}");
+    assert!(e.to_string().contains("garbage.pem"), "{e}");
 
     let e = connect_url_with_ca(&sb.url(), None, Some(&missing))
         .await
@@ -423,7 +444,8 @@ async fn tls_cluster_uses_the_ca_on_every_master() {
     for p in &ports {
         servers.wait(*p, ca, &["PING"], |o| o.contains("PONG"));
     }
-    let out = Command::new("redis-cli")
+    // redis-cli waits forever for nodes that cannot join: bound it.
+    let mut create = Command::new("redis-cli")
         .arg("--tls")
         .arg("--cacert")
         .arg(ca)
@@ -431,13 +453,22 @@ async fn tls_cluster_uses_the_ca_on_every_master() {
         .args(ports.iter().map(|p| format!("127.0.0.1:{p}")))
         .args(["--cluster-replicas", "0", "--cluster-yes"])
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::null())
+        .spawn()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = create.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = create.kill();
+            let _ = create.wait();
+            panic!("redis-cli --cluster create did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "redis-cli --cluster create: {status}");
     for p in &ports {
         servers.wait(*p, ca, &["CLUSTER", "INFO"], |o| {
             o.contains("cluster_state:ok")

@@ -123,11 +123,16 @@ pub async fn connect_url_with_ca(
     // Only a verified rediss:// connection has a use for the CA: redis://
     // has no TLS and #insecure checks nothing.
     let certs = certs.filter(|_| verified_tls);
-    if let Some(certs) = &certs {
+    if let (Some(certs), Some(path)) = (&certs, ca) {
         // The TLS parameters ride in the connection info, so the per-master
         // connections derived from it below verify against the same CA.
         info = redis::Client::build_with_tls(info, certs.clone())
-            .map_err(|e| fail(&seed_addr, e))?
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "the Redis CA file {} cannot be used: {e}",
+                    path.display()
+                ))
+            })?
             .get_connection_info()
             .clone();
     }
@@ -302,11 +307,24 @@ fn fail(addr: &str, e: redis::RedisError) -> Error {
     if let Some(tls) = tls_error(&e) {
         return tls_fail(addr, tls);
     }
+    // A port that was reached but hung up or stayed silent is often a scheme
+    // mismatch: a TLS-only port drops plain RESP, a plain port never answers
+    // a TLS hello. `addr` comes from addr_string, which marks TLS.
+    let mismatch = if e.is_connection_refusal() {
+        None
+    } else if addr.contains("(tls") {
+        Some("; if that port does not speak TLS, use redis://")
+    } else {
+        Some("; if that port speaks only TLS, use rediss://")
+    };
     match Error::from_redis(e) {
         Error::Connect { detail, hint, .. } => Error::Connect {
             target: format!("redis {addr}"),
             detail,
-            hint,
+            hint: match (hint, mismatch) {
+                (Some(h), Some(m)) => Some(format!("{h}{m}")),
+                (hint, _) => hint,
+            },
         },
         Error::Server { detail, hint } => Error::Connect {
             target: format!("redis {addr}"),

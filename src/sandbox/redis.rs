@@ -14,7 +14,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Long enough for any test run or demo, short enough that a leaked key is useless.
 const CERT_DAYS: &str = "7";
 
-/// A private CA and a server certificate it signs for 127.0.0.1 and localhost.
+/// A private CA and a server certificate it signs for 127.0.0.1 and localhost;
+/// the certificate is good for client auth too, which a TLS cluster bus needs.
 #[derive(Debug, Clone)]
 struct TlsFiles {
     ca: PathBuf,
@@ -38,7 +39,7 @@ impl TlsFiles {
             "subjectAltName = IP:127.0.0.1, DNS:localhost\n\
              basicConstraints = critical, CA:FALSE\n\
              keyUsage = critical, digitalSignature, keyEncipherment\n\
-             extendedKeyUsage = serverAuth\n",
+             extendedKeyUsage = serverAuth, clientAuth\n",
         )
         .map_err(|e| Error::io(format!("cannot write {}", ext.display()), e))?;
         let ec = [
