@@ -60,8 +60,11 @@ fn sampled() -> Vec<Sampled> {
 }
 
 fn stats() -> CacheStats {
+    stats_of(sampled())
+}
+
+fn stats_of(sampled: Vec<Sampled>) -> CacheStats {
     let layout = CacheLayout::default();
-    let sampled = sampled();
     let node = NodeStats {
         addr: "cache.example:6379".into(),
         redis_version: Some("7.2.4".into()),
@@ -542,5 +545,93 @@ mod live {
         let log = std::fs::read_to_string(session.audit_path()).unwrap();
         assert!(log.contains("\"deleted\":3000"), "{log}");
         assert!(log.contains("\"cancelled\":true"), "{log}");
+    }
+}
+
+/// Memory figures of every width keep their unit whole (the column is sized
+/// to its content), and keys and values holding control characters are drawn
+/// escaped, at 80x24 and 40x12.
+#[test]
+fn wide_memory_figures_and_hostile_keys() {
+    let mut r = Rig::loaded();
+    let sampled = vec![
+        Sampled {
+            key: "big:1".into(),
+            ttl_ms: None,
+            memory_bytes: Some(1_048_000),
+        },
+        Sampled {
+            key: "evil\x1b]0;pwned\x07\x1b[2J:1".into(),
+            ttl_ms: None,
+            memory_bytes: Some(102_400),
+        },
+        Sampled {
+            key: "tab\tnew\nline:1".into(),
+            ttl_ms: None,
+            memory_bytes: Some(5),
+        },
+    ];
+    let gen = r.screen.stats_gen();
+    r.msg(Msg::Stats {
+        gen,
+        result: Box::new(Ok((stats_of(sampled), ":".into()))),
+    });
+    let inert = |t: &Terminal<TestBackend>| {
+        for c in &t.backend().buffer().content {
+            assert!(
+                !c.symbol().chars().any(opsdeck::tui::text::is_unsafe),
+                "{:?} in\n{}",
+                c.symbol(),
+                t.backend()
+            );
+        }
+    };
+    for (w, h) in [(80, 24), (40, 12)] {
+        let t = r.draw(w, h);
+        inert(&t);
+        let s = text(&t);
+        assert!(s.contains("1023.4 KiB") && s.contains("100.0 KiB"), "{s}");
+        assert!(s.contains("evil␛]0;pwned"), "{s}");
+        assert!(
+            s.contains("memory 42.0 MiB") && s.contains("hit 93.0%"),
+            "{s}"
+        );
+    }
+    // A key whose value carries escapes: the value pane shows them escaped.
+    r.nav(Global::Down);
+    r.nav(Global::Enter);
+    let gen = r.screen.keys_gen().unwrap();
+    r.msg(Msg::Keys {
+        gen,
+        result: Ok(vec![entry(
+            "evil\x1b]0;pwned\x07\x1b[2J:1",
+            "string",
+            None,
+            102_400,
+        )]),
+    });
+    r.nav(Global::Enter);
+    let gen = r.screen.value_gen().unwrap();
+    r.msg(Msg::Value {
+        gen,
+        result: Box::new(Ok(KeyValue {
+            key: "evil\x1b]0;pwned\x07\x1b[2J:1".into(),
+            kind: "string".into(),
+            encoding: Some("raw".into()),
+            ttl_ms: None,
+            memory_bytes: Some(102_400),
+            length: 20,
+            shown: 20,
+            truncated: false,
+            format: "text",
+            value: serde_json::json!("a\tb\x1b[2Jc\r\x07"),
+            notes: Vec::new(),
+        })),
+    });
+    for (w, h) in [(80, 24), (40, 12)] {
+        let t = r.draw(w, h);
+        inert(&t);
+        let s = text(&t);
+        assert!(s.contains("a\\tb␛[2Jc\\r\\x07"), "{s}");
     }
 }

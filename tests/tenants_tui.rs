@@ -211,7 +211,10 @@ async fn list_and_detail_render() {
     );
     h.key(KeyCode::Enter).await;
     let detail = h.screen();
-    assert!(detail.contains("rows crm.contacts"), "{detail}");
+    // The first screen names every section with its count.
+    for summary in ["cache keys", "failed jobs", "2 (1 active)", "app audit"] {
+        assert!(detail.contains(summary), "{summary}: {detail}");
+    }
     assert!(
         detail.contains("3 (exact)") && detail.contains("(estimate)"),
         "{detail}"
@@ -225,10 +228,26 @@ async fn list_and_detail_render() {
         "{keys}"
     );
     assert!(!keys.contains("hash"), "key_hash never shown: {keys}");
+    // At 40x12 the detail takes the body and still scrolls to its last row.
+    h.app.update(Msg::Resize(40, 12));
+    h.key(KeyCode::Char('g')).await;
+    snapshot("tenants_detail_40x12", &h.app);
+    h.key(KeyCode::Char('G')).await;
+    let end = h.screen();
+    assert!(end.contains("sk_test"), "{end}");
+    h.app.update(Msg::Resize(80, 24));
 
-    h.key(KeyCode::Esc).await;
+    // Esc closes the detail and cancels its task (and so its query) if it still runs.
+    let cmds = h
+        .app
+        .update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
     assert!(
-        !h.screen().contains("rows crm.contacts"),
+        cmds.iter().any(|c| c.name() == "abort:tenants:detail"),
+        "{:?}",
+        cmds.iter().map(Cmd::name).collect::<Vec<_>>()
+    );
+    assert!(
+        !h.screen().contains("rows per table"),
         "Esc closes the detail"
     );
 }
@@ -265,6 +284,21 @@ async fn filter_sort_and_lint_view() {
     let s = h.screen();
     assert!(s.contains("tenancy lint: 5 finding(s)"), "{s}");
     assert!(s.contains("rls_disabled") && s.contains("crm.deals"), "{s}");
+    // Kind names are whole, even at 40 columns (headings wrap, never cut).
+    h.app.update(Msg::Resize(40, 12));
+    let mut seen = String::new();
+    for _ in 0..12 {
+        seen.push_str(&h.screen());
+        h.key(KeyCode::PageDown).await;
+    }
+    for kind in [
+        "rls_disabled · crm.keys",
+        "missing_tenant_index · crm.deals",
+        "nullable_tenant_column · crm.deals",
+    ] {
+        assert!(seen.contains(kind), "{kind} not shown whole: {seen}");
+    }
+    h.app.update(Msg::Resize(80, 24));
     h.key(KeyCode::Esc).await;
     assert!(!h.screen().contains("rls_disabled"));
 }
@@ -317,49 +351,64 @@ async fn read_only_context_shows_the_refusal() {
     assert_eq!(state(&db, "acct-001").await, "live");
 }
 
-/// The real binary in a pseudo-terminal: `:tenants`, `/` filter, Enter.
-#[tokio::test]
-async fn pty_filters_and_opens_a_tenant() {
-    let db = fixture().await;
-    let h = home();
-    std::fs::create_dir_all(h.path().join("config")).unwrap();
-    std::fs::write(
-        h.path().join("config/config.toml"),
-        config_toml(&db.url, false),
-    )
-    .unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("opsdeck");
-    let script = format!("stty sane; '{}'; printf '\\nEXIT=%s\\n' $?", bin.display());
-    let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c").arg(script);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
-            cmd.env_remove(k);
+/// The real binary in a pseudo-terminal on the fixture, its screen parsed by
+/// vt100 and its raw output kept (to look for escapes that must not be there).
+struct Pty {
+    pty: expectrl::Session,
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+    _home: tempfile::TempDir,
+}
+
+impl Pty {
+    fn start(db: &TestDb) -> Pty {
+        let h = home();
+        std::fs::create_dir_all(h.path().join("config")).unwrap();
+        std::fs::write(
+            h.path().join("config/config.toml"),
+            config_toml(&db.url, false),
+        )
+        .unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("opsdeck");
+        let script = format!("stty sane; '{}'; printf '\\nEXIT=%s\\n' $?", bin.display());
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c").arg(script);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("OPSDECK_HOME", h.path())
+            .env("TERM", "xterm-256color");
+        Pty {
+            pty: expectrl::Session::spawn(cmd).expect("spawn in a pty"),
+            parser: vt100::Parser::new(24, 80, 0),
+            raw: Vec::new(),
+            _home: h,
         }
     }
-    cmd.env("OPSDECK_HOME", h.path())
-        .env("TERM", "xterm-256color");
-    let mut pty = expectrl::Session::spawn(cmd).expect("spawn in a pty");
-    let mut parser = vt100::Parser::new(24, 80, 0);
-    let mut raw = Vec::new();
-    let mut wait_for = |pty: &mut expectrl::Session, what: &str, pred: &dyn Fn(&str) -> bool| {
+
+    /// Reads until `pred` holds on the screen (or, for "exit", the shell
+    /// printed the exit code); the screen and the raw output so far.
+    fn wait_for(&mut self, what: &str, pred: &dyn Fn(&str) -> bool) -> (String, String) {
         let start = Instant::now();
         loop {
             let mut buf = [0u8; 8192];
             loop {
-                match pty.try_read(&mut buf) {
+                match self.pty.try_read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        raw.extend_from_slice(&buf[..n]);
-                        parser.process(&buf[..n]);
+                        self.raw.extend_from_slice(&buf[..n]);
+                        self.parser.process(&buf[..n]);
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(_) => break,
                 }
             }
-            let s = parser.screen().contents();
-            if pred(&s) || (what == "exit" && String::from_utf8_lossy(&raw).contains("EXIT=")) {
-                return (s, String::from_utf8_lossy(&raw).to_string());
+            let s = self.parser.screen().contents();
+            let raw = String::from_utf8_lossy(&self.raw).to_string();
+            if pred(&s) || (what == "exit" && raw.contains("EXIT=")) {
+                return (s, raw);
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
@@ -367,32 +416,166 @@ async fn pty_filters_and_opens_a_tenant() {
             );
             std::thread::sleep(Duration::from_millis(30));
         }
-    };
-    let send = |pty: &mut expectrl::Session, keys: &str| {
-        pty.send(keys).expect("write to pty");
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.pty.send(keys).expect("write to pty");
         std::thread::sleep(Duration::from_millis(150));
-    };
-    wait_for(&mut pty, "the first screen", &|s| s.contains("? help"));
-    send(&mut pty, ":tenants\r");
-    wait_for(&mut pty, "the tenants list", &|s| {
+    }
+
+    /// `q`, then the exit code the shell printed.
+    fn quit(&mut self) {
+        self.send("q");
+        let (_, out) = self.wait_for("exit", &|_| false);
+        assert!(
+            out.contains("EXIT=0"),
+            "{}",
+            &out[out.len().saturating_sub(300)..]
+        );
+    }
+}
+
+/// The real binary in a pseudo-terminal: `:tenants`, `/` filter, Enter.
+#[tokio::test]
+async fn pty_filters_and_opens_a_tenant() {
+    let db = fixture().await;
+    let mut pty = Pty::start(&db);
+    pty.wait_for("the first screen", &|s| s.contains("? help"));
+    pty.send(":tenants\r");
+    pty.wait_for("the tenants list", &|s| {
         s.contains("acct-001") && s.contains("slug")
     });
-    send(&mut pty, "/brien");
-    let (s, _) = wait_for(&mut pty, "the filtered list", &|s| {
+    pty.send("/brien");
+    let (s, _) = pty.wait_for("the filtered list", &|s| {
         s.contains("O'Brien") && !s.contains("acct-001")
     });
     assert!(s.contains("obrien"), "{s}");
-    send(&mut pty, "\r");
-    send(&mut pty, "\r");
-    let (s, _) = wait_for(&mut pty, "the detail pane", &|s| {
-        s.contains("rows crm.contacts")
-    });
-    assert!(s.contains("enterprise") && s.contains("3 (exact)"), "{s}");
-    send(&mut pty, "q");
-    let (_, out) = wait_for(&mut pty, "exit", &|_| false);
+    pty.send("\r");
+    pty.send("\r");
+    let (s, _) = pty.wait_for("the detail pane", &|s| s.contains("api keys"));
     assert!(
-        out.contains("EXIT=0"),
-        "{}",
-        &out[out.len().saturating_sub(300)..]
+        s.contains("enterprise") && s.contains("2 (1 active)"),
+        "{s}"
     );
+    pty.send("G");
+    let (s, _) = pty.wait_for("the end of the detail", &|s| s.contains("old laptop"));
+    assert!(s.contains("crm.contacts") && s.contains("3 (exact)"), "{s}");
+    pty.quit();
+}
+
+/// Tenants whose names carry a window-title OSC, a clear-screen CSI, a tab,
+/// a newline and a right-to-left override.
+const HOSTILE: &str = r#"
+INSERT INTO crm.accounts VALUES
+    (42, E'evil\x1b[31m', E'Evil \x1b]0;pwned\x07\x1b[2J end', 'pro', 'live', '2024-05-01 00:00:00+00'),
+    (43, 'tabby', E'Tab\tand\nnewline \u202Egnp.exe', E'fr\x7fee', 'live', '2024-05-02 00:00:00+00');
+"#;
+
+/// Every cell of a drawn screen: no control or bidi character left, and the
+/// body's frame intact (the corners, and `│` at both ends of every body row).
+fn assert_inert(t: &Terminal<TestBackend>) {
+    let buf = t.backend().buffer();
+    for cell in &buf.content {
+        assert!(
+            !cell.symbol().chars().any(opsdeck::tui::text::is_unsafe),
+            "a control character reached the buffer: {:?}\n{}",
+            cell.symbol(),
+            t.backend()
+        );
+    }
+    let (w, h) = (buf.area.width, buf.area.height);
+    // Header on row 0; the body's box from row 1 to the row above the status line.
+    let (top, bottom) = (1, h - 3);
+    assert_eq!(buf[(0, top)].symbol(), "┌", "{}", t.backend());
+    assert_eq!(buf[(w - 1, top)].symbol(), "┐", "{}", t.backend());
+    assert_eq!(buf[(0, bottom)].symbol(), "└", "{}", t.backend());
+    assert_eq!(buf[(w - 1, bottom)].symbol(), "┘", "{}", t.backend());
+    for y in top + 1..bottom {
+        assert_eq!(buf[(0, y)].symbol(), "│", "row {y}\n{}", t.backend());
+        assert_eq!(buf[(w - 1, y)].symbol(), "│", "row {y}\n{}", t.backend());
+    }
+}
+
+/// Control characters in data are drawn as visible escapes in the table,
+/// the detail pane, the status line and the confirm popup, and never move
+/// or overwrite the borders.
+#[tokio::test]
+async fn control_characters_in_data_are_shown_escaped() {
+    let db = fixture().await;
+    db.client().await.batch_execute(HOSTILE).await.unwrap();
+    let mut h = Harness::new(&db, false).await;
+    h.key(KeyCode::Char('G')).await;
+    let t = draw(&h.app);
+    assert_inert(&t);
+    let s = format!("{}", t.backend());
+    assert!(
+        s.contains("evil␛[31m") && s.contains("Evil ␛]0;pwned"),
+        "{s}"
+    );
+    assert!(s.contains("Tab\\tand\\nnewlin"), "{s}");
+    h.app.update(Msg::Resize(40, 12));
+    assert_inert(&draw(&h.app));
+    h.app.update(Msg::Resize(80, 24));
+
+    // The detail pane of the tenant with the title escape.
+    h.key(KeyCode::Up).await;
+    h.key(KeyCode::Enter).await;
+    let t = draw(&h.app);
+    assert_inert(&t);
+    let s = format!("{}", t.backend());
+    assert!(s.contains("Evil ␛]0;pwned\\x07␛[2J end"), "{s}");
+
+    // The confirm popup names the tenant by its slug.
+    h.key(KeyCode::Esc).await;
+    h.keys("s").await;
+    let t = draw(&h.app);
+    assert_inert(&t);
+    let s = format!("{}", t.backend());
+    assert!(s.contains("confirm") && s.contains("evil␛[31m"), "{s}");
+    h.key(KeyCode::Esc).await;
+
+    // A server error in the status line.
+    h.app.update(Msg::Status(Err(
+        "ERROR: \x1b]0;pwned\x07 bad\r\nthing\u{202E}".into(),
+    )));
+    let t = draw(&h.app);
+    assert_inert(&t);
+    let s = format!("{}", t.backend());
+    assert!(
+        s.contains("ERROR: ␛]0;pwned\\x07 bad\\r\\nthing<U+202E>"),
+        "{s}"
+    );
+}
+
+/// The same hostile name through the real binary: the raw output never
+/// carries the title escape, and the table keeps its frame.
+#[tokio::test]
+async fn pty_control_characters_never_reach_the_terminal() {
+    let db = fixture().await;
+    db.client().await.batch_execute(HOSTILE).await.unwrap();
+    let mut pty = Pty::start(&db);
+    pty.wait_for("the first screen", &|s| s.contains("? help"));
+    pty.send(":tenants\r");
+    pty.wait_for("the tenants list", &|s| s.contains("acct-001"));
+    pty.send("G");
+    let (s, raw) = pty.wait_for("the hostile tenants", &|s| s.contains("Evil ␛]0;pwned"));
+    assert!(
+        !raw.contains("\x1b]0;pwned"),
+        "the title escape reached the terminal"
+    );
+    assert!(
+        !raw.contains("\x1b[31m"),
+        "the colour escape reached the terminal"
+    );
+    assert!(s.contains("Tab\\tand\\nnewlin"), "{s}");
+    let rows: Vec<&str> = s.lines().collect();
+    assert!(rows[1].starts_with('┌') && rows[1].ends_with('┐'), "{s}");
+    for row in &rows[2..rows.len() - 3] {
+        assert!(
+            row.starts_with('│') && row.ends_with('│'),
+            "row out of the frame: {row:?}\n{s}"
+        );
+    }
+    assert_eq!(pty.parser.screen().title(), "", "the window title was set");
+    pty.quit();
 }

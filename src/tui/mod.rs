@@ -7,6 +7,7 @@
 //! - [`screens`]: the registry and one file per screen; [`widgets`] and [`popups`]: shared pieces.
 //! - [`env`]: theme, keymap, settings (`Env::test_env()` for tests); [`keymap`], [`theme`].
 //! - [`terminal`]: raw mode / alternate screen / cursor restored on exit, panic and signals.
+//! - [`text`]: data made safe to draw (control and bidi characters shown as escapes).
 //!
 //! # Adding a screen (tenants, cache, …)
 //! 1. Write `src/tui/screens/NAME.rs` with `pub const ACTIONS: &[ActionDef<ScreenAction>]`
@@ -36,7 +37,12 @@
 //!    `Cmd::Push(screen)` (Esc comes back). A task with a key (`Cmd::task(name, Some(key), ..)`)
 //!    replaces a running one with the same key, so typing a filter never piles up queries.
 //!    Key a screen's tasks `NAME` or `NAME:…`: leaving the screen cancels them.
-//! 5. Tests: state tests drive `App::update` / your screen with `Env::test_env()`; render
+//! 5. Text from the servers (names, keys, values, error messages) can hold control
+//!    characters: it goes through [`text::clean`] before it is measured or drawn. The
+//!    table, the detail pane, the popups, the progress view and the status line do it
+//!    for you; text a screen draws itself is its own to clean ([`text::span`],
+//!    [`text::line`]). [`view::view`] scrubs each frame as a last resort.
+//! 6. Tests: state tests drive `App::update` / your screen with `Env::test_env()`; render
 //!    tests draw into ratatui's `TestBackend` (see tests/tui_render.rs).
 
 pub mod app;
@@ -49,6 +55,7 @@ pub mod popups;
 pub mod runtime;
 pub mod screens;
 pub mod terminal;
+pub mod text;
 pub mod theme;
 pub mod view;
 pub mod widgets;

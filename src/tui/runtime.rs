@@ -84,7 +84,8 @@ impl Runtime {
         match cmd {
             Cmd::Task { name, key, run } => self.spawn(name, key, run),
             Cmd::Abort(key) => {
-                if let Some(t) = self.tasks.remove(&key) {
+                // A task that has answered already has nothing left to cancel.
+                if let Some(t) = self.tasks.remove(&key).filter(|t| !t.abort.is_finished()) {
                     self.cancel(t, Report::Status);
                 }
             }
@@ -97,7 +98,7 @@ impl Runtime {
                     .cloned()
                     .collect();
                 for k in left {
-                    if let Some(t) = self.tasks.remove(&k) {
+                    if let Some(t) = self.tasks.remove(&k).filter(|t| !t.abort.is_finished()) {
                         self.cancel(t, Report::Status);
                     }
                 }

@@ -7,6 +7,7 @@ use super::command_bar::candidates;
 use super::keymap::Global;
 use super::popups::help::{self, HelpLayout};
 use super::screens::{LoadState, Screen};
+use super::text::{self, cleaned};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -29,6 +30,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(status_line(app, status.width)), status);
     frame.render_widget(Paragraph::new(footer_line(app, footer.width)), footer);
     draw_overlays(app, frame, body);
+    text::scrub(frame.buffer_mut());
 }
 
 /// Header, banner, body, status line, footer.
@@ -64,7 +66,10 @@ fn banner_text(app: &App) -> Option<String> {
             reason, retry_at, ..
         } => {
             let wait = retry_at.saturating_duration_since(app.now).as_secs();
-            Some(format!(" connection lost: {reason} · retrying in {wait}s"))
+            Some(format!(
+                " connection lost: {} · retrying in {wait}s",
+                text::clean(reason)
+            ))
         }
         _ => None,
     }
@@ -79,7 +84,7 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
     let mut spans = vec![
         Span::styled(" opsdeck", theme.title()),
         sep(),
-        Span::styled(app.context.name.clone(), theme.accent()),
+        Span::styled(cleaned(&app.context.name), theme.accent()),
     ];
     if app.context.read_only {
         spans.push(Span::raw(" "));
@@ -113,16 +118,19 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
         if let Some(pg) = &info.pg {
             let used: usize = spans.iter().map(Span::width).sum();
             let room = usize::from(width).saturating_sub(used + 3);
-            let mut server = format!("pg {}", short_version(&pg.server_version));
+            let mut server = format!("pg {}", cleaned(short_version(&pg.server_version)));
             // The target starts with the login user; name the role only when it differs.
             if !pg.target.starts_with(&format!("{}@", pg.role)) {
-                server.push_str(&format!(" as {}", pg.role));
+                server.push_str(&format!(" as {}", text::clean(&pg.role)));
             }
             let server_width = Span::raw(server.as_str()).width();
             if server_width <= room {
                 spans.push(sep());
                 spans.push(Span::styled(server, theme.text()));
-                let target = shorten(&pg.target, room.saturating_sub(server_width + 1));
+                let target = shorten(
+                    &text::clean(&pg.target),
+                    room.saturating_sub(server_width + 1),
+                );
                 if !target.is_empty() {
                     spans.push(Span::styled(format!(" {target}"), theme.muted()));
                 }
@@ -171,9 +179,15 @@ fn draw_body(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let cx = app.cx();
-    let mut title = vec![Span::styled(format!(" {} ", screen.title()), theme.title())];
+    let mut title = vec![Span::styled(
+        format!(" {} ", text::clean(&screen.title())),
+        theme.title(),
+    )];
     if let Some(f) = screen.filter_text().filter(|f| !f.is_empty()) {
-        title.push(Span::styled(format!("/{f} "), theme.accent()));
+        title.push(Span::styled(
+            format!("/{} ", text::clean(f)),
+            theme.accent(),
+        ));
     }
     let block = Block::default()
         .borders(Borders::ALL)
@@ -190,14 +204,14 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
         Mode::Command(bar) => {
             let mut spans = vec![
                 Span::styled(":", theme.accent()),
-                Span::styled(format!("{}▏", bar.input), theme.text()),
+                Span::styled(format!("{}▏", text::clean(&bar.input)), theme.text()),
             ];
             // Whole candidates only, and `…` when some did not fit.
             let c = candidates(&bar.input, &app.env.contexts);
             let mut room = usize::from(width).saturating_sub(Line::from(spans.clone()).width());
             let mut shown = String::new();
             for (i, cand) in c.iter().enumerate() {
-                let piece = format!("  {cand}");
+                let piece = format!("  {}", text::clean(cand));
                 let more = if i + 1 < c.len() { 3 } else { 0 };
                 if Span::raw(piece.as_str()).width() + more > room {
                     shown.push_str("  …");
@@ -213,12 +227,12 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
         }
         Mode::Filter(text) => Line::from(vec![
             Span::styled("/", theme.accent()),
-            Span::styled(format!("{text}▏"), theme.text()),
+            Span::styled(format!("{}▏", text::clean(text)), theme.text()),
             Span::styled("  enter keep · esc clear", theme.muted()),
         ]),
         _ => match &app.status {
-            Some(s) if s.error => Line::styled(s.text.clone(), theme.error()),
-            Some(s) => Line::styled(s.text.clone(), theme.ok()),
+            Some(s) if s.error => text::line(&s.text, theme.error()),
+            Some(s) => text::line(&s.text, theme.ok()),
             None => Line::raw(""),
         },
     }

@@ -6,6 +6,7 @@
 
 use crate::safety::{self, Approval, Risk};
 use crate::tui::cmd::PendingOp;
+use crate::tui::text::cleaned;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit::{fit, wrapped};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -127,7 +128,10 @@ impl ConfirmPopup {
                 cols,
                 theme.muted(),
             ));
-            foot.push(Line::styled(format!("› {}▏", self.typed), theme.accent()));
+            foot.push(Line::styled(
+                format!("› {}▏", cleaned(&self.typed)),
+                theme.accent(),
+            ));
             foot.push(Line::raw(""));
         }
         let button = |label: &'static str, b: Button| {

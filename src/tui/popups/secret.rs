@@ -3,6 +3,7 @@
 
 use crate::conn::Secret;
 use crate::tui::cmd::Cmd;
+use crate::tui::text::cleaned;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit::{fit, wrapped};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -87,7 +88,10 @@ impl SecretPopup {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.warn())
-            .title(Line::styled(format!(" {} ", self.title), theme.title()));
+            .title(Line::styled(
+                format!(" {} ", cleaned(&self.title)),
+                theme.title(),
+            ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let (body, foot) = self.lines(usize::from(inner.width), theme);

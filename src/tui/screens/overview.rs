@@ -7,6 +7,7 @@ use crate::health::overview::{self, Figure, Overview};
 use crate::tui::cmd::Cmd;
 use crate::tui::keymap::{ActionDef, ScreenAction};
 use crate::tui::msg::Msg as AppMsg;
+use crate::tui::text;
 use crate::tui::widgets::sparkline::Series;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -137,7 +138,7 @@ impl Screen for OverviewScreen {
         let theme = &cx.env.theme;
         let mut notes: Vec<Line> = Vec::new();
         if let LoadState::Error(e) = &self.state {
-            notes.push(Line::styled(e.clone(), theme.error()));
+            notes.push(text::line(e, theme.error()));
         }
         let Some(ov) = &self.current else {
             if notes.is_empty() {
@@ -147,10 +148,10 @@ impl Screen for OverviewScreen {
             return;
         };
         if let Some(e) = &ov.postgres_error {
-            notes.push(Line::styled(format!("postgres: {e}"), theme.error()));
+            notes.push(text::line(&format!("postgres: {e}"), theme.error()));
         }
         if let Some(e) = &ov.redis_error {
-            notes.push(Line::styled(format!("redis: {e}"), theme.error()));
+            notes.push(text::line(&format!("redis: {e}"), theme.error()));
         }
         if !cx.context.has_pg && !cx.context.has_redis {
             notes.push(Line::styled(
@@ -187,7 +188,8 @@ impl OverviewScreen {
         let theme = &cx.env.theme;
         let label_w = (row.width / 3).min(16);
         // The value whole (the sparkline narrows or goes), never cut.
-        let display_w = u16::try_from(Span::raw(f.display.as_str()).width()).unwrap_or(u16::MAX);
+        let display = text::cleaned(&f.display);
+        let display_w = u16::try_from(Span::raw(display.as_str()).width()).unwrap_or(u16::MAX);
         let value_w = (row.width.saturating_sub(label_w) * 2 / 3)
             .min(26)
             .max(display_w)
@@ -199,12 +201,9 @@ impl OverviewScreen {
         ])
         .spacing(1)
         .areas(row);
+        frame.render_widget(Paragraph::new(text::span(&f.label, theme.muted())), label);
         frame.render_widget(
-            Paragraph::new(Span::styled(f.label.clone(), theme.muted())),
-            label,
-        );
-        frame.render_widget(
-            Paragraph::new(Span::styled(f.display.clone(), theme.level(f.level))),
+            Paragraph::new(Span::styled(display, theme.level(f.level))),
             value,
         );
         if spark.width >= 4 {

@@ -4,27 +4,24 @@
 //! pane, `s`/`r` to suspend/resume through the confirm popup, `L` for the
 //! tenancy lint findings.
 
+mod source;
 mod views;
+
+pub use source::{parse_filter, TenantSource};
 
 use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
 use crate::error::Result;
 use crate::health::overview::Level;
-use crate::session::Session;
-use crate::tenants::{
-    self, Change, Finding, ListQuery, SortField, StatusAction, StatusChange, TenantDetail,
-    TenantRow,
-};
-use crate::tui::cmd::{BoxFuture, Cmd, PendingOp};
+use crate::tenants::{self, Change, Finding, StatusAction, StatusChange, TenantDetail, TenantRow};
+use crate::tui::cmd::{Cmd, PendingOp};
 use crate::tui::keymap::{action, ActionDef, Global, ScreenAction};
 use crate::tui::msg::Msg as AppMsg;
+use crate::tui::text::{clean, cleaned};
 use crate::tui::widgets::detail::Detail;
-use crate::tui::widgets::table::{
-    self, Anchor, Column, Keyed, Page, PageRequest, PagedSource, PagedTable, TableRow,
-};
+use crate::tui::widgets::table::{self, Column, PagedTable};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
-use std::sync::Arc;
 
 pub const ACTIONS: &[ActionDef<ScreenAction>] = &[
     action("suspend", "suspend", "s"),
@@ -53,95 +50,6 @@ pub enum Msg {
 
 fn wrap(m: Msg) -> AppMsg {
     AppMsg::Screen(ScreenMsg::Tenants(m))
-}
-
-impl TableRow for TenantRow {
-    fn cells(&self) -> Vec<String> {
-        let o = |v: &Option<String>| v.clone().unwrap_or_default();
-        vec![
-            o(&self.slug),
-            o(&self.name),
-            o(&self.plan),
-            o(&self.status),
-            self.created_at
-                .as_deref()
-                .map(|c| c.chars().take(10).collect())
-                .unwrap_or_default(),
-            self.id.clone(),
-        ]
-    }
-}
-
-/// `status:NAME` words set the status filter; the rest is the search text.
-pub fn parse_filter(text: &str) -> (Option<String>, Option<String>) {
-    let mut status = None;
-    let mut words = Vec::new();
-    for w in text.split_whitespace() {
-        match w.strip_prefix("status:") {
-            Some(s) if !s.is_empty() => status = Some(s.to_string()),
-            _ => words.push(w),
-        }
-    }
-    let search = (!words.is_empty()).then(|| words.join(" "));
-    (status, search)
-}
-
-/// Pages come from `tenants::page` by keyset cursor, without the per-row
-/// size counts (those are bounded but add up over a 200-row page; the
-/// detail pane has exact counts). Totals are the planner's estimate.
-pub struct TenantSource;
-
-impl PagedSource for TenantSource {
-    type Row = TenantRow;
-
-    fn fetch(&self, session: Arc<Session>, req: PageRequest) -> BoxFuture<Result<Page<TenantRow>>> {
-        Box::pin(async move {
-            let pg = session.pg().await?;
-            let (status, search) = parse_filter(&req.filter);
-            let (sort, desc) = match &req.sort {
-                Some(s) => (s.column.parse::<SortField>()?, s.desc),
-                None => (SortField::Id, false),
-            };
-            let mut q = ListQuery {
-                status,
-                search,
-                sort,
-                desc,
-                limit: req.limit,
-                ..ListQuery::default()
-            };
-            let whole_count = match req.anchor {
-                Anchor::First => true,
-                Anchor::After(c) => {
-                    q.after = Some(c);
-                    false
-                }
-                Anchor::Before(c) => {
-                    q.before = Some(c);
-                    false
-                }
-                Anchor::Last => {
-                    q.from_end = true;
-                    true
-                }
-            };
-            let page = tenants::page(&pg, &session.ctx.schema, &q).await?;
-            // A short first page is the whole answer; otherwise the planner's
-            // estimate (no scan) when the table starts over at either end.
-            let total = match (whole_count, page.rows.len() < req.limit) {
-                (true, true) => Some(page.rows.len() as u64),
-                (true, _) => tenants::list::estimated_count(&pg, &session.ctx.schema, &q).await?,
-                (false, _) => None,
-            };
-            let rows = page
-                .cursors
-                .into_iter()
-                .zip(page.rows)
-                .map(|(cursor, row)| Keyed { cursor, row })
-                .collect();
-            Ok(Page { rows, total })
-        })
-    }
 }
 
 /// A pane over the list: its own load state and generation.
@@ -186,7 +94,7 @@ impl TenantsScreen {
         let columns = vec![
             Column::new("slug", Some("slug"), Constraint::Min(10)),
             Column::new("name", Some("name"), Constraint::Min(12)),
-            Column::new("plan", None, Constraint::Length(10)),
+            Column::new("plan", None, Constraint::Length(10)).optional(),
             Column::new("status", None, Constraint::Length(9)),
             Column::new("created", Some("created_at"), Constraint::Length(10)),
             Column::new("id", Some("id"), Constraint::Length(12)),
@@ -224,7 +132,9 @@ impl TenantsScreen {
             move |cx| async move {
                 let s = cx.session.clone();
                 let result = async {
-                    let pg = s.pg().await?;
+                    // Exact counts can run long: on a connection of this task's own,
+                    // so Esc or leaving the screen cancels them on the server.
+                    let pg = cx.pg_cancellable().await?;
                     // An unreachable Redis is a note in the detail, not a failed detail.
                     let (redis, note) = match s.ctx.redis.is_some() {
                         true => match s.redis().await {
@@ -257,7 +167,8 @@ impl TenantsScreen {
             Some("tenants:lint".into()),
             move |cx| async move {
                 let s = cx.session.clone();
-                let result = async { tenants::lint(&*s.pg().await?, &s.ctx.schema).await }.await;
+                let result =
+                    async { tenants::lint(&cx.pg_cancellable().await?, &s.ctx.schema).await }.await;
                 wrap(Msg::Lint { gen, result })
             },
         )]
@@ -339,15 +250,12 @@ impl TenantsScreen {
 
     fn render_pane(pane: &Pane, frame: &mut Frame, area: Rect, cx: &Cx) {
         let theme = &cx.env.theme;
-        let block = Block::default()
-            .borders(Borders::TOP)
-            .border_style(theme.border(false))
-            .title(pane.title.clone());
+        let block = pane_block(&pane.title, theme);
         let inner = block.inner(area);
         frame.render_widget(block, area);
         match (&pane.state, &pane.body) {
             (LoadState::Error(e), _) => frame.render_widget(
-                Paragraph::new(e.as_str())
+                Paragraph::new(clean(e))
                     .style(theme.level(Level::Error))
                     .wrap(Wrap { trim: false }),
                 inner,
@@ -388,6 +296,12 @@ impl Screen for TenantsScreen {
             Msg::Table(t) => self.table.update(t, cx).1,
             Msg::Detail { gen, result } => {
                 if let View::Detail { pane, .. } = &mut self.view {
+                    if let (Ok(d), true) = (&*result, gen == pane.gen) {
+                        pane.title = match &d.slug {
+                            Some(slug) => format!(" tenant {} · {slug} ", d.id),
+                            None => format!(" tenant {} ", d.id),
+                        };
+                    }
                     Self::fill(pane, gen, (*result).map(|d| views::detail(&d)), cx);
                 }
                 Vec::new()
@@ -425,15 +339,17 @@ impl Screen for TenantsScreen {
     }
 
     fn nav(&mut self, nav: Global, cx: &Cx) -> Option<Vec<Cmd>> {
-        let pane = match &mut self.view {
-            View::Detail { pane, .. } | View::Lint(pane) => Some(pane),
-            View::List => None,
+        let (pane, key) = match &mut self.view {
+            View::Detail { pane, .. } => (Some(pane), "tenants:detail"),
+            View::Lint(pane) => (Some(pane), "tenants:lint"),
+            View::List => (None, ""),
         };
         if let Some(pane) = pane {
             return match nav {
                 Global::Back => {
+                    // A detail or lint still running stops on the server too.
                     self.view = View::List;
-                    Some(Vec::new())
+                    Some(vec![Cmd::Abort(key.into())])
                 }
                 other => pane
                     .body
@@ -469,32 +385,30 @@ impl Screen for TenantsScreen {
         match &self.view {
             View::List => self.table.render(frame, area, cx),
             View::Lint(pane) => Self::render_pane(pane, frame, area, cx),
-            View::Detail { pane, .. } => {
-                if area.height < 14 {
-                    Self::render_pane(pane, frame, area, cx);
-                    return;
+            View::Detail { pane, .. } => match split(area) {
+                Some([top, bottom]) => {
+                    self.table.render(frame, top, cx);
+                    Self::render_pane(pane, frame, bottom, cx);
                 }
-                let [top, bottom] =
-                    Layout::vertical([Constraint::Percentage(35), Constraint::Percentage(65)])
-                        .areas(area);
-                self.table.render(frame, top, cx);
-                Self::render_pane(pane, frame, bottom, cx);
-            }
+                None => Self::render_pane(pane, frame, area, cx),
+            },
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_filter;
+/// The list above the detail, when the body is tall enough for both to be
+/// useful; else the detail takes the body (its sections need the rows).
+fn split(body: Rect) -> Option<[Rect; 2]> {
+    (body.height >= DETAIL_WITH_LIST)
+        .then(|| Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(body))
+}
 
-    #[test]
-    fn status_words_filter_by_status() {
-        assert_eq!(parse_filter(""), (None, None));
-        assert_eq!(
-            parse_filter("status:suspended acme co"),
-            (Some("suspended".into()), Some("acme co".into()))
-        );
-        assert_eq!(parse_filter("status:"), (None, Some("status:".into())));
-    }
+/// Body rows from which the detail keeps a few rows of the list above it.
+const DETAIL_WITH_LIST: u16 = 30;
+
+fn pane_block<'a>(title: &str, theme: &crate::tui::theme::Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.border(false))
+        .title(cleaned(title))
 }

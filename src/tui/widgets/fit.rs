@@ -2,6 +2,7 @@
 //! and a body cut with an ellipsis so the last lines (the buttons and keys)
 //! always stay in view.
 
+use crate::tui::text::clean;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
@@ -12,7 +13,9 @@ fn width(text: &str) -> usize {
 
 /// `text` wrapped at word boundaries into lines of at most `cols` columns;
 /// a word longer than a line is broken (secrets, keys and URLs have no spaces).
+/// Control characters are shown as escapes (see [`clean`]), not wrapped on.
 pub fn wrap(text: &str, cols: usize) -> Vec<String> {
+    let text = clean(text);
     let cols = cols.max(1);
     let mut lines = Vec::new();
     let mut line = String::new();
@@ -85,6 +88,7 @@ mod tests {
         );
         assert_eq!(wrap("", 5), vec![""]);
         assert_eq!(wrap("東京ラボ", 4), vec!["東京", "ラボ"]);
+        assert_eq!(wrap("a\tb\nc", 3), vec!["a\\t", "b\\n", "c"]);
     }
 
     #[test]

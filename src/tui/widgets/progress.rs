@@ -3,6 +3,7 @@
 //! which signals the task (so a guarded mutation audits "cancelled") and
 //! aborts it if it does not stop.
 
+use crate::tui::text::clean;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -59,7 +60,10 @@ impl Progress {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(true))
-            .title(Line::styled(format!(" {} ", self.label), theme.title()));
+            .title(Line::styled(
+                format!(" {} ", clean(&self.label)),
+                theme.title(),
+            ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let [gauge_area, note_area, key_area] = Layout::vertical([
@@ -88,7 +92,7 @@ impl Progress {
             ),
         }
         frame.render_widget(
-            Paragraph::new(self.note.as_str()).style(theme.muted()),
+            Paragraph::new(clean(&self.note)).style(theme.muted()),
             note_area,
         );
         let hint = if self.cancelling {

@@ -4,6 +4,7 @@
 use super::{CacheScreen, Focus, KeysPane, ValuePane};
 use crate::cache::CacheStats;
 use crate::tui::screens::{Cx, LoadState};
+use crate::tui::text;
 use crate::tui::theme::Theme;
 use crate::units::{bytes, millis};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,15 +17,15 @@ pub fn render(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
     let theme = &cx.env.theme;
     let Some(stats) = &s.stats else {
         let line = match &s.state {
-            LoadState::Error(e) => Line::styled(e.clone(), theme.error()),
+            LoadState::Error(e) => text::line(e, theme.error()),
             _ => Line::styled("reading INFO and sampling keys…", theme.muted()),
         };
         frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
         return;
     };
-    let mut head = stats_lines(stats, theme);
+    let mut head = stats_lines(stats, theme, area.width, stats_rows(area.height));
     if let LoadState::Error(e) = &s.state {
-        head.push(Line::styled(format!("refresh failed: {e}"), theme.error()));
+        head.push(text::line(&format!("refresh failed: {e}"), theme.error()));
     }
     let [top, body] =
         Layout::vertical([Constraint::Length(head.len() as u16), Constraint::Min(0)]).areas(area);
@@ -55,7 +56,81 @@ fn opt_bytes(v: Option<u64>) -> String {
     v.map(bytes).unwrap_or_else(|| "—".into())
 }
 
-fn stats_lines(st: &CacheStats, theme: &Theme) -> Vec<Line<'static>> {
+/// One figure of the stats panel: its spans, its group (memory, activity,
+/// sample: a line each when there is room), and how soon it goes when the
+/// panel is narrow (higher goes first; 0 never).
+struct Figure {
+    spans: Vec<Span<'static>>,
+    group: u8,
+    drop: u8,
+}
+
+/// The figures in at most `rows` lines of `width` columns, whole figures
+/// only: a line per group when that fits, else flowed one after the other,
+/// and when even that is too long the least telling figures go first.
+fn stats_lines(st: &CacheStats, theme: &Theme, width: u16, rows: usize) -> Vec<Line<'static>> {
+    let mut figures = stats_figures(st, theme);
+    let width = usize::from(width).max(1);
+    let mut lines = loop {
+        let grouped = flow(&figures, width, true);
+        if grouped.len() <= rows {
+            break grouped;
+        }
+        let flowed = flow(&figures, width, false);
+        if flowed.len() <= rows {
+            break flowed;
+        }
+        match (0..figures.len()).max_by_key(|&i| (figures[i].drop, i)) {
+            Some(worst) if figures[worst].drop > 0 => {
+                figures.remove(worst);
+            }
+            _ => break flowed.into_iter().take(rows).collect(),
+        }
+    };
+    if let Some(n) = st.notes.first() {
+        lines.push(text::line(&format!("note: {n}"), theme.warn()));
+    }
+    lines
+}
+
+/// Lines the stats figures take: three, or two in a short body (40x12),
+/// where the tree needs the rows.
+fn stats_rows(height: u16) -> usize {
+    if height <= 8 {
+        2
+    } else {
+        3
+    }
+}
+
+/// Figures in reading order, each on the current line when it fits (and,
+/// `grouped`, when it is of the same group as the figure before it).
+fn flow(figures: &[Figure], width: usize, grouped: bool) -> Vec<Line<'static>> {
+    let mut lines: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut used = 0;
+    let mut group = None;
+    for f in figures {
+        let w: usize = f.spans.iter().map(Span::width).sum();
+        let same = group == Some(f.group);
+        group = Some(f.group);
+        // Groups sharing a line are kept apart by a wider gap.
+        let gap = if same { " " } else { "   " };
+        match lines.last_mut() {
+            Some(line) if (same || !grouped) && used + gap.len() + w <= width => {
+                line.push(Span::raw(gap));
+                line.extend(f.spans.iter().cloned());
+                used += gap.len() + w;
+            }
+            _ => {
+                lines.push(f.spans.clone());
+                used = w;
+            }
+        }
+    }
+    lines.into_iter().map(Line::from).collect()
+}
+
+fn stats_figures(st: &CacheStats, theme: &Theme) -> Vec<Figure> {
     let nodes = if st.cluster {
         format!("cluster, {} masters", st.nodes.len())
     } else {
@@ -78,8 +153,16 @@ fn stats_lines(st: &CacheStats, theme: &Theme) -> Vec<Line<'static>> {
         .hit_ratio
         .map(|r| format!("{:.1}%", r * 100.0))
         .unwrap_or_else(|| "—".into());
-    let label = |s: &str| Span::styled(s.to_string(), theme.muted());
-    let value = |s: String| Span::styled(s, theme.text());
+    let fig = |label: &str, value: String, style: Style, drop: u8| Figure {
+        spans: vec![
+            Span::styled(format!("{label} "), theme.muted()),
+            Span::styled(value, style),
+        ],
+        group: 0,
+        drop,
+    };
+    let group = |group: u8, f: Figure| Figure { group, ..f };
+    let text_style = theme.text();
     let sm = &st.sample;
     let ttl: Vec<String> = sm
         .ttl_buckets
@@ -96,53 +179,76 @@ fn stats_lines(st: &CacheStats, theme: &Theme) -> Vec<Line<'static>> {
             Some(format!("{label} {}", b.keys))
         })
         .collect();
-    let mut lines = vec![
-        Line::from(vec![
-            label("memory "),
-            value(opt_bytes(Some(t.used_memory_bytes))),
-            label(" peak "),
-            value(opt_bytes(sum(|n| n.used_memory_peak_bytes))),
-            label(" max "),
-            value(max),
-            label(" frag "),
-            value(frag.map_or_else(|| "—".into(), |f| format!("{f:.2}"))),
-            label(" · "),
-            value(nodes),
-        ]),
-        Line::from(vec![
-            label("hit "),
-            value(hit),
-            label(" ops/s "),
-            value(t.instantaneous_ops_per_sec.to_string()),
-            label(" clients "),
-            value(t.connected_clients.to_string()),
-            label(" keys "),
-            value(format!("{} ({} ttl)", t.keys, t.keys_with_ttl)),
-            label(" evicted "),
-            value(t.evicted_keys.to_string()),
-            label(" expired "),
-            value(t.expired_keys.to_string()),
-        ]),
-        Line::from(vec![
-            label("sample "),
-            value(format!("{}/{}", sm.sampled_keys, sm.sample_size)),
-            label(" no ttl "),
-            Span::styled(
-                sm.keys_without_ttl.to_string(),
-                if sm.keys_without_ttl > 0 {
-                    theme.warn()
-                } else {
-                    theme.text()
-                },
+    let no_ttl_style = if sm.keys_without_ttl > 0 {
+        theme.warn()
+    } else {
+        text_style
+    };
+    vec![
+        fig(
+            "memory",
+            opt_bytes(Some(t.used_memory_bytes)),
+            text_style,
+            0,
+        ),
+        fig(
+            "peak",
+            opt_bytes(sum(|n| n.used_memory_peak_bytes)),
+            text_style,
+            5,
+        ),
+        fig("max", max, text_style, 3),
+        fig(
+            "frag",
+            frag.map_or_else(|| "—".into(), |f| format!("{f:.2}")),
+            text_style,
+            6,
+        ),
+        Figure {
+            spans: vec![Span::styled(format!("· {nodes}"), theme.muted())],
+            group: 0,
+            drop: 7,
+        },
+        group(1, fig("hit", hit, text_style, 0)),
+        group(
+            1,
+            fig(
+                "ops/s",
+                t.instantaneous_ops_per_sec.to_string(),
+                text_style,
+                1,
             ),
-            label(" ttl "),
-            value(ttl.join(" · ")),
-        ]),
-    ];
-    if let Some(n) = st.notes.first() {
-        lines.push(Line::styled(format!("note: {n}"), theme.warn()));
-    }
-    lines
+        ),
+        group(
+            1,
+            fig("clients", t.connected_clients.to_string(), text_style, 4),
+        ),
+        group(
+            1,
+            fig(
+                "keys",
+                format!("{} ({} ttl)", t.keys, t.keys_with_ttl),
+                text_style,
+                1,
+            ),
+        ),
+        group(1, fig("evicted", t.evicted_keys.to_string(), text_style, 2)),
+        group(1, fig("expired", t.expired_keys.to_string(), text_style, 5)),
+        group(
+            2,
+            fig(
+                "sample",
+                format!("{}/{}", sm.sampled_keys, sm.sample_size),
+                text_style,
+                2,
+            ),
+        ),
+        group(
+            2,
+            fig("no ttl", sm.keys_without_ttl.to_string(), no_ttl_style, 1),
+        ),
+        group(2, fig("ttl", ttl.join(" · "), text_style, 8)),
+    ]
 }
 
 /// Rows that fit, scrolled so the cursor stays visible.
@@ -172,34 +278,49 @@ fn tree(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
         );
         return;
     }
-    let w = usize::from(inner.width);
-    let num_w = 8;
-    let name_w = w.saturating_sub(2 * (num_w + 1));
+    let height = usize::from(inner.height).saturating_sub(1);
+    let shown = window(rows.len(), s.cursor, height);
+    let memory_sampled = s.stats.as_ref().is_some_and(|st| st.sample.memory_sampled);
+    let cells: Vec<(String, String)> = rows[shown.clone()]
+        .iter()
+        .map(|(_, n)| {
+            let memory = if memory_sampled {
+                bytes(n.memory_bytes)
+            } else {
+                "—".into()
+            };
+            (n.keys.to_string(), memory)
+        })
+        .collect();
+    // The figures sized to what is shown (units are never cut); the name gets the rest.
+    let keys_w = cells
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .fold(4, usize::max);
+    let mem_w = cells
+        .iter()
+        .map(|(_, m)| m.chars().count())
+        .fold(6, usize::max);
+    let name_w = usize::from(inner.width).saturating_sub(keys_w + mem_w + 2);
     let mut lines = vec![Line::styled(
         format!(
-            "{:<name_w$} {:>num_w$} {:>num_w$}",
+            "{:<name_w$} {:>keys_w$} {:>mem_w$}",
             "PREFIX", "KEYS", "MEMORY"
         ),
         theme.header(),
     )];
-    let height = usize::from(inner.height).saturating_sub(1);
-    for i in window(rows.len(), s.cursor, height) {
+    for (i, (keys, memory)) in shown.zip(cells) {
         let (depth, n) = rows[i];
         let marker = match (n.children.is_empty(), s.expanded.contains(&n.path)) {
             (true, _) => "  ",
             (false, true) => "▾ ",
             (false, false) => "▸ ",
         };
-        let name: String = format!("{}{marker}{}", "  ".repeat(depth), n.name)
-            .chars()
-            .take(name_w)
-            .collect();
-        let memory = if s.stats.as_ref().is_some_and(|st| st.sample.memory_sampled) {
-            bytes(n.memory_bytes)
-        } else {
-            "—".into()
-        };
-        let text = format!("{name:<name_w$} {:>num_w$} {memory:>num_w$}", n.keys);
+        let name = fit_width(
+            &format!("{}{marker}{}", "  ".repeat(depth), text::clean(&n.name)),
+            name_w,
+        );
+        let text = format!("{name} {keys:>keys_w$} {memory:>mem_w$}");
         let style = if i == s.cursor && s.focus == Focus::Tree {
             theme.selection()
         } else if i == s.cursor {
@@ -223,7 +344,7 @@ fn pane(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
 fn state_line(state: &LoadState, theme: &Theme) -> Option<Line<'static>> {
     match state {
         LoadState::Loading => Some(Line::styled("loading…", theme.muted())),
-        LoadState::Error(e) => Some(Line::styled(e.clone(), theme.error())),
+        LoadState::Error(e) => Some(text::line(e, theme.error())),
         _ => None,
     }
 }
@@ -235,7 +356,11 @@ fn keys(s: &CacheScreen, k: &KeysPane, frame: &mut Frame, area: Rect, cx: &Cx) {
     } else {
         ""
     };
-    let title = format!(" {} ({}{more}) ", s.pattern_for(&k.prefix), k.entries.len());
+    let title = format!(
+        " {} ({}{more}) ",
+        text::clean(&s.pattern_for(&k.prefix)),
+        k.entries.len()
+    );
     let block = titled(title, cx.focused && s.focus == Focus::Keys, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -267,7 +392,14 @@ fn keys(s: &CacheScreen, k: &KeysPane, frame: &mut Frame, area: Rect, cx: &Cx) {
                 (true, _) => theme.accent(),
                 _ => theme.text(),
             };
-            Line::styled(format!("{kind:<6} {ttl:>8} {mem:>9}  {}", e.key), style)
+            Line::styled(
+                format!(
+                    "{:<6} {ttl:>8} {mem:>10}  {}",
+                    text::clean(&kind),
+                    text::clean(&e.key)
+                ),
+                style,
+            )
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
@@ -275,7 +407,7 @@ fn keys(s: &CacheScreen, k: &KeysPane, frame: &mut Frame, area: Rect, cx: &Cx) {
 
 fn value(v: &ValuePane, frame: &mut Frame, area: Rect, cx: &Cx) {
     let theme = &cx.env.theme;
-    let block = titled(format!(" {} ", v.key), cx.focused, theme);
+    let block = titled(format!(" {} ", text::clean(&v.key)), cx.focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(kv) = &v.value else {
@@ -287,7 +419,7 @@ fn value(v: &ValuePane, frame: &mut Frame, area: Rect, cx: &Cx) {
     let field = |k: &str, val: String| {
         Line::from(vec![
             Span::styled(format!("{k:<8} "), theme.muted()),
-            Span::styled(val, theme.text()),
+            text::span(&val, theme.text()),
         ])
     };
     let unit = if kv.kind == "string" {
@@ -316,21 +448,46 @@ fn value(v: &ValuePane, frame: &mut Frame, area: Rect, cx: &Cx) {
         ),
     ];
     for n in &kv.notes {
-        lines.push(Line::styled(format!("note: {n}"), theme.warn()));
+        lines.push(text::line(&format!("note: {n}"), theme.warn()));
     }
     lines.push(Line::raw(""));
     let text = match &kv.value {
         serde_json::Value::String(s) => s.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     };
-    lines.extend(
-        text.lines()
-            .map(|l| Line::styled(l.to_string(), theme.text())),
-    );
+    lines.extend(text.lines().map(|l| text::line(l, theme.text())));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((v.scroll, 0)),
         inner,
     );
+}
+
+/// `text` padded or cut (with `…`) to exactly `width` columns.
+fn fit_width(text: &str, width: usize) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    let total = Span::raw(text).width();
+    for ch in text.chars() {
+        let mut buf = [0u8; 4];
+        let w = Span::raw(&*ch.encode_utf8(&mut buf)).width();
+        let room = if total > width {
+            width.saturating_sub(1)
+        } else {
+            width
+        };
+        if used + w > room {
+            out.push('…');
+            used += 1;
+            break;
+        }
+        out.push(ch);
+        used += w;
+    }
+    out.push_str(&" ".repeat(width.saturating_sub(used)));
+    out
 }

@@ -1,20 +1,68 @@
 //! What the tenants screen shows besides the list: one tenant's detail and
-//! the tenancy lint findings, as key/value panes.
+//! the tenancy lint findings, as sectioned, scrollable detail panes.
 
 use crate::tenants::{CountMethod, Finding, TenantDetail};
-use crate::tui::widgets::detail::Detail;
+use crate::tui::widgets::detail::{Detail, Entry};
 
-/// One tenant as detail lines: identity, per-table rows, keys, audit, cache.
+/// One tenant: identity and a summary of every section first (so the first
+/// screen at 80x24 answers "how big, how many keys, anything failing"),
+/// then the sections themselves: rows per table, API keys, app audit, notes.
 pub fn detail(d: &TenantDetail) -> Detail {
     let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
-    let mut f: Vec<(String, String)> = vec![
-        ("id".into(), d.id.clone()),
-        ("slug".into(), o(&d.slug)),
-        ("name".into(), o(&d.name)),
-        ("plan".into(), o(&d.plan)),
-        ("status".into(), o(&d.status)),
-        ("created".into(), o(&d.created_at)),
+    let field = |k: &str, v: String| Entry::Field(k.into(), v);
+    let mut e = vec![
+        field("id", d.id.clone()),
+        field("slug", o(&d.slug)),
+        field("name", o(&d.name)),
+        field("plan", o(&d.plan)),
+        field("status", o(&d.status)),
+        field("created", o(&d.created_at)),
     ];
+    e.push(field(
+        "cache keys",
+        match &d.cache {
+            Some(c) => format!(
+                "{}{}",
+                c.keys,
+                if c.capped { "+ (scan budget hit)" } else { "" }
+            ),
+            None => "— (no Redis)".into(),
+        },
+    ));
+    e.push(field(
+        "failed jobs",
+        match &d.failed_jobs {
+            Some(j) => format!(
+                "{}{} ({})",
+                j.count,
+                if j.capped { "+" } else { "" },
+                j.source
+            ),
+            None => "— (no job system found)".into(),
+        },
+    ));
+    e.push(field(
+        "api keys",
+        match &d.api_keys {
+            Some(keys) => {
+                let active = keys.iter().filter(|k| k.revoked_at.is_none()).count();
+                format!("{} ({active} active)", keys.len())
+            }
+            None => "— (no api keys table)".into(),
+        },
+    ));
+    e.push(field(
+        "app audit",
+        match &d.app_audit {
+            Some(entries) => format!("{} recent", entries.len()),
+            None => "— (no app audit table)".into(),
+        },
+    ));
+
+    e.push(Entry::Heading(format!(
+        "rows per table ({})",
+        d.tables.len()
+    )));
     for t in &d.tables {
         let rows = t.rows.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
         let how = match t.method {
@@ -22,80 +70,62 @@ pub fn detail(d: &TenantDetail) -> Detail {
             CountMethod::Estimate => "estimate",
             CountMethod::TimedOut => "timed out",
         };
-        f.push((format!("rows {}", t.table), format!("{rows} ({how})")));
+        e.push(field(&t.table, format!("{rows} ({how})")));
     }
-    match &d.cache {
-        Some(c) => f.push((
-            "cache keys".into(),
-            format!(
-                "{}{}",
-                c.keys,
-                if c.capped { "+ (scan budget hit)" } else { "" }
-            ),
-        )),
-        None => f.push(("cache keys".into(), "— (no Redis)".into())),
-    }
-    if let Some(j) = &d.failed_jobs {
-        f.push((
-            "failed jobs".into(),
-            format!(
-                "{}{} ({})",
-                j.count,
-                if j.capped { "+" } else { "" },
-                j.source
-            ),
-        ));
-    }
-    match &d.api_keys {
-        Some(keys) => {
-            f.push(("api keys".into(), keys.len().to_string()));
-            for k in keys {
-                let state = match (&k.revoked_at, &k.expires_at) {
-                    (Some(r), _) => format!("revoked {r}"),
-                    (None, Some(e)) => format!("expires {e}"),
-                    (None, None) => "active".into(),
-                };
-                f.push((
-                    format!("  key {}", o(&k.prefix)),
-                    format!("{} · {state}", o(&k.name)),
-                ));
-            }
+    if let Some(keys) = d.api_keys.as_ref().filter(|k| !k.is_empty()) {
+        e.push(Entry::Heading(format!("api keys ({})", keys.len())));
+        for k in keys {
+            let state = match (&k.revoked_at, &k.expires_at) {
+                (Some(r), _) => format!("revoked {r}"),
+                (None, Some(x)) => format!("expires {x}"),
+                (None, None) => "active".into(),
+            };
+            e.push(field(&o(&k.prefix), format!("{} · {state}", o(&k.name))));
         }
-        None => f.push(("api keys".into(), "— (no api keys table)".into())),
     }
-    if let Some(entries) = &d.app_audit {
-        f.push(("app audit".into(), format!("{} recent", entries.len())));
-        for e in entries {
-            f.push((
-                format!("  {}", o(&e.changed_at)),
+    if let Some(entries) = d.app_audit.as_ref().filter(|a| !a.is_empty()) {
+        e.push(Entry::Heading(format!(
+            "app audit ({} recent)",
+            entries.len()
+        )));
+        for a in entries {
+            let at = o(&a.changed_at);
+            // The date as the key (short, so values keep the room), the time with the rest.
+            let (date, time) = at.split_once(['T', ' ']).unwrap_or((&at, ""));
+            e.push(field(
+                date,
                 format!(
-                    "{} {} {} by {}",
-                    o(&e.action),
-                    o(&e.table_name),
-                    o(&e.record_id),
-                    o(&e.changed_by)
+                    "{} {} {} {} by {}",
+                    time.chars().take(8).collect::<String>(),
+                    o(&a.action),
+                    o(&a.table_name),
+                    o(&a.record_id),
+                    o(&a.changed_by)
                 ),
             ));
         }
     }
-    for n in &d.notes {
-        f.push(("note".into(), n.clone()));
+    if !d.notes.is_empty() {
+        e.push(Entry::Heading("notes".into()));
+        for n in &d.notes {
+            e.push(field("note", n.clone()));
+        }
     }
-    Detail::new(f)
+    Detail::with_entries(e)
 }
 
-/// Findings as detail lines: kind and table, then what is wrong and the fix.
+/// One section a finding: the kind in full and the table as its heading
+/// (headings wrap, so long kind names are never cut), then what is wrong
+/// and the fix.
 pub fn lint(findings: &[Finding]) -> Detail {
     if findings.is_empty() {
         return Detail::new(vec![("clean".into(), "no tenancy findings".into())]);
     }
-    let mut f = Vec::new();
+    let mut e = Vec::new();
     for x in findings {
-        f.push((
-            x.kind.as_str().to_string(),
-            format!("{}: {}", x.table, x.detail),
-        ));
-        f.push(("  fix".into(), x.fix_sql.replace('\n', " ")));
+        e.push(Entry::Heading(format!("{} · {}", x.kind.as_str(), x.table)));
+        e.push(Entry::Field("what".into(), x.detail.clone()));
+        e.push(Entry::Field("fix".into(), x.fix_sql.replace('\n', " ")));
     }
-    Detail::new(f)
+    Detail::with_entries(e)
 }

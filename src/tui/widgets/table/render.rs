@@ -3,6 +3,7 @@
 
 use super::{scroll_offset, Column, PagedSource, PagedTable, TableRow};
 use crate::tui::screens::{Cx, LoadState};
+use crate::tui::text::cleaned;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -38,7 +39,7 @@ impl<S: PagedSource> PagedTable<S> {
         .style(theme.title());
         let rows = self.rows.range(offset..end).map(|k| {
             let cells = k.row.cells().into_iter().zip(&shown).filter(|(_, s)| **s);
-            let row = Row::new(cells.map(|(c, _)| c));
+            let row = Row::new(cells.map(|(c, _)| cleaned(&c)));
             match k.row.level() {
                 Some(level) => row.style(theme.level(level)),
                 None => row.style(theme.text()),
@@ -88,13 +89,16 @@ impl<S: PagedSource> PagedTable<S> {
         };
         spans.push(Span::styled(pos, theme.muted()));
         if !self.filter.is_empty() {
-            spans.push(Span::styled(format!("  /{}", self.filter), theme.accent()));
+            spans.push(Span::styled(
+                format!("  /{}", cleaned(&self.filter)),
+                theme.accent(),
+            ));
         }
         if self.loading_after || self.loading_before || matches!(self.state, LoadState::Loading) {
             spans.push(Span::styled("  loading…", theme.muted()));
         }
         if let LoadState::Error(e) = &self.state {
-            spans.push(Span::styled(format!("  {e}"), theme.error()));
+            spans.push(Span::styled(format!("  {}", cleaned(e)), theme.error()));
         }
         Line::from(spans)
     }
