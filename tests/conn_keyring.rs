@@ -144,6 +144,13 @@ async fn without_a_session_keyring_login_exits_2_and_connects_fall_through() {
         assert!(stderr.contains("no OS keyring is usable"), "{stderr}");
         assert!(stderr.contains("password_command"), "{stderr}");
         assert!(!stderr.contains("whatever"), "{stderr}");
+        // Nothing may be left in the user's shared keyring either.
+        let shared = Command::new("keyctl")
+            .args(["show", "@us"])
+            .output()
+            .unwrap();
+        let shared = String::from_utf8_lossy(&shared.stdout);
+        assert!(!shared.contains(&format!("{ctx}@opsdeck")), "{shared}");
     }
 
     let out = command(bin, h.path(), &cfg, &ctx)

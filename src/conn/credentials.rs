@@ -159,6 +159,11 @@ fn entry(context: &str) -> keyring::Result<keyring::Entry> {
     keyring::Entry::new(KEYRING_SERVICE, context)
 }
 
+/// Whether `opsdeck login` could store a password in this process.
+pub fn keyring_usable() -> bool {
+    has_session_keyring()
+}
+
 /// The password `opsdeck login` stored for a context.
 pub fn keyring_get(context: &str) -> KeyLookup {
     match entry(context).and_then(|e| e.get_password()) {
@@ -209,6 +214,12 @@ fn unavailable(why: &str) -> Error {
 /// Stores a context's password and reads it back: a key written to a keyring
 /// this process cannot search again (no session keyring) is no store at all.
 pub fn keyring_set(context: &str, password: &Secret) -> Result<()> {
+    // Without a session keyring of its own, keyring 3 writes into the user's
+    // shared user-session keyring and cannot find the entry again: the
+    // password would be left behind where every process of the user sees it.
+    if !has_session_keyring() {
+        return Err(unavailable("this process has no session keyring"));
+    }
     let e = entry(context).map_err(|e| unavailable(&e.to_string()))?;
     e.set_password(password.expose()).map_err(|e| match e {
         keyring::Error::NoEntry => unavailable("this process has no usable session keyring"),

@@ -136,7 +136,15 @@ fn config_check(session: &Session) -> Check {
 }
 
 fn keyring_check(session: &Session) -> Check {
-    use crate::conn::credentials::{keyring_get, KeyLookup};
+    use crate::conn::credentials::{keyring_get, keyring_usable, KeyLookup};
+    if !keyring_usable() {
+        return check(
+            "keyring",
+            Status::Warn,
+            "no OS keyring in this session (no session keyring): `opsdeck login` cannot store passwords",
+            "use password_command in the context (pass, vault, 1Password CLI), PGPASSWORD or ~/.pgpass",
+        );
+    }
     match keyring_get(&session.ctx.name) {
         KeyLookup::Found(_) => check(
             "keyring",
