@@ -180,7 +180,19 @@ async fn invalidate_dry_run_then_real_run_is_audited() {
     assert!(err.contains("--yes"), "{err}");
     assert_eq!(f.dbsize().await, 90);
 
-    let done = f.json(&["cache", "invalidate", "--tenant", "1", "--yes"]);
+    // Progress reaches stderr even when it is not a terminal.
+    let (code, out, err) = f.run(&[
+        "--output",
+        "json",
+        "cache",
+        "invalidate",
+        "--tenant",
+        "1",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("progress: deleted 30 keys"), "{err}");
+    let done: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(done["deleted"], 30);
     assert_eq!(done["cancelled"], false);
     assert_eq!(f.dbsize().await, 60);

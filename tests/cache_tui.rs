@@ -249,6 +249,30 @@ fn expanded_tree_with_keys_snapshot() {
 }
 
 #[test]
+fn long_keys_stay_distinguishable_in_narrow_panes() {
+    let mut r = Rig::with_keys();
+    let gen = r.screen.keys_gen().unwrap();
+    r.msg(Msg::Keys {
+        gen,
+        result: Ok(vec![
+            entry("t:1:user:profile:settings:100439", "string", None, 88),
+            entry("t:1:user:profile:settings:100961", "string", None, 88),
+        ]),
+    });
+    for (w, h) in [(80, 24), (40, 12)] {
+        let s = text(&r.draw(w, h));
+        for end in ["100439", "100961"] {
+            assert!(s.contains(end), "{w}x{h}: the key's end is shown\n{s}");
+        }
+    }
+    let wide = text(&r.draw(200, 24));
+    assert!(
+        wide.contains("88 B  t:1:user:profile:settings:100439"),
+        "{wide}"
+    );
+}
+
+#[test]
 fn key_detail_snapshot() {
     let mut r = Rig::with_keys();
     let cmds = r.nav(Global::Enter);
@@ -431,6 +455,89 @@ mod live {
             pipe.cmd("SET").arg(format!("cfg:{i}")).arg("v").ignore();
         }
         pipe.query_async::<()>(c).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn prefixes_with_control_bytes_and_backslashes_open_and_plan() {
+        let sb = RedisSandbox::start().await.unwrap();
+        let mut c = redis::Client::open(sb.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let big = "v".repeat(4096);
+        let mut pipe = redis::pipe();
+        for i in 0..3 {
+            pipe.cmd("SET")
+                .arg(format!("ctl\x01x:a:{i}").into_bytes())
+                .arg(&big)
+                .ignore();
+        }
+        for i in 0..2 {
+            pipe.cmd("SET")
+                .arg(format!("back\\slash:{i}"))
+                .arg(&big[..2048])
+                .ignore();
+        }
+        // Lookalikes the old patterns would have matched instead.
+        pipe.cmd("SET").arg("ctlx01x:a:9").arg("v").ignore();
+        pipe.cmd("SET").arg("back\\\\slash:9").arg("v").ignore();
+        pipe.query_async::<()>(&mut c).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let session = Arc::new(
+            Session::new(
+                Config::default(),
+                Paths::under(dir.path().to_path_buf()),
+                None,
+                &ContextOverrides {
+                    redis: Some(sb.url()),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
+        let mut r = Rig {
+            env: Env::test_env_with_theme("mono"),
+            ctx: context(),
+            now: Instant::now(),
+            screen: CacheScreen::new(),
+        };
+        for cmd in r.with(|s, cx| s.enter(cx)) {
+            let m = run_task(cmd, &session).await;
+            r.msg(m);
+        }
+        let top: Vec<String> = r
+            .screen
+            .rows()
+            .iter()
+            .map(|(_, n)| n.path.clone())
+            .collect();
+        assert_eq!(top[..2], ["ctl\\x01x", "back\\\\slash"], "{top:?}");
+        for (row, want) in [(0, 3), (1, 2)] {
+            if row == 1 {
+                r.nav(Global::Back);
+                r.nav(Global::Down);
+            }
+            let mut cmds = r.nav(Global::Enter);
+            assert_eq!(names(&cmds), vec!["task:cache.keys"]);
+            let Msg::Keys { result, .. } = run_task(cmds.remove(0), &session).await else {
+                panic!("expected keys")
+            };
+            let keys: Vec<String> = result.unwrap().into_iter().map(|e| e.key).collect();
+            assert_eq!(keys.len(), want, "{top:?} row {row}: {keys:?}");
+            assert!(keys.iter().all(|k| k.starts_with(&top[row])), "{keys:?}");
+            r.nav(Global::Back);
+            let mut cmds = r.action("invalidate");
+            let m = run_task(cmds.remove(0), &session).await;
+            let Cmd::Confirm(op) = r.msg(m).remove(0) else {
+                panic!("expected a confirmation")
+            };
+            assert!(
+                op.intent.summary.contains(&format!("{want} keys")),
+                "{}",
+                op.intent.summary
+            );
+        }
     }
 
     #[tokio::test]

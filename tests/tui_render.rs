@@ -457,6 +457,9 @@ async fn audit_screen_lists_entries_in_the_paged_table() {
     settings.add_filter(r"\S+@\S+", "[actor]");
     settings.bind(|| insta::assert_snapshot!("audit_80x24", draw(&app).backend()));
     let screen = format!("{}", draw(&app).backend());
+    for action in ["cache.invalidate", "tenants.suspend"] {
+        assert!(screen.contains(action), "{action} shown whole\n{screen}");
+    }
     assert!(
         screen.contains("refused") && screen.contains("keys.revoke"),
         "{screen}"

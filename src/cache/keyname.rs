@@ -86,6 +86,35 @@ pub fn glob_escape(value: &str) -> String {
     out
 }
 
+/// The SCAN MATCH glob, in the escaped form [`unescape`] reads, that
+/// matches exactly the bytes whose escaped form is `escaped` (a segment of a
+/// key as [`escape`] printed it, control bytes and backslashes included).
+pub fn glob_escape_escaped(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len() + 4);
+    let mut chars = escaped.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            // `\xNN` stays a byte escape: escape() writes it only for control and
+            // non-UTF-8 bytes, none of them a glob metacharacter.
+            ('\\', Some('x')) => out.push(c),
+            // A backslash of the key (escaped `\\`, or a lone one typed by hand)
+            // is escaped for the glob, then both are escaped for `unescape`.
+            ('\\', next) => {
+                if next == Some(&'\\') {
+                    chars.next();
+                }
+                out.push_str(r"\\\\");
+            }
+            ('*' | '?' | '[' | ']' | '^', _) => {
+                out.push('\\');
+                out.push(c);
+            }
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +140,18 @@ mod tests {
         assert!(unescape("a\\xZZ").is_err());
         assert!(unescape("a\\x1").is_err());
         assert_eq!(unescape("trailing\\").unwrap(), b"trailing\\");
+    }
+
+    #[test]
+    fn escaped_segments_become_globs_of_their_bytes() {
+        let glob = |text: &str| unescape(&glob_escape_escaped(text)).unwrap();
+        assert_eq!(glob("acme"), b"acme");
+        assert_eq!(glob("a[b]*"), b"a\\[b\\]\\*");
+        // A control byte, as escape() prints it, is that byte again.
+        assert_eq!(glob(&escape(b"ctl\x01x")), b"ctl\x01x");
+        // One backslash in the key: escaped for the glob, once.
+        assert_eq!(glob(&escape(b"a\\b")), b"a\\\\b");
+        assert_eq!(glob_escape_escaped("a[b]"), "a\\[b\\]");
     }
 
     #[test]

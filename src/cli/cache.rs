@@ -446,11 +446,20 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message("deleting…");
+    // The spinner draws only on a terminal; a log or CI job reading stderr
+    // gets plain lines instead: the first batch, then at most one a second.
+    let plain = !std::io::stderr().is_terminal();
+    let mut last_line: Option<std::time::Instant> = None;
     let result = cache::invalidate::run(&redis, &plan, guard, Throttle::default(), &cancel, |p| {
-        bar.set_message(format!(
+        let text = format!(
             "deleted {} keys ({} scanned, {} batches) on {}",
             p.deleted, p.scanned, p.batches, p.node
-        ));
+        );
+        if plain && last_line.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
+            eprintln!("progress: {text}");
+            last_line = Some(std::time::Instant::now());
+        }
+        bar.set_message(text);
         bar.tick();
     })
     .await;

@@ -103,6 +103,16 @@ pub fn body_rows(size: (u16, u16)) -> u16 {
     size.1.saturating_sub(6)
 }
 
+/// How long a probe may wait for the servers. A Redis connection that is
+/// retrying in the background parks commands for a minute or more; a probe
+/// that waited that long would never report the loss (or be replaced by the
+/// next one first), so no banner and no reconnect.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Probes are at least this far apart, so one always answers (or times out)
+/// before the next would replace it.
+pub const PROBE_EVERY_MIN: Duration = Duration::from_secs(4);
+
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs((1u64 << attempt.min(5)).min(30))
 }
@@ -374,7 +384,7 @@ impl App {
                 cmds.extend(self.refresh_top());
             }
             if matches!(self.conn, ConnState::Up(_))
-                && now.saturating_duration_since(self.probed_at) >= every
+                && now.saturating_duration_since(self.probed_at) >= every.max(PROBE_EVERY_MIN)
             {
                 self.probed_at = now;
                 cmds.push(probe());
@@ -442,7 +452,13 @@ impl App {
 /// header's connection state.
 pub fn probe() -> Cmd {
     Cmd::task("probe", Some("probe".into()), |cx| async move {
-        Msg::Connected(probe_session(&cx.session).await)
+        let answer = tokio::time::timeout(PROBE_TIMEOUT, probe_session(&cx.session)).await;
+        Msg::Connected(answer.unwrap_or_else(|_| {
+            Err(format!(
+                "no answer from the servers within {} s",
+                PROBE_TIMEOUT.as_secs()
+            ))
+        }))
     })
 }
 

@@ -141,7 +141,8 @@ impl AuditScreen {
     pub fn new() -> AuditScreen {
         let columns = vec![
             Column::new("started", Some("started_at"), Constraint::Length(19)).optional(),
-            Column::new("action", Some("action"), Constraint::Min(10)),
+            // As wide as the longest action name ("cache.invalidate").
+            Column::new("action", Some("action"), Constraint::Min(16)),
             Column::new("target", Some("target"), Constraint::Min(8)),
             Column::new("outcome", Some("outcome"), Constraint::Length(10)),
             Column::new("actor", None, Constraint::Min(8)),

@@ -8,7 +8,7 @@ mod ops;
 mod view;
 
 use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
-use crate::cache::keyname::glob_escape;
+use crate::cache::keyname::glob_escape_escaped;
 use crate::cache::{self, CacheStats, Invalidated, KeyEntry, KeyValue, KeysOptions, Plan};
 use crate::error::Result;
 use crate::tui::cmd::Cmd;
@@ -157,7 +157,9 @@ impl CacheScreen {
         }
     }
 
-    /// The SCAN pattern of the keys under a tree path (`*` segments stay globs).
+    /// The SCAN pattern of the keys under a tree path (`*` segments stay
+    /// globs), in the escaped form `cache::unescape` reads: tree names are
+    /// escaped key bytes, control characters included.
     pub fn pattern_for(&self, path: &str) -> String {
         let sep = &self.separator;
         let segs: Vec<String> = path
@@ -166,7 +168,7 @@ impl CacheScreen {
                 if s == "*" {
                     s.to_string()
                 } else {
-                    glob_escape(s)
+                    glob_escape_escaped(s)
                 }
             })
             .collect();
@@ -218,7 +220,7 @@ impl CacheScreen {
                 let result = async {
                     let redis = cx.session.redis().await?;
                     let opts = KeysOptions {
-                        pattern: Some(pattern.into_bytes()),
+                        pattern: Some(cache::unescape(&pattern)?),
                         limit: Some(KEYS_SHOWN),
                         sizes: true,
                     };

@@ -375,6 +375,17 @@ fn keys(s: &CacheScreen, k: &KeysPane, frame: &mut Frame, area: Rect, cx: &Cx) {
         );
         return;
     }
+    let width = usize::from(inner.width);
+    // The key is what tells the rows apart: the size columns give way first,
+    // then the type, and a key that still does not fit keeps its end.
+    let (sizes, kind_col) = if width >= KEY_MIN + SIZE_COLS + KIND_COLS {
+        (true, true)
+    } else {
+        (false, width >= KEY_MIN + KIND_COLS)
+    };
+    let room = width
+        .saturating_sub(if sizes { SIZE_COLS } else { 0 })
+        .saturating_sub(if kind_col { KIND_COLS } else { 0 });
     let lines: Vec<Line> = window(k.entries.len(), k.cursor, usize::from(inner.height))
         .map(|i| {
             let e = &k.entries[i];
@@ -392,14 +403,14 @@ fn keys(s: &CacheScreen, k: &KeysPane, frame: &mut Frame, area: Rect, cx: &Cx) {
                 (true, _) => theme.accent(),
                 _ => theme.text(),
             };
-            Line::styled(
-                format!(
-                    "{:<6} {ttl:>8} {mem:>10}  {}",
-                    text::clean(&kind),
-                    text::clean(&e.key)
-                ),
-                style,
-            )
+            let key = fit_tail(&text::clean(&e.key), room);
+            let kind = text::clean(&kind);
+            let row = match (kind_col, sizes) {
+                (true, true) => format!("{kind:<6} {ttl:>8} {mem:>10}  {key}"),
+                (true, false) => format!("{kind:<6} {key}"),
+                _ => key,
+            };
+            Line::styled(row, style)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
@@ -462,6 +473,36 @@ fn value(v: &ValuePane, frame: &mut Frame, area: Rect, cx: &Cx) {
             .scroll((v.scroll, 0)),
         inner,
     );
+}
+
+/// Columns the key keeps before the type and size columns give way.
+const KEY_MIN: usize = 24;
+/// `"{ttl:>8} {mem:>10}  "` after the type column.
+const SIZE_COLS: usize = 21;
+/// `"{kind:<6} "`.
+const KIND_COLS: usize = 7;
+
+/// `text` in at most `width` columns; a longer one keeps its end behind a
+/// leading `…` (keys share their beginning, the prefix being listed).
+fn fit_tail(text: &str, width: usize) -> String {
+    if Span::raw(text).width() <= width {
+        return text.to_string();
+    }
+    let room = width.saturating_sub(1);
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for ch in text.chars().rev() {
+        let mut buf = [0u8; 4];
+        let w = Span::raw(&*ch.encode_utf8(&mut buf)).width();
+        if used + w > room {
+            break;
+        }
+        tail.push(ch);
+        used += w;
+    }
+    let mut out = String::from(if width == 0 { "" } else { "…" });
+    out.extend(tail.iter().rev());
+    out
 }
 
 /// `text` padded or cut (with `…`) to exactly `width` columns.
