@@ -275,3 +275,107 @@ fn bad_key_config_fails_before_touching_the_terminal() {
     );
     assert!(modes_restored(&stty), "{stty}");
 }
+
+/// An SSH drop: the pty's master side closes under a running console. The
+/// kernel sends SIGHUP and every later write fails; opsdeck must exit 129
+/// without panicking on the dead terminal.
+#[tokio::test]
+async fn hangup_of_the_terminal_exits_129_without_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+
+    let db = TestDb::new().await;
+    let h = home();
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two fds we own from here on.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0);
+    // The child must not inherit the master, or closing ours hangs nothing up.
+    // SAFETY: fcntl on an fd openpty just returned.
+    unsafe { libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC) };
+    // SAFETY: both fds were just returned by openpty and are not used elsewhere.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"));
+    cmd.args(["--pg", &db.url, "--redis", &redis_url()]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("OPSDECK_HOME", h.path())
+        .env("TERM", "xterm-256color")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(slave);
+
+    // Non-blocking reads on the one master fd, so dropping it closes the pty.
+    // SAFETY: fcntl on an fd we own.
+    unsafe {
+        let flags = libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&master), libc::F_GETFL);
+        libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&master),
+            libc::F_SETFL,
+            flags | libc::O_NONBLOCK,
+        );
+    }
+    let mut file = std::fs::File::from(master);
+    let mut parser = vt100::Parser::new(24, 80, 0);
+    let start = Instant::now();
+    let mut buf = [0u8; 8192];
+    while !parser.screen().contents().contains("Connections") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the console never drew"
+        );
+        match std::io::Read::read(&mut file, &mut buf) {
+            Ok(n) if n > 0 => parser.process(&buf[..n]),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    // Closing the master fd hangs the terminal up.
+    drop(file);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            let log =
+                std::fs::read_to_string(h.path().join("state/opsdeck.log")).unwrap_or_default();
+            panic!("opsdeck did not end after the hangup; log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(h.path().join("state/opsdeck.log")).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(128 + libc::SIGHUP),
+        "status {status:?}; log:\n{log}"
+    );
+    assert!(!log.contains("panic"), "{log}");
+}

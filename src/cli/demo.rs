@@ -94,7 +94,9 @@ fn finish(demo: Demo, keep: bool) {
     let kept = keep.then(|| demo.pg.data_dir());
     drop(demo);
     if let Some(dir) = kept {
-        eprintln!(
+        // The terminal may be gone (SIGHUP): eprintln! would panic on it.
+        let _ = writeln!(
+            std::io::stderr(),
             "opsdeck: kept the Postgres data directory {}",
             dir.display()
         );

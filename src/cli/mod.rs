@@ -18,6 +18,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::session::Session;
 use clap::{Args, Parser, Subcommand};
 use output::Format;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -115,7 +116,7 @@ impl Global {
 /// Runs a subcommand and returns its exit code.
 pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
     logging::init(&global);
-    match command {
+    let result = match command {
         Command::Demo(args) => demo::run(&global, args).await,
         Command::Doctor => doctor::run(&global).await,
         Command::Overview(args) => overview::run(&global, args).await,
@@ -124,12 +125,24 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
+    };
+    match result {
+        // The reader went away (`| head`): what it wanted was written.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitCode::Ok)
+        }
+        other => other,
     }
 }
 
 /// One readable line on stderr for an error, prefixed like cargo's.
 pub fn report(err: &Error) {
-    eprintln!("opsdeck: error: {}", one_line(&err.to_string()));
+    // Not eprintln!: it panics when stderr is gone (a dropped SSH session).
+    let _ = writeln!(
+        std::io::stderr(),
+        "opsdeck: error: {}",
+        one_line(&err.to_string())
+    );
 }
 
 /// Folds a multi-line message (server replies, parser dumps) into one line so

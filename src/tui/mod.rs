@@ -172,8 +172,13 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
     runtime.shutdown().await;
     if exit == Exit::Quit {
         let _ = term.show_cursor();
+        drop(term);
+    } else {
+        // After SIGHUP the pty is gone: ratatui's drop would retry showing
+        // the cursor, fail, and report it with eprintln!, which panics on a
+        // dead stderr. The terminal was restored above; skip that drop.
+        std::mem::forget(term);
     }
-    drop(term);
     drop(guard);
     Ok(exit)
 }
