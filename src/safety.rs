@@ -162,9 +162,24 @@ impl Guard {
         F: Future<Output = Result<T>>,
         D: FnOnce(&T) -> Value,
     {
+        self.run_stoppable(fut, |v| (true, detail(v))).await
+    }
+
+    /// Like [`Guard::run`] for work that can be stopped midway and still
+    /// report what it did (an invalidation cancelled after N keys): `detail`
+    /// also says whether the work completed, and an incomplete run is
+    /// audited as cancelled, with its partial counts.
+    pub async fn run_stoppable<T, F, D>(self, fut: F, detail: D) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+        D: FnOnce(&T) -> (bool, Value),
+    {
         let result = fut.await;
         let (outcome, info) = match &result {
-            Ok(v) => (Outcome::Ok, detail(v)),
+            Ok(v) => match detail(v) {
+                (true, info) => (Outcome::Ok, info),
+                (false, info) => (Outcome::Cancelled, info),
+            },
             Err(Error::Cancelled) => (Outcome::Cancelled, Value::Null),
             Err(e) => (Outcome::Error, Value::String(e.to_string())),
         };

@@ -388,6 +388,7 @@ async fn ctrl_c_stops_between_batches_and_reports_what_was_deleted() {
     let audit = f.audit();
     assert_eq!(audit[0]["detail"]["cancelled"], true);
     assert_eq!(audit[0]["detail"]["deleted"], deleted);
+    assert_eq!(audit[0]["outcome"], "cancelled", "{}", audit[0]);
 }
 
 /// SIGINT through the `kill` command (no unsafe code in tests).

@@ -257,14 +257,15 @@ where
 {
     let work = execute(redis, plan, throttle, cancel, progress);
     guard
-        .run(work, |r| {
-            json!({
+        .run_stoppable(work, |r| {
+            let detail = json!({
                 "deleted": r.deleted,
                 "scanned": r.scanned,
                 "cancelled": r.cancelled,
                 "tag_set_deleted": r.tag_set_deleted,
                 "elapsed_ms": r.elapsed_ms,
-            })
+            });
+            (!r.cancelled, detail)
         })
         .await
 }
