@@ -345,9 +345,9 @@ fn tree_expands_and_collapses() {
         .iter()
         .map(|(_, n)| n.path.clone())
         .collect();
-    assert_eq!(top, vec!["t", "tag"]);
+    assert_eq!(top, vec!["t", "tag", "(none)"]);
     r.nav(Global::Right);
-    assert_eq!(r.screen.rows().len(), 3);
+    assert_eq!(r.screen.rows().len(), 4);
     r.nav(Global::Down);
     r.nav(Global::Right);
     let paths: Vec<String> = r
@@ -356,7 +356,10 @@ fn tree_expands_and_collapses() {
         .iter()
         .map(|(_, n)| n.path.clone())
         .collect();
-    assert_eq!(paths, vec!["t", "t:*", "t:*:invoice", "t:*:user", "tag"]);
+    assert_eq!(
+        paths,
+        vec!["t", "t:*", "t:*:invoice", "t:*:user", "tag", "(none)"]
+    );
     // Left on a collapsed child collapses its parent and selects it.
     r.nav(Global::Down);
     r.nav(Global::Left);
@@ -366,9 +369,24 @@ fn tree_expands_and_collapses() {
         .iter()
         .map(|(_, n)| n.path.clone())
         .collect();
-    assert_eq!(paths, vec!["t", "t:*", "tag"]);
+    assert_eq!(paths, vec!["t", "t:*", "tag", "(none)"]);
     assert_eq!(r.screen.pattern_for("t:*:user"), "t:*:user:*");
     assert_eq!(r.screen.pattern_for("a[b]"), "a\\[b\\]:*");
+}
+
+#[test]
+fn keys_without_a_separator_are_counted_but_not_opened_or_invalidated() {
+    let mut r = Rig::loaded();
+    r.nav(Global::Bottom);
+    let rows = r.screen.rows();
+    let (_, node) = rows.last().unwrap();
+    assert_eq!((node.path.as_str(), node.keys), ("(none)", 1));
+    drop(rows);
+    // No SCAN pattern selects "keys without a separator": Enter explains,
+    // and there is nothing to invalidate.
+    let cmds = r.nav(Global::Enter);
+    assert_eq!(names(&cmds), vec!["status"], "{:?}", names(&cmds));
+    assert!(r.action("invalidate").is_empty());
 }
 
 #[test]

@@ -81,6 +81,13 @@ impl PrefixNode {
                 continue;
             }
             let segs: Vec<&str> = key.split(sep).collect();
+            if segs.len() < 2 {
+                // Keys without a separator still count somewhere visible.
+                let none = root.children.entry(NO_PREFIX.to_string()).or_default();
+                none.keys += 1;
+                none.memory += memory;
+                continue;
+            }
             let mut at = &mut root;
             for s in segs
                 .iter()
@@ -194,6 +201,18 @@ mod tests {
         let tree = PrefixNode::build(keys.iter().map(|(k, m)| (*k, *m as u64)), ":");
         assert_eq!(tree.keys, 5);
         assert_eq!(tree.memory_bytes, 711);
+        let none = tree.children.iter().find(|c| c.name == NO_PREFIX).unwrap();
+        assert_eq!(
+            (none.keys, none.memory_bytes),
+            (1, 1),
+            "keys without a separator"
+        );
+        assert!(none.children.is_empty());
+        assert_eq!(
+            tree.children.iter().map(|c| c.keys).sum::<u64>(),
+            tree.keys,
+            "every sampled key is under some top-level node"
+        );
         assert_eq!(tree.children[0].path, "t");
         assert_eq!(tree.children[0].keys, 3);
         let star = &tree.children[0].children[0];
@@ -203,13 +222,13 @@ mod tests {
         assert_eq!(tree.children[1].path, "tag");
 
         let mut expanded = std::collections::HashSet::new();
-        assert_eq!(tree.visible(&expanded).len(), 2);
+        assert_eq!(tree.visible(&expanded).len(), 3);
         expanded.insert("t".to_string());
         let rows: Vec<(usize, &str)> = tree
             .visible(&expanded)
             .into_iter()
             .map(|(d, n)| (d, n.path.as_str()))
             .collect();
-        assert_eq!(rows, vec![(0, "t"), (1, "t:*"), (0, "tag")]);
+        assert_eq!(rows, vec![(0, "t"), (1, "t:*"), (0, "tag"), (0, NO_PREFIX)]);
     }
 }

@@ -145,8 +145,13 @@ impl CacheScreen {
             .unwrap_or_default()
     }
 
+    /// The selected prefix; None for the group of keys without a separator,
+    /// which no SCAN pattern selects (list those with `opsdeck cache keys`).
     fn selected_path(&self) -> Option<String> {
-        self.rows().get(self.cursor).map(|(_, n)| n.path.clone())
+        self.rows()
+            .get(self.cursor)
+            .filter(|(depth, n)| !(*depth == 0 && n.path == cache::prefix::NO_PREFIX))
+            .map(|(_, n)| n.path.clone())
     }
 
     fn selected_key(&self) -> Option<&KeyEntry> {

@@ -9,9 +9,10 @@ impl CacheScreen {
     pub(super) fn tree_nav(&mut self, nav: Global) -> Option<Vec<Cmd>> {
         let rows = self.rows();
         let n = rows.len();
-        let selected = rows
-            .get(self.cursor)
-            .map(|(_, node)| (node.path.clone(), !node.children.is_empty()));
+        let selected = self
+            .selected_path()
+            .zip(rows.get(self.cursor))
+            .map(|(path, (_, node))| (path, !node.children.is_empty()));
         match nav {
             Global::Up => self.cursor = self.cursor.saturating_sub(1),
             Global::Down => self.cursor = (self.cursor + 1).min(n.saturating_sub(1)),
@@ -39,7 +40,14 @@ impl CacheScreen {
                     }
                 }
             }
-            Global::Enter => return selected.map(|(path, _)| self.load_keys(path)),
+            Global::Enter => {
+                return Some(match selected {
+                    Some((path, _)) => self.load_keys(path),
+                    None => vec![Cmd::Status(Ok(
+                        "keys without a separator: list them with `opsdeck cache keys`".into(),
+                    ))],
+                })
+            }
             _ => return None,
         }
         Some(Vec::new())
