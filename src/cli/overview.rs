@@ -43,14 +43,14 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
             "nothing to look at: pass --pg URL and/or --redis URL, or configure a context".into(),
         ));
     }
-    let (mut overview, errors) = collect_with_errors(&session).await;
-    if let Some(first) = errors.first() {
-        if overview.postgres.is_none() && overview.redis.is_none() {
-            for e in &errors[1..] {
-                super::report(e);
-            }
-            return Err(clone_kind(first));
+    let (mut overview, mut errors) = collect_with_errors(&session).await;
+    if !errors.is_empty() && overview.postgres.is_none() && overview.redis.is_none() {
+        // Nothing answered: the first failure is the command's error (and exit code).
+        let first = errors.remove(0);
+        for e in &errors {
+            super::report(e);
         }
+        return Err(first);
     }
     if args.sample_ms > 0 && overview.postgres.is_some() {
         tokio::time::sleep(std::time::Duration::from_millis(args.sample_ms)).await;
@@ -78,25 +78,4 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         None if overview.has_problems(thresholds) => ExitCode::Problems,
         None => ExitCode::Ok,
     })
-}
-
-/// The error of the only source there was, to return with its own exit code.
-fn clone_kind(e: &Error) -> Error {
-    match e {
-        Error::Connect {
-            target,
-            detail,
-            hint,
-        } => Error::Connect {
-            target: target.clone(),
-            detail: detail.clone(),
-            hint: hint.clone(),
-        },
-        Error::Server { detail, hint } => Error::Server {
-            detail: detail.clone(),
-            hint: hint.clone(),
-        },
-        Error::Usage(m) => Error::Usage(m.clone()),
-        other => Error::server(other),
-    }
 }
