@@ -14,6 +14,8 @@ pub mod health;
 pub mod safety;
 pub mod sandbox;
 pub mod session;
+pub mod signals;
+pub mod stop;
 pub mod tenants;
 pub mod tui;
 pub mod units;

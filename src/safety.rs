@@ -1,12 +1,31 @@
-//! The safety layer. Every mutating core operation takes a [`Guard`], and only
-//! [`Safety::authorize`] can build one: it refuses in read-only contexts,
-//! demands the right kind of confirmation, and opens the audit record.
-//! An unaudited mutation therefore does not compile.
+//! The safety layer. A change is planned first (a value that carries its
+//! [`Intent`]); [`Safety::authorize`] checks policy and approval, writes
+//! the start record and returns an [`Authorized`] bound to that plan. Each
+//! domain mutation takes only its own `Authorized<ItsPlan>`, so an
+//! unaudited mutation, or one run under another change's approval, does not
+//! compile:
+//!
+//! ```compile_fail
+//! use opsdeck::cache::Deletion;
+//! use opsdeck::conn::Pg;
+//! use opsdeck::safety::Authorized;
+//! use opsdeck::stop::Stop;
+//!
+//! // Approval to delete cache keys cannot suspend a tenant.
+//! async fn misuse(pg: &Pg, approved: Authorized<Deletion>) {
+//!     let _ = opsdeck::tenants::apply(pg, approved, &Stop::new()).await;
+//! }
+//! ```
+//!
+//! Every start gets an end record: the outcome of the run, or, when the run
+//! is dropped before it ends (its task aborted, a panic), an `aborted`
+//! record written to the local file from `Drop` with what had been done.
 
 use crate::audit::{Audit, Outcome};
 use crate::error::{Error, Result};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 /// How much confirmation an operation needs.
@@ -54,12 +73,37 @@ impl Intent {
         self
     }
 
-    /// The question a front end asks before [`Safety::authorize`].
+    /// The question a front end asks for this confirmation.
     pub fn prompt(&self) -> String {
-        match self.risk {
-            Risk::Mutating => format!("{} Proceed? [y/N]", self.summary),
-            Risk::Destructive => format!("{} Type '{}' to confirm:", self.summary, self.target),
+        match confirmation(self.risk) {
+            Confirmation::YesNo => format!("{} Proceed? [y/N]", self.summary),
+            Confirmation::TypeTarget => {
+                format!("{} Type '{}' to confirm:", self.summary, self.target)
+            }
         }
+    }
+}
+
+/// A planned change: the values a domain mutation needs, with the intent
+/// the operator approves. Only [`Safety::authorize`] turns one into an
+/// [`Authorized`].
+pub trait Mutation: Send + 'static {
+    fn intent(&self) -> &Intent;
+}
+
+/// What a front end must collect before a change may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// A yes/no question whose default is no.
+    YesNo,
+    /// The target's name, typed.
+    TypeTarget,
+}
+
+fn confirmation(risk: Risk) -> Confirmation {
+    match risk {
+        Risk::Mutating => Confirmation::YesNo,
+        Risk::Destructive => Confirmation::TypeTarget,
     }
 }
 
@@ -76,24 +120,34 @@ pub enum Approval {
     AssumeYes,
 }
 
-/// Why an operation was refused; pure so it can be table-tested.
-pub fn check(intent: &Intent, read_only: bool, approval: &Approval) -> Result<(), String> {
+/// The one policy answer: may `intent` run in this context, and if so what
+/// confirmation it needs. Pure, so it is table-tested; the CLI prompt and
+/// the console's confirm popup both ask it.
+pub fn policy(intent: &Intent, read_only: bool) -> Result<Confirmation, String> {
     if read_only {
         return Err(format!(
             "{} on '{}' is a change and this context is read-only; use a context without read_only (and drop --read-only) to make changes",
             intent.action, intent.target
         ));
     }
-    match (intent.risk, approval) {
+    Ok(confirmation(intent.risk))
+}
+
+/// Why an operation with this approval is refused, if it is.
+pub fn check(intent: &Intent, read_only: bool, approval: &Approval) -> Result<(), String> {
+    let needs = policy(intent, read_only)?;
+    match (needs, approval) {
         (_, Approval::AssumeYes) => Ok(()),
-        (Risk::Mutating, Approval::Confirmed) => Ok(()),
+        (Confirmation::YesNo, Approval::Confirmed) => Ok(()),
         (_, Approval::Typed(t)) if t.trim() == intent.target => Ok(()),
-        (Risk::Mutating, Approval::Typed(t)) if matches!(t.trim(), "y" | "Y" | "yes") => Ok(()),
+        (Confirmation::YesNo, Approval::Typed(t)) if matches!(t.trim(), "y" | "Y" | "yes") => {
+            Ok(())
+        }
         (_, Approval::Typed(_)) => Err(format!(
             "confirmation did not match '{}'; nothing was changed",
             intent.target
         )),
-        (Risk::Destructive, Approval::Confirmed) => Err(format!(
+        (Confirmation::TypeTarget, Approval::Confirmed) => Err(format!(
             "{} needs the target's name typed to confirm; nothing was changed",
             intent.action
         )),
@@ -124,75 +178,155 @@ impl Safety {
         &self.audit
     }
 
-    /// Checks policy and approval; on success writes the "start" audit record
-    /// and returns the guard the operation needs. Refusals are audited too.
-    pub async fn authorize(&self, intent: Intent, approval: Approval) -> Result<Guard> {
+    /// [`policy`] for this context; a refusal is audited and returned as
+    /// `Error::Refused`, so a front end can refuse before any lookup.
+    pub async fn admit(&self, intent: &Intent) -> Result<Confirmation> {
+        match policy(intent, self.read_only) {
+            Ok(c) => Ok(c),
+            Err(reason) => {
+                self.audit.refused(intent, &reason, !self.read_only).await;
+                Err(Error::refused(reason))
+            }
+        }
+    }
+
+    /// Checks policy and approval; on success writes the start record and
+    /// returns the authorization bound to `plan`. Refusals are audited too.
+    pub async fn authorize<P: Mutation>(
+        &self,
+        plan: P,
+        approval: Approval,
+    ) -> Result<Authorized<P>> {
+        let intent = plan.intent().clone();
         if let Err(reason) = check(&intent, self.read_only, &approval) {
             self.audit.refused(&intent, &reason, !self.read_only).await;
             return Err(Error::refused(reason));
         }
         let op_id = self.audit.start(&intent).await?;
-        Ok(Guard {
-            intent,
-            op_id,
-            audit: self.audit.clone(),
-            started: Instant::now(),
+        Ok(Authorized {
+            plan,
+            run: Run {
+                intent,
+                op_id,
+                audit: self.audit.clone(),
+                started: Instant::now(),
+                done: Done::default(),
+                ended: false,
+            },
         })
     }
 }
 
-/// Proof that an operation was allowed and its start audited. Fields are
-/// private to this module: nothing else can make one.
-pub struct Guard {
-    intent: Intent,
-    op_id: String,
-    audit: Audit,
-    started: Instant,
+/// What a running change has done so far, kept up to date by the work so
+/// that an interrupted run's end record can say it.
+#[derive(Clone, Default)]
+pub struct Done(Arc<Mutex<Value>>);
+
+impl Done {
+    pub fn set(&self, v: Value) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = v;
+    }
+
+    pub fn get(&self) -> Value {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
-impl Guard {
-    pub fn intent(&self) -> &Intent {
-        &self.intent
+/// Approval to run `P`, and nothing else. Fields are private: only
+/// [`Safety::authorize`] makes one, and only [`Authorized::run`] and
+/// [`Authorized::run_stoppable`] spend it.
+pub struct Authorized<P> {
+    plan: P,
+    run: Run,
+}
+
+impl<P> Authorized<P> {
+    pub fn plan(&self) -> &P {
+        &self.plan
     }
 
-    /// Runs the mutation and writes the closing audit record with its outcome
-    /// and duration; `detail` summarises a success (counts, new ids; never secrets).
-    pub async fn run<T, F, D>(self, fut: F, detail: D) -> Result<T>
+    pub fn intent(&self) -> &Intent {
+        &self.run.intent
+    }
+
+    /// Runs the change and writes the closing record with its outcome and
+    /// duration; `detail` summarises a success (counts, new ids; never secrets).
+    pub async fn run<T, F, Fut, D>(self, work: F, detail: D) -> Result<T>
     where
-        F: Future<Output = Result<T>>,
+        F: FnOnce(P, Done) -> Fut,
+        Fut: Future<Output = Result<T>>,
         D: FnOnce(&T) -> Value,
     {
-        self.run_stoppable(fut, |v| (true, detail(v))).await
+        self.run_stoppable(work, |v| (true, detail(v))).await
     }
 
-    /// Like [`Guard::run`] for work that can be stopped midway and still
-    /// report what it did (an invalidation cancelled after N keys): `detail`
-    /// also says whether the work completed, and an incomplete run is
-    /// audited as cancelled, with its partial counts.
-    pub async fn run_stoppable<T, F, D>(self, fut: F, detail: D) -> Result<T>
+    /// Like [`Authorized::run`] for work that can be stopped midway and
+    /// still report what it did (an invalidation stopped after N keys):
+    /// `detail` also says whether it completed; an incomplete run is audited
+    /// as cancelled. A run that fails or is cancelled with an error records
+    /// the work's last [`Done`] report.
+    pub async fn run_stoppable<T, F, Fut, D>(self, work: F, detail: D) -> Result<T>
     where
-        F: Future<Output = Result<T>>,
+        F: FnOnce(P, Done) -> Fut,
+        Fut: Future<Output = Result<T>>,
         D: FnOnce(&T) -> (bool, Value),
     {
-        let result = fut.await;
+        let Authorized { plan, mut run } = self;
+        let result = work(plan, run.done.clone()).await;
         let (outcome, info) = match &result {
             Ok(v) => match detail(v) {
                 (true, info) => (Outcome::Ok, info),
                 (false, info) => (Outcome::Cancelled, info),
             },
-            Err(Error::Cancelled) => (Outcome::Cancelled, Value::Null),
-            Err(e) => (Outcome::Error, Value::String(e.to_string())),
+            Err(Error::Cancelled) => (Outcome::Cancelled, run.done.get()),
+            Err(e) => (
+                Outcome::Error,
+                json!({"error": e.to_string(), "done": run.done.get()}),
+            ),
         };
+        run.end(outcome, info).await;
+        result
+    }
+}
+
+/// The audited life of one authorized change.
+struct Run {
+    intent: Intent,
+    op_id: String,
+    audit: Audit,
+    started: Instant,
+    done: Done,
+    ended: bool,
+}
+
+impl Run {
+    async fn end(&mut self, outcome: Outcome, detail: Value) {
+        self.ended = true;
         self.audit
             .finish(
                 &self.op_id,
                 &self.intent,
                 outcome,
-                info,
+                detail,
                 self.started.elapsed(),
             )
             .await;
-        result
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.audit.finish_on_drop(
+                &self.op_id,
+                &self.intent,
+                self.done.get(),
+                self.started.elapsed(),
+            );
+        }
     }
 }
 
@@ -236,8 +370,16 @@ mod tests {
     }
 
     #[test]
-    fn read_only_reason_says_what_to_do() {
-        let err = check(&intent(Risk::Mutating), true, &Approval::AssumeYes).unwrap_err();
+    fn policy_names_the_confirmation_or_refuses() {
+        assert_eq!(
+            policy(&intent(Risk::Mutating), false),
+            Ok(Confirmation::YesNo)
+        );
+        assert_eq!(
+            policy(&intent(Risk::Destructive), false),
+            Ok(Confirmation::TypeTarget)
+        );
+        let err = policy(&intent(Risk::Mutating), true).unwrap_err();
         assert!(err.contains("read-only"), "{err}");
         assert!(err.contains("acme"), "{err}");
     }

@@ -3,8 +3,9 @@
 use super::{AuditRecord, Outcome, Phase};
 use crate::conn::Pg;
 use crate::error::Result;
+use crate::safety::{Authorized, Intent, Mutation, Risk};
 
-pub const DB_SCHEMA_SQL: &str = r#"
+const DB_SCHEMA_SQL: &str = r#"
 CREATE SCHEMA IF NOT EXISTS opsdeck;
 CREATE TABLE IF NOT EXISTS opsdeck.audit (
     id          bigserial PRIMARY KEY,
@@ -36,9 +37,38 @@ CREATE TABLE IF NOT EXISTS opsdeck.drills (
 );
 "#;
 
-pub async fn install_schema(pg: &Pg) -> Result<()> {
-    pg.client().batch_execute(DB_SCHEMA_SQL).await?;
-    Ok(())
+/// `opsdeck init` as a planned change: the only way to create the schema.
+pub struct SchemaInstall {
+    intent: Intent,
+}
+
+impl SchemaInstall {
+    /// Creating the schema in the database `target` names.
+    pub fn new(target: &str) -> SchemaInstall {
+        SchemaInstall {
+            intent: Intent::new(
+                "opsdeck.init",
+                target,
+                Risk::Mutating,
+                format!("Create schema 'opsdeck' (audit log, drill history) in {target}."),
+            ),
+        }
+    }
+}
+
+impl Mutation for SchemaInstall {
+    fn intent(&self) -> &Intent {
+        &self.intent
+    }
+}
+
+pub async fn install_schema(pg: &Pg, approved: Authorized<SchemaInstall>) -> Result<()> {
+    approved
+        .run(
+            |_, _| async { Ok(pg.client().batch_execute(DB_SCHEMA_SQL).await?) },
+            |_| serde_json::json!({"schema": "opsdeck"}),
+        )
+        .await
 }
 
 pub async fn has_schema(pg: &Pg) -> Result<bool> {
@@ -112,13 +142,7 @@ pub async fn read(
             action: row.get(6),
             target: row.get(7),
             params: row.get(8),
-            outcome: row.get::<_, Option<String>>(9).map(|s| match s.as_str() {
-                "ok" => Outcome::Ok,
-                "error" => Outcome::Error,
-                "refused" => Outcome::Refused,
-                "cancelled" => Outcome::Cancelled,
-                _ => Outcome::Incomplete,
-            }),
+            outcome: row.get::<_, Option<String>>(9).map(|s| Outcome::parse(&s)),
             detail: row.get(10),
             duration_ms: row.get::<_, Option<i64>>(11).map(|d| d as u64),
         })

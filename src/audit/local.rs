@@ -6,16 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn append(path: &Path, rec: &AuditRecord) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
+    let mut f = crate::config::private::open_append(path)
         .map_err(|e| Error::io(format!("opening audit log {}", path.display()), e))?;
     let mut line = serde_json::to_vec(rec).map_err(|e| Error::Config(e.to_string()))?;
     line.push(b'\n');

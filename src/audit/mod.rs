@@ -9,8 +9,8 @@ mod local;
 mod record;
 
 pub use actor::Actor;
-pub use db::{install_schema, DB_SCHEMA_SQL};
-pub use record::{AuditEntry, AuditRecord, Outcome, Phase};
+pub use db::{install_schema, SchemaInstall};
+pub use record::{AuditEntry, AuditRecord, Outcome, Phase, Store};
 
 use crate::conn::Pg;
 use crate::error::Result;
@@ -87,6 +87,27 @@ impl Audit {
         self.to_db(&rec).await;
     }
 
+    /// The end record of a run dropped before it ended (its task aborted, a
+    /// panic): written to the local file synchronously, since nothing may be
+    /// awaited here, and to the database when a runtime is still there to
+    /// do it.
+    pub(crate) fn finish_on_drop(&self, op_id: &str, intent: &Intent, done: Value, took: Duration) {
+        let mut rec = self.record(op_id, Phase::End, intent);
+        rec.outcome = Some(Outcome::Aborted);
+        rec.detail = record::redact(&done);
+        rec.duration_ms = Some(took.as_millis() as u64);
+        if let Err(e) = local::append(&self.local, &rec) {
+            tracing::error!("audit: local end record of an aborted operation not written: {e}");
+        }
+        if let (Some(pg), Ok(rt)) = (self.db.clone(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move {
+                if let Err(e) = db::insert(&pg, &rec).await {
+                    tracing::warn!("audit: database copy not written ({e}); the local file has it");
+                }
+            });
+        }
+    }
+
     /// Records a refusal; `to_db` is false for a read-only context, whose
     /// sessions cannot write opsdeck.audit (the local file still has it).
     pub(crate) async fn refused(&self, intent: &Intent, reason: &str, to_db: bool) {
@@ -110,17 +131,29 @@ impl Audit {
         }
     }
 
-    /// Reads entries newest first: from the database when it has the schema,
-    /// else from the local file.
+    /// Reads entries newest first from both stores, merged: the local file
+    /// holds what the database never got (refusals in read-only contexts,
+    /// anything written while it was down), the database what other
+    /// machines wrote. Each entry says where its records are kept.
     pub async fn list(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
         actor: Option<&str>,
     ) -> Result<Vec<AuditEntry>> {
-        let records = match &self.db {
-            Some(pg) if db::has_schema(pg).await? => db::read(pg, since).await?,
-            _ => local::read(&self.local)?,
-        };
+        let mut records: Vec<(Store, AuditRecord)> = local::read(&self.local)?
+            .into_iter()
+            .map(|r| (Store::Local, r))
+            .collect();
+        if let Some(pg) = &self.db {
+            if db::has_schema(pg).await? {
+                records.extend(
+                    db::read(pg, since)
+                        .await?
+                        .into_iter()
+                        .map(|r| (Store::Database, r)),
+                );
+            }
+        }
         Ok(record::entries(records, since, actor))
     }
 }

@@ -17,6 +17,9 @@ pub enum Outcome {
     Error,
     Refused,
     Cancelled,
+    /// Stopped from outside before it could report (task aborted, panic,
+    /// process ending); the detail says what had been done.
+    Aborted,
     /// Started but no end record: the process died mid-operation.
     Incomplete,
 }
@@ -28,9 +31,32 @@ impl Outcome {
             Outcome::Error => "error",
             Outcome::Refused => "refused",
             Outcome::Cancelled => "cancelled",
+            Outcome::Aborted => "aborted",
             Outcome::Incomplete => "incomplete",
         }
     }
+
+    /// Reads back what [`Outcome::as_str`] wrote; unknown text is incomplete.
+    pub fn parse(s: &str) -> Outcome {
+        [
+            Outcome::Ok,
+            Outcome::Error,
+            Outcome::Refused,
+            Outcome::Cancelled,
+            Outcome::Aborted,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+        .unwrap_or(Outcome::Incomplete)
+    }
+}
+
+/// Where a record is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Store {
+    Local,
+    Database,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +89,8 @@ pub struct AuditEntry {
     pub outcome: Outcome,
     pub detail: Value,
     pub duration_ms: Option<u64>,
+    /// The stores holding this operation's records.
+    pub stored_in: Vec<Store>,
 }
 
 pub fn new_op_id() -> String {
@@ -100,14 +128,15 @@ pub fn redact(v: &Value) -> Value {
     }
 }
 
-/// Merges start/end records into one entry per operation, newest first.
+/// Merges start/end records from both stores into one entry per operation,
+/// newest first; the same record in both stores counts once.
 pub fn entries(
-    records: Vec<AuditRecord>,
+    records: Vec<(Store, AuditRecord)>,
     since: Option<chrono::DateTime<chrono::Utc>>,
     actor: Option<&str>,
 ) -> Vec<AuditEntry> {
     let mut by_op: std::collections::HashMap<String, AuditEntry> = Default::default();
-    for r in records {
+    for (store, r) in records {
         let e = by_op.entry(r.op_id.clone()).or_insert_with(|| AuditEntry {
             op_id: r.op_id.clone(),
             started_at: r.ts,
@@ -120,10 +149,17 @@ pub fn entries(
             outcome: Outcome::Incomplete,
             detail: Value::Null,
             duration_ms: None,
+            stored_in: Vec::new(),
         });
+        if !e.stored_in.contains(&store) {
+            e.stored_in.push(store);
+            e.stored_in.sort();
+        }
         if r.ts < e.started_at {
             e.started_at = r.ts;
         }
+        // An end record from either store closes the entry; a second copy of
+        // the same end record changes nothing.
         if r.phase == Phase::End {
             e.outcome = r.outcome.unwrap_or(Outcome::Incomplete);
             e.detail = r.detail;
@@ -152,5 +188,57 @@ mod tests {
         assert_eq!(r["password"], "[redacted]");
         assert_eq!(r["nested"][0]["api_key"], "[redacted]");
         assert!(!r.to_string().contains("hunter2"));
+    }
+
+    fn rec(op: &str, phase: Phase, outcome: Option<Outcome>) -> AuditRecord {
+        AuditRecord {
+            op_id: op.into(),
+            ts: chrono::Utc::now(),
+            phase,
+            actor: "u@h".into(),
+            db_role: None,
+            context: "c".into(),
+            action: "tenants.suspend".into(),
+            target: "acme".into(),
+            params: Value::Null,
+            outcome,
+            detail: Value::Null,
+            duration_ms: None,
+        }
+    }
+
+    #[test]
+    fn merges_both_stores_and_says_where_records_are() {
+        let both = [
+            (Store::Local, rec("a", Phase::Start, None)),
+            (Store::Database, rec("a", Phase::Start, None)),
+            (Store::Local, rec("a", Phase::End, Some(Outcome::Ok))),
+            (Store::Database, rec("a", Phase::End, Some(Outcome::Ok))),
+            (Store::Local, rec("b", Phase::End, Some(Outcome::Refused))),
+            (Store::Database, rec("c", Phase::Start, None)),
+            (Store::Local, rec("c", Phase::End, Some(Outcome::Aborted))),
+        ];
+        let e = entries(both.to_vec(), None, None);
+        assert_eq!(e.len(), 3);
+        let by = |op: &str| e.iter().find(|x| x.op_id == op).unwrap();
+        assert_eq!(by("a").stored_in, vec![Store::Local, Store::Database]);
+        assert_eq!(by("a").outcome, Outcome::Ok);
+        assert_eq!(by("b").stored_in, vec![Store::Local]);
+        assert_eq!(by("c").outcome, Outcome::Aborted);
+        assert_eq!(by("c").stored_in, vec![Store::Local, Store::Database]);
+    }
+
+    #[test]
+    fn outcomes_read_back() {
+        for o in [
+            Outcome::Ok,
+            Outcome::Error,
+            Outcome::Refused,
+            Outcome::Cancelled,
+            Outcome::Aborted,
+        ] {
+            assert_eq!(Outcome::parse(o.as_str()), o);
+        }
+        assert_eq!(Outcome::parse("???"), Outcome::Incomplete);
     }
 }

@@ -4,7 +4,7 @@ use super::keyname::escape;
 use super::unlink::unlink_routed;
 use crate::conn::redis::Redis;
 use crate::error::Result;
-use crate::safety::{Guard, Intent, Risk};
+use crate::safety::{Authorized, Intent, Mutation, Risk};
 use serde::Serialize;
 use serde_json::json;
 
@@ -18,8 +18,27 @@ pub struct Deleted {
     pub deleted: u64,
 }
 
-/// The intent for deleting `keys`: the target to type is the key itself, or "N keys".
-pub fn intent(keys: &[Vec<u8>], redis_target: &str) -> Intent {
+/// Keys to delete, described for approval.
+pub struct Deletion {
+    keys: Vec<Vec<u8>>,
+    intent: Intent,
+}
+
+impl Mutation for Deletion {
+    fn intent(&self) -> &Intent {
+        &self.intent
+    }
+}
+
+impl Deletion {
+    /// Deleting `keys`: the target to type is the key itself, or "N keys".
+    pub fn new(keys: Vec<Vec<u8>>, redis_target: &str) -> Deletion {
+        let intent = intent(&keys, redis_target);
+        Deletion { keys, intent }
+    }
+}
+
+fn intent(keys: &[Vec<u8>], redis_target: &str) -> Intent {
     let target = match keys {
         [one] => escape(one),
         many => format!("{} keys", many.len()),
@@ -33,17 +52,16 @@ pub fn intent(keys: &[Vec<u8>], redis_target: &str) -> Intent {
         .with_params(json!({"keys": shown, "count": keys.len(), "redis": redis_target}))
 }
 
-pub async fn del(redis: &Redis, keys: &[Vec<u8>], guard: Guard) -> Result<Deleted> {
-    let work = async {
-        let deleted = unlink_routed(redis, keys).await?;
-        Ok(Deleted {
-            requested: keys.len() as u64,
-            deleted,
-        })
-    };
-    guard
+pub async fn del(redis: &Redis, approved: Authorized<Deletion>) -> Result<Deleted> {
+    approved
         .run(
-            work,
+            |d, _| async move {
+                let deleted = unlink_routed(redis, &d.keys).await?;
+                Ok(Deleted {
+                    requested: d.keys.len() as u64,
+                    deleted,
+                })
+            },
             |d| json!({"requested": d.requested, "deleted": d.deleted}),
         )
         .await

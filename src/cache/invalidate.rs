@@ -2,16 +2,17 @@
 //! counts and samples, and a real run that UNLINKs in throttled batches per
 //! master, reports progress, and stops between batches when cancelled.
 
-use super::keyname::{escape, glob_escape, unescape};
+use super::keyname::{escape, unescape};
+use super::matching::claimed_earlier;
 use super::scan::NodeScan;
 use super::unlink::{count_existing, unlink_on_node, unlink_routed};
 use crate::config::CacheLayout;
 use crate::conn::redis::Redis;
 use crate::error::Result;
-use crate::safety::{Guard, Intent, Risk};
+use crate::safety::{Authorized, Done, Intent, Mutation, Risk};
+use crate::stop::Stop;
 use serde::Serialize;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Keys shown by a dry run.
@@ -37,7 +38,8 @@ pub struct Plan {
 
 #[derive(Debug, Clone)]
 enum Scope {
-    Pattern(Vec<u8>),
+    /// SCAN patterns; a key matching several belongs to the first.
+    Patterns(Vec<Vec<u8>>),
     TagSet(Vec<u8>),
 }
 
@@ -48,34 +50,53 @@ impl Plan {
             kind: Selector::Pattern,
             target: pattern.to_string(),
             tenant_id: None,
-            scope: Scope::Pattern(unescape(pattern)?),
+            scope: Scope::Patterns(vec![unescape(pattern)?]),
         })
     }
 
+    /// A tag, typed with or without the prefix of the configured tag key
+    /// (`billing` or `tag:billing` for `tag:{tag}`).
     pub fn tag(layout: &CacheLayout, tag: &str) -> Plan {
+        let key = match layout.tag_key.split_once("{tag}") {
+            Some((pre, post))
+                if !(pre.is_empty() && post.is_empty())
+                    && tag.len() > pre.len() + post.len()
+                    && tag.starts_with(pre)
+                    && tag.ends_with(post) =>
+            {
+                tag.to_string()
+            }
+            _ => layout.tag_key.replace("{tag}", tag),
+        };
         Plan {
             kind: Selector::Tag,
             target: tag.to_string(),
             tenant_id: None,
-            scope: Scope::TagSet(layout.tag_key.replace("{tag}", tag).into_bytes()),
+            scope: Scope::TagSet(key.into_bytes()),
         }
     }
 
-    /// `tenant` as the operator typed it, `id` as resolved (the same for ids).
-    pub fn tenant(layout: &CacheLayout, tenant: &str, id: &str) -> Plan {
-        let pattern = layout.tenant_pattern.replace("{tenant}", &glob_escape(id));
-        Plan {
+    /// `tenant` as the operator typed it; `id` and `slug` as resolved by
+    /// `tenants::resolve`. The keys are the tenant's under every configured
+    /// pattern (see `cache::tenant`), the ones `tenants show` counts.
+    pub fn tenant(
+        layout: &CacheLayout,
+        tenant: &str,
+        id: &str,
+        slug: Option<&str>,
+    ) -> Result<Plan> {
+        Ok(Plan {
             kind: Selector::Tenant,
             target: tenant.to_string(),
             tenant_id: Some(id.to_string()),
-            scope: Scope::Pattern(pattern.into_bytes()),
-        }
+            scope: Scope::Patterns(super::tenant::patterns(layout, id, slug)?),
+        })
     }
 
-    /// The SCAN pattern, escaped for display.
+    /// The SCAN patterns, escaped for display, joined by ` | `.
     pub fn scan_pattern(&self) -> Option<String> {
         match &self.scope {
-            Scope::Pattern(p) => Some(escape(p)),
+            Scope::Patterns(p) => Some(p.iter().map(|p| escape(p)).collect::<Vec<_>>().join(" | ")),
             Scope::TagSet(_) => None,
         }
     }
@@ -83,7 +104,7 @@ impl Plan {
     pub fn tag_key(&self) -> Option<String> {
         match &self.scope {
             Scope::TagSet(k) => Some(escape(k)),
-            Scope::Pattern(_) => None,
+            Scope::Patterns(_) => None,
         }
     }
 
@@ -92,18 +113,23 @@ impl Plan {
             (Scope::TagSet(k), _) => {
                 format!("the keys in tag set '{}' and the set itself", escape(k))
             }
-            (Scope::Pattern(p), Selector::Tenant) => {
-                format!("tenant {}'s keys (matching '{}')", self.target, escape(p))
-            }
-            (Scope::Pattern(p), _) => format!("the keys matching '{}'", escape(p)),
+            (Scope::Patterns(_), Selector::Tenant) => format!(
+                "tenant {}'s keys (matching '{}')",
+                self.target,
+                self.scan_pattern().unwrap_or_default()
+            ),
+            (Scope::Patterns(_), _) => format!(
+                "the keys matching '{}'",
+                self.scan_pattern().unwrap_or_default()
+            ),
         }
     }
 
-    /// The destructive intent; `matched` is the dry-run count when one was taken.
-    pub fn intent(&self, redis_target: &str, matched: Option<u64>) -> Intent {
+    /// The change to approve; `matched` is the dry-run count when one was taken.
+    pub fn invalidation(self, redis_target: &str, matched: Option<u64>) -> Invalidation {
         let count = matched.map(|n| format!("{n} keys: ")).unwrap_or_default();
         let summary = format!("Delete {count}{} on redis {redis_target}.", self.what());
-        Intent::new(
+        let intent = Intent::new(
             "cache.invalidate",
             self.target.clone(),
             Risk::Destructive,
@@ -116,7 +142,26 @@ impl Plan {
             "tenant_id": self.tenant_id,
             "matched": matched,
             "redis": redis_target,
-        }))
+        }));
+        Invalidation { plan: self, intent }
+    }
+}
+
+/// An invalidation planned and described, waiting for approval.
+pub struct Invalidation {
+    plan: Plan,
+    intent: Intent,
+}
+
+impl Invalidation {
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+impl Mutation for Invalidation {
+    fn intent(&self) -> &Intent {
+        &self.intent
     }
 }
 
@@ -138,16 +183,22 @@ pub async fn dry_run(redis: &Redis, plan: &Plan) -> Result<DryRun> {
     let mut matched = 0;
     let mut sample = Vec::new();
     match &plan.scope {
-        Scope::Pattern(p) => {
-            for node in redis.masters() {
-                let mut scan = NodeScan::new(node, Some(p), super::scan::SCAN_COUNT);
-                while let Some(page) = scan.next_page().await? {
-                    matched += page.len() as u64;
-                    sample.extend(
-                        page.iter()
-                            .take(SAMPLE - sample.len().min(SAMPLE))
-                            .map(|k| escape(k)),
-                    );
+        Scope::Patterns(patterns) => {
+            for (i, p) in patterns.iter().enumerate() {
+                for node in redis.masters() {
+                    let mut scan = NodeScan::new(node, Some(p), super::scan::SCAN_COUNT);
+                    while let Some(page) = scan.next_page().await? {
+                        let mine: Vec<&Vec<u8>> = page
+                            .iter()
+                            .filter(|k| !claimed_earlier(&patterns[..i], k))
+                            .collect();
+                        matched += mine.len() as u64;
+                        sample.extend(
+                            mine.iter()
+                                .take(SAMPLE - sample.len().min(SAMPLE))
+                                .map(|k| escape(k)),
+                        );
+                    }
                 }
             }
         }
@@ -242,22 +293,23 @@ pub struct Invalidated {
     pub elapsed_ms: u64,
 }
 
-/// Runs the invalidation under `guard`; the audit record gets the counts,
-/// including when the run was cancelled part way.
+/// Runs the approved invalidation; a stop ends it between batches. The
+/// audit record gets the counts, including when it was stopped part way or
+/// its task was dropped mid-batch.
 pub async fn run<F>(
     redis: &Redis,
-    plan: &Plan,
-    guard: Guard,
+    approved: Authorized<Invalidation>,
     throttle: Throttle,
-    cancel: &AtomicBool,
+    stop: &Stop,
     progress: F,
 ) -> Result<Invalidated>
 where
     F: FnMut(&Progress),
 {
-    let work = execute(redis, plan, throttle, cancel, progress);
-    guard
-        .run_stoppable(work, |r| {
+    approved
+        .run_stoppable(
+            |inv, done| async move { execute(redis, &inv.plan, throttle, stop, &done, progress).await },
+            |r| {
             let detail = json!({
                 "deleted": r.deleted,
                 "scanned": r.scanned,
@@ -266,7 +318,8 @@ where
                 "elapsed_ms": r.elapsed_ms,
             });
             (!r.cancelled, detail)
-        })
+        },
+        )
         .await
 }
 
@@ -274,7 +327,8 @@ async fn execute<F>(
     redis: &Redis,
     plan: &Plan,
     throttle: Throttle,
-    cancel: &AtomicBool,
+    stop: &Stop,
+    done: &Done,
     mut progress: F,
 ) -> Result<Invalidated>
 where
@@ -285,24 +339,32 @@ where
     let mut p = Progress::default();
     let mut cancelled = false;
     let mut tag_set_deleted = None;
+    let mut report = |p: &Progress| {
+        done.set(json!({"deleted": p.deleted, "scanned": p.scanned, "batches": p.batches}));
+        progress(p);
+    };
     match &plan.scope {
-        Scope::Pattern(pattern) => {
-            'nodes: for node in redis.masters() {
-                p.node = node.addr.clone();
-                let mut scan = NodeScan::new(node, Some(pattern), batch);
-                while let Some(page) = scan.next_page().await? {
-                    for chunk in page.chunks(batch) {
-                        if cancel.load(Ordering::Relaxed) {
-                            cancelled = true;
-                            break 'nodes;
+        Scope::Patterns(patterns) => {
+            'all: for (i, pattern) in patterns.iter().enumerate() {
+                for node in redis.masters() {
+                    p.node = node.addr.clone();
+                    let mut scan = NodeScan::new(node, Some(pattern), batch);
+                    while let Some(mut page) = scan.next_page().await? {
+                        page.retain(|k| !claimed_earlier(&patterns[..i], k));
+                        for chunk in page.chunks(batch) {
+                            if stop.is_set() {
+                                cancelled = true;
+                                break 'all;
+                            }
+                            p.scanned += chunk.len() as u64;
+                            let t = Instant::now();
+                            p.deleted +=
+                                unlink_on_node(scan.conn(), chunk, redis.is_cluster()).await?;
+                            let took = t.elapsed();
+                            p.batches += 1;
+                            report(&p);
+                            pause(throttle.wait_after(took)).await;
                         }
-                        p.scanned += chunk.len() as u64;
-                        let t = Instant::now();
-                        p.deleted += unlink_on_node(scan.conn(), chunk, redis.is_cluster()).await?;
-                        let took = t.elapsed();
-                        p.batches += 1;
-                        progress(&p);
-                        pause(throttle.wait_after(took)).await;
                     }
                 }
             }
@@ -311,7 +373,7 @@ where
             p.node = redis.target.clone();
             let mut members = TagMembers::new(set.clone(), batch);
             while let Some(page) = members.next_page(redis).await? {
-                if cancel.load(Ordering::Relaxed) {
+                if stop.is_set() {
                     cancelled = true;
                     break;
                 }
@@ -320,7 +382,7 @@ where
                 p.deleted += unlink_routed(redis, &page).await?;
                 let took = t.elapsed();
                 p.batches += 1;
-                progress(&p);
+                report(&p);
                 pause(throttle.wait_after(took)).await;
             }
             if !cancelled {
@@ -399,13 +461,39 @@ mod tests {
     #[test]
     fn plans_resolve_layout() {
         let layout = CacheLayout::default();
-        let t = Plan::tenant(&layout, "acme", "42");
+        let t = Plan::tenant(&layout, "acme", "42", Some("acme")).unwrap();
         assert_eq!(t.scan_pattern().as_deref(), Some("t:42:*"));
         assert_eq!(t.target, "acme");
         let g = Plan::tag(&layout, "plan:pro");
         assert_eq!(g.tag_key().as_deref(), Some("tag:plan:pro"));
-        let odd = Plan::tenant(&layout, "a*b", "a*b");
+        let odd = Plan::tenant(&layout, "a*b", "a*b", None).unwrap();
         assert_eq!(odd.scan_pattern().as_deref(), Some("t:a\\\\*b:*"));
+    }
+
+    #[test]
+    fn a_tag_is_accepted_with_or_without_the_key_prefix() {
+        let layout = CacheLayout::default();
+        for typed in ["feature:billing", "tag:feature:billing"] {
+            let g = Plan::tag(&layout, typed);
+            assert_eq!(
+                g.tag_key().as_deref(),
+                Some("tag:feature:billing"),
+                "{typed}"
+            );
+            assert_eq!(g.target, typed);
+        }
+        let suffixed = CacheLayout {
+            tag_key: "{tag}:members".into(),
+            ..CacheLayout::default()
+        };
+        assert_eq!(
+            Plan::tag(&suffixed, "x:members").tag_key().as_deref(),
+            Some("x:members")
+        );
+        assert_eq!(
+            Plan::tag(&suffixed, "x").tag_key().as_deref(),
+            Some("x:members")
+        );
     }
 
     #[test]
@@ -429,7 +517,8 @@ mod tests {
     #[test]
     fn intent_is_destructive_and_names_the_target() {
         let p = Plan::pattern("sess:*").unwrap();
-        let i = p.intent("127.0.0.1:6379/0", Some(12));
+        let inv = p.invalidation("127.0.0.1:6379/0", Some(12));
+        let i = inv.intent();
         assert_eq!(i.risk, Risk::Destructive);
         assert_eq!(i.target, "sess:*");
         assert!(i.summary.contains("12 keys"), "{}", i.summary);

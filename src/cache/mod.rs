@@ -7,6 +7,7 @@ pub mod delete;
 pub mod info;
 pub mod invalidate;
 pub mod keyname;
+pub mod matching;
 pub mod prefix;
 pub mod scan;
 pub mod stats;
@@ -15,26 +16,13 @@ pub mod tenant;
 mod unlink;
 pub mod value;
 
-pub use delete::{del, Deleted};
+pub use delete::{del, Deleted, Deletion};
 pub use info::{DbKeys, NodeStats, SlowEntry};
-pub use invalidate::{dry_run, DryRun, Invalidated, Plan, Progress, Selector, Throttle};
+pub use invalidate::{
+    dry_run, DryRun, Invalidated, Invalidation, Plan, Progress, Selector, Throttle,
+};
 pub use keyname::{escape, unescape};
 pub use prefix::PrefixNode;
 pub use scan::{keys, KeyEntry, KeySizes, KeysOptions, KeysSummary};
 pub use stats::{stats, CacheStats};
 pub use value::{get, KeyValue};
-
-use crate::error::Result;
-use crate::session::Session;
-
-/// Resolves `--tenant T` to a plan: T as given when it is an id or when no
-/// Postgres is configured, else the slug looked up through the schema map.
-pub async fn tenant_plan(session: &Session, tenant: &str) -> Result<Plan> {
-    let id = if tenant::looks_like_id(tenant) || !session.has_pg() {
-        tenant.to_string()
-    } else {
-        let pg = session.pg().await?;
-        tenant::id_for_slug(&pg, &session.ctx.schema, tenant).await?
-    };
-    Ok(Plan::tenant(&session.ctx.cache, tenant, &id))
-}

@@ -38,21 +38,30 @@ impl NodeScan {
 
     /// The next non-empty page of keys, or `None` once the cursor is back at 0.
     pub async fn next_page(&mut self) -> Result<Option<Vec<Vec<u8>>>> {
-        while !self.done {
-            let mut cmd = redis::cmd("SCAN");
-            cmd.arg(self.cursor);
-            if let Some(p) = &self.pattern {
-                cmd.arg("MATCH").arg(p);
-            }
-            cmd.arg("COUNT").arg(self.count);
-            let (cursor, keys): (u64, Vec<Vec<u8>>) = cmd.query_async(&mut self.conn).await?;
-            self.cursor = cursor;
-            self.done = cursor == 0;
+        while let Some(keys) = self.next_call().await? {
             if !keys.is_empty() {
                 return Ok(Some(keys));
             }
         }
         Ok(None)
+    }
+
+    /// One SCAN call's keys (often none), or `None` once the cursor is back
+    /// at 0; for callers that budget their calls.
+    pub async fn next_call(&mut self) -> Result<Option<Vec<Vec<u8>>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(self.cursor);
+        if let Some(p) = &self.pattern {
+            cmd.arg("MATCH").arg(p);
+        }
+        cmd.arg("COUNT").arg(self.count);
+        let (cursor, keys): (u64, Vec<Vec<u8>>) = cmd.query_async(&mut self.conn).await?;
+        self.cursor = cursor;
+        self.done = cursor == 0;
+        Ok(Some(keys))
     }
 
     pub fn conn(&mut self) -> &mut ConnectionManager {

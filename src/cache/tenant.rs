@@ -1,66 +1,134 @@
-//! `--tenant T`: a tenant id as given, or a slug resolved to the id through
-//! the context's schema map when Postgres is configured.
+//! Which keys belong to a tenant. Only this module knows: the context's
+//! tenant patterns (`cache.tenant_pattern`, one or a list) with `{tenant}`
+//! (the id) and `{slug}` filled in, and how to count what they select. `tenants
+//! show` counts with [`count`] and `cache invalidate --tenant` deletes the
+//! same patterns, so the count shown is the count an invalidation removes.
 
-use crate::config::SchemaMap;
-use crate::conn::Pg;
+use super::keyname::{escape, glob_escape};
+use super::matching::{claimed_earlier, glob_match};
+use super::scan::{NodeScan, SCAN_COUNT};
+use crate::config::CacheLayout;
+use crate::conn::redis::Redis;
 use crate::error::{Error, Result};
+use serde::Serialize;
+use std::time::{Duration, Instant};
 
-/// Whether `t` needs a lookup: ids are all digits (or UUIDs, which are ids too).
-pub fn looks_like_id(t: &str) -> bool {
-    (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) || is_uuid(t)
-}
-
-fn is_uuid(t: &str) -> bool {
-    t.len() == 36
-        && t.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
-
-/// `"name"` with embedded quotes doubled; `schema.table` quotes each part.
-pub fn quote_path(name: &str) -> String {
-    name.split('.')
-        .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// The tenant id for a slug, as text.
-pub async fn id_for_slug(pg: &Pg, schema: &SchemaMap, slug: &str) -> Result<String> {
-    let sql = format!(
-        "SELECT {id}::text FROM {table} WHERE {slug_col} = $1",
-        id = quote_path(&schema.tenant_id),
-        table = quote_path(&schema.tenants_table),
-        slug_col = quote_path(&schema.tenant_slug),
-    );
-    let row = pg.client().query_opt(&sql, &[&slug]).await?;
-    match row {
-        Some(r) => Ok(r.get(0)),
-        None => Err(Error::NotFound(format!(
-            "no tenant with {} '{slug}' in {}; pass the tenant id instead",
-            schema.tenant_slug, schema.tenants_table
-        ))),
+/// The SCAN patterns of one tenant's keys, in config order, without repeats.
+pub fn patterns(layout: &CacheLayout, id: &str, slug: Option<&str>) -> Result<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for template in &layout.tenant_pattern {
+        let mut p = template.replace("{tenant}", &glob_escape(id));
+        if p.contains("{slug}") {
+            let Some(slug) = slug else {
+                return Err(Error::Usage(format!(
+                    "cache.tenant_pattern '{template}' needs the tenant's slug, which is only known through Postgres; configure Postgres for this context or pass a pattern with --pattern"
+                )));
+            };
+            p = p.replace("{slug}", &glob_escape(slug));
+        }
+        let p = p.into_bytes();
+        if !out.contains(&p) {
+            out.push(p);
+        }
     }
+    Ok(out)
+}
+
+/// Limits for a count that must stay quick (a detail view); `None` counts all.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub time: Duration,
+    pub scan_calls: usize,
+}
+
+impl Budget {
+    /// What a tenant's detail view may spend on its cache figure.
+    pub const DETAIL: Budget = Budget {
+        time: Duration::from_secs(2),
+        scan_calls: 2_000,
+    };
+}
+
+/// Keys matching the tenant's patterns, each key counted once.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheCount {
+    pub keys: u64,
+    /// True when the budget ran out before SCAN finished: `keys` is then a
+    /// lower bound.
+    pub capped: bool,
+    pub patterns: Vec<String>,
+}
+
+/// Counts the keys `patterns` select on every master, a key that matches
+/// several patterns once (under the first), within `budget` when given.
+pub async fn count(
+    redis: &Redis,
+    patterns: &[Vec<u8>],
+    budget: Option<Budget>,
+) -> Result<CacheCount> {
+    let started = Instant::now();
+    let mut calls = 0usize;
+    let mut keys = 0u64;
+    let mut capped = false;
+    'all: for (i, pattern) in patterns.iter().enumerate() {
+        for node in redis.masters() {
+            let mut scan = NodeScan::new(node, Some(pattern), SCAN_COUNT);
+            loop {
+                if let Some(b) = budget {
+                    if calls >= b.scan_calls || started.elapsed() > b.time {
+                        capped = true;
+                        break 'all;
+                    }
+                }
+                calls += 1;
+                match scan.next_call().await? {
+                    Some(page) => {
+                        keys += page
+                            .iter()
+                            .filter(|k| !claimed_earlier(&patterns[..i], k))
+                            .count() as u64
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(CacheCount {
+        keys,
+        capped,
+        patterns: patterns.iter().map(|p| escape(p)).collect(),
+    })
+}
+
+/// Whether `key` is one of the tenant's keys under `patterns`.
+pub fn owns(patterns: &[Vec<u8>], key: &[u8]) -> bool {
+    patterns.iter().any(|p| glob_match(p, key))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn ids_and_slugs() {
-        assert!(looks_like_id("42"));
-        assert!(looks_like_id("3f2a9c1e-8b7d-4e6f-a1b2-c3d4e5f6a7b8"));
-        assert!(!looks_like_id("acme"));
-        assert!(!looks_like_id(""));
-        assert!(!looks_like_id("12a"));
+    fn layout(patterns: &[&str]) -> CacheLayout {
+        CacheLayout {
+            tenant_pattern: patterns.iter().map(|p| p.to_string()).collect(),
+            ..CacheLayout::default()
+        }
     }
 
     #[test]
-    fn quotes_identifiers() {
-        assert_eq!(quote_path("tenants"), "\"tenants\"");
-        assert_eq!(quote_path("app.tenants"), "\"app\".\"tenants\"");
-        assert_eq!(quote_path("we\"ird"), "\"we\"\"ird\"");
+    fn patterns_fill_id_and_slug_escaped_and_dedupe() {
+        let l = layout(&["t:{tenant}:*", "cache:{slug}:*", "t:{tenant}:*"]);
+        let p = patterns(&l, "42", Some("a*b")).unwrap();
+        assert_eq!(p, vec![b"t:42:*".to_vec(), b"cache:a\\*b:*".to_vec()]);
+        assert!(owns(&p, b"cache:a*b:x"));
+        assert!(!owns(&p, b"cache:aXb:x"));
+    }
+
+    #[test]
+    fn a_slug_pattern_without_a_slug_is_an_error() {
+        let l = layout(&["cache:{slug}:*"]);
+        let e = patterns(&l, "42", None).unwrap_err().to_string();
+        assert!(e.contains("slug"), "{e}");
     }
 }

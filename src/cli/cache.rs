@@ -2,17 +2,15 @@
 //! `crate::cache`. Keys stream to stdout page by page; progress and notes go
 //! to stderr.
 
+use super::interrupt::Interrupts;
 use super::output::{self, Format};
 use super::{confirm, Global};
-use crate::cache::{self, CacheStats, KeyEntry, KeyValue, KeysOptions, Plan, Throttle};
+use crate::cache::{self, CacheStats, Deletion, KeyEntry, KeyValue, KeysOptions, Plan, Throttle};
 use crate::error::{Error, ExitCode, Result};
-use crate::safety::{Approval, Intent};
 use crate::session::Session;
 use crate::units::bytes as human_bytes;
 use clap::{ArgGroup, Args, Subcommand};
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCmd {
@@ -86,6 +84,18 @@ pub async fn run(global: &Global, cmd: CacheCmd) -> Result<ExitCode> {
         CacheCmd::Del { keys } => del(global, &session, &keys).await,
         CacheCmd::Invalidate(args) => invalidate(global, &session, args).await,
     }
+}
+
+/// `--tenant T`: the tenant `tenants::resolve` finds for T, or T taken as
+/// the id when the context has no Postgres to look it up in.
+async fn tenant_plan(session: &Session, tenant: &str) -> Result<Plan> {
+    let layout = &session.ctx.cache;
+    if !session.has_pg() {
+        return Plan::tenant(layout, tenant, tenant.trim(), None);
+    }
+    let pg = session.pg().await?;
+    let t = crate::tenants::resolve(&pg, &session.ctx.schema, tenant).await?;
+    Plan::tenant(layout, tenant, &t.id, t.slug.as_deref())
 }
 
 fn out_err(e: std::io::Error) -> Error {
@@ -371,26 +381,16 @@ fn print_value(v: &KeyValue, format: Format) -> Result<()> {
     w(&mut out).map_err(out_err)
 }
 
-/// The operator's approval; in a read-only context there is nothing to ask:
-/// the safety layer refuses (and audits the refusal) either way.
-fn approval(session: &Session, intent: &Intent, yes: bool) -> Approval {
-    if session.ctx.read_only {
-        Approval::Declined
-    } else {
-        confirm::approval(intent, yes)
-    }
-}
-
 async fn del(global: &Global, session: &Session, keys: &[String]) -> Result<ExitCode> {
     let keys: Vec<Vec<u8>> = keys
         .iter()
         .map(|k| cache::unescape(k))
         .collect::<Result<_>>()?;
     let redis = session.redis().await?;
-    let intent = cache::delete::intent(&keys, &redis.target);
-    let approval = approval(session, &intent, global.yes);
-    let guard = session.safety().await.authorize(intent, approval).await?;
-    let done = cache::del(&redis, &keys, guard).await?;
+    let plan = Deletion::new(keys, &redis.target);
+    let safety = session.safety().await;
+    let approval = confirm::approval(&safety, &plan, global.yes).await?;
+    let done = cache::del(&redis, safety.authorize(plan, approval).await?).await?;
     eprintln!("deleted {} of {} keys", done.deleted, done.requested);
     output::print_item(&done, global.output)?;
     Ok(ExitCode::Ok)
@@ -400,7 +400,7 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     let plan = match (&args.pattern, &args.tag, &args.tenant) {
         (Some(p), _, _) => Plan::pattern(p)?,
         (_, Some(t), _) => Plan::tag(&session.ctx.cache, t),
-        (_, _, Some(t)) => cache::tenant_plan(session, t).await?,
+        (_, _, Some(t)) => tenant_plan(session, t).await?,
         _ => {
             return Err(Error::Usage(
                 "pass one of --pattern, --tag or --tenant".into(),
@@ -417,32 +417,22 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
         output::print_item(&dry, global.output)?;
         return Ok(ExitCode::Ok);
     }
+    let safety = session.safety().await;
     // The count goes into the question only when someone will read it.
-    let interactive = !global.yes
-        && !session.ctx.read_only
-        && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal();
-    let matched = if interactive {
+    let asking = !global.yes && !safety.read_only() && confirm::interactive();
+    let matched = if asking {
         Some(cache::dry_run(&redis, &plan).await?.matched)
     } else {
         None
     };
-    let intent = plan.intent(&redis.target, matched);
-    let approval = approval(session, &intent, global.yes);
-    let guard = session.safety().await.authorize(intent, approval).await?;
-
-    let cancel = Arc::new(AtomicBool::new(false));
-    // Registered before the first batch, so Ctrl-C from here on stops between
-    // batches instead of killing the process mid-way.
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| Error::io("cannot listen for Ctrl-C", e))?;
-    let on_signal = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if interrupt.recv().await.is_some() {
-                cancel.store(true, Ordering::Relaxed);
-            }
-        })
+    let plan = plan.invalidation(&redis.target, matched);
+    let approval = confirm::approval(&safety, &plan, global.yes).await?;
+    // Listening before the start record: a signal from here on stops the run
+    // between batches, and its end record says how far it got.
+    let interrupts = Interrupts::listen()?;
+    let approved = match safety.authorize(plan, approval).await {
+        Ok(a) => a,
+        Err(e) => return interrupts.finish(Err(e)),
     };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message("deleting…");
@@ -450,7 +440,8 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     // gets plain lines instead: the first batch, then at most one a second.
     let plain = !std::io::stderr().is_terminal();
     let mut last_line: Option<std::time::Instant> = None;
-    let result = cache::invalidate::run(&redis, &plan, guard, Throttle::default(), &cancel, |p| {
+    let stop = interrupts.stop().clone();
+    let result = cache::invalidate::run(&redis, approved, Throttle::default(), &stop, |p| {
         let text = format!(
             "deleted {} keys ({} scanned, {} batches) on {}",
             p.deleted, p.scanned, p.batches, p.node
@@ -464,9 +455,10 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     })
     .await;
     bar.finish_and_clear();
-    on_signal.abort();
-    let done = result?;
-    output::print_item(&done, global.output)?;
+    if let Ok(done) = &result {
+        output::print_item(done, global.output)?;
+    }
+    let done = interrupts.finish(result)?;
     if done.cancelled {
         eprintln!(
             "cancelled: {} keys were deleted before stopping",

@@ -4,16 +4,18 @@
 //! removed (the Postgres data directory survives with `--keep`).
 
 use super::Global;
+use crate::audit::{install_schema, SchemaInstall};
 use crate::config::{Config, Context, ContextOverrides, Paths};
 use crate::error::{Error, ExitCode, Result};
+use crate::safety::Approval;
 use crate::sandbox::seed::{self, Scale, SeedStep};
 use crate::sandbox::{PgOptions, PgSandbox, RedisSandbox};
 use crate::session::Session;
+use crate::signals::{self, Signals};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// The demo's database: `postgres` stays free for admin work.
 const DEMO_DB: &str = "app";
@@ -39,11 +41,12 @@ struct Demo {
 }
 
 pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
-    let mut stop = Stop::new()?;
+    // Ctrl-C, SIGTERM, and SIGHUP when the terminal goes away end the demo.
+    let mut stop = Signals::new().map_err(|e| Error::io("cannot listen for signals", e))?;
     let demo = tokio::select! {
-        demo = start(args.scale, args.keep) => demo?,
-        name = stop.recv() => {
-            eprintln!("opsdeck: {name}: stopped the demo servers before they were ready");
+        demo = start(global, args.scale, args.keep) => demo?,
+        sig = stop.recv() => {
+            eprintln!("opsdeck: {}: stopped the demo servers before they were ready", signals::name(sig));
             return Err(Error::Cancelled);
         }
     };
@@ -83,8 +86,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
         "opsdeck: demo ready; export them, then run: opsdeck overview  (Ctrl-C stops the servers)"
     );
 
-    let name = stop.recv().await;
-    eprintln!("opsdeck: {name}: stopping the demo servers");
+    let sig = stop.recv().await;
+    eprintln!("opsdeck: {}: stopping the demo servers", signals::name(sig));
     finish(demo, args.keep);
     Ok(ExitCode::Ok)
 }
@@ -103,7 +106,7 @@ fn finish(demo: Demo, keep: bool) {
     }
 }
 
-async fn start(scale: Scale, keep: bool) -> Result<Demo> {
+async fn start(global: &Global, scale: Scale, keep: bool) -> Result<Demo> {
     let started = Instant::now();
     eprintln!("opsdeck: starting a throwaway Postgres and Redis");
     let (pg, redis) = tokio::try_join!(
@@ -111,10 +114,26 @@ async fn start(scale: Scale, keep: bool) -> Result<Demo> {
         RedisSandbox::start()
     )?;
     pg.create_database(DEMO_DB).await?;
+    // `opsdeck init`, so the console's audit goes to the database too; before
+    // the seed, whose workload resets the statement stats. The demo's own
+    // servers take it whatever --read-only says about the console.
+    let setup = demo_session(
+        global,
+        &ContextOverrides {
+            pg: Some(pg.url_for(DEMO_DB)),
+            redis: Some(redis.url()),
+            read_only: false,
+        },
+    )?;
+    let setup_pg = setup.pg().await?;
+    let approved = setup
+        .safety()
+        .await
+        .authorize(SchemaInstall::new(&setup_pg.target), Approval::AssumeYes)
+        .await?;
+    install_schema(&setup_pg, approved).await?;
+    drop(setup);
     let client = pg.connect(DEMO_DB).await?;
-    // What `opsdeck init` creates, so the console's audit goes to the
-    // database too; before the seed, whose workload resets the statement stats.
-    client.batch_execute(crate::audit::DB_SCHEMA_SQL).await?;
     let bar = progress_bar();
     let report = seed::seed_postgres(&client, scale, &|s: SeedStep| {
         bar.set_length(s.total);
@@ -165,31 +184,4 @@ fn demo_session(global: &Global, overrides: &ContextOverrides) -> Result<Session
         .contexts
         .insert(DEMO_CONTEXT.into(), Context::default());
     Session::new(config, paths, Some(DEMO_CONTEXT), overrides)
-}
-
-/// The signals that end the demo: Ctrl-C, SIGTERM, and SIGHUP when the
-/// terminal goes away.
-struct Stop {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
-}
-
-impl Stop {
-    fn new() -> Result<Stop> {
-        let listen = |kind| signal(kind).map_err(|e| Error::io("cannot listen for signals", e));
-        Ok(Stop {
-            int: listen(SignalKind::interrupt())?,
-            term: listen(SignalKind::terminate())?,
-            hup: listen(SignalKind::hangup())?,
-        })
-    }
-
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.int.recv() => "interrupted",
-            _ = self.term.recv() => "terminated",
-            _ = self.hup.recv() => "hangup",
-        }
-    }
 }

@@ -1,29 +1,16 @@
 //! `opsdeck init`: creates the opsdeck schema (audit log, drill history).
 
 use super::{confirm, Global};
+use crate::audit::{install_schema, SchemaInstall};
 use crate::error::{ExitCode, Result};
-use crate::safety::{Intent, Risk};
 
 pub async fn run(global: &Global) -> Result<ExitCode> {
     let session = global.session()?;
     let pg = session.pg().await?;
-    let intent = Intent::new(
-        "opsdeck.init",
-        pg.target.clone(),
-        Risk::Mutating,
-        format!(
-            "Create schema 'opsdeck' (audit log, drill history) in {}.",
-            pg.target
-        ),
-    );
-    let approval = confirm::approval(&intent, global.yes);
-    let guard = session.safety().await.authorize(intent, approval).await?;
-    guard
-        .run(
-            crate::audit::install_schema(&pg),
-            |_| serde_json::json!({"schema": "opsdeck"}),
-        )
-        .await?;
+    let safety = session.safety().await;
+    let plan = SchemaInstall::new(&pg.target);
+    let approval = confirm::approval(&safety, &plan, global.yes).await?;
+    install_schema(&pg, safety.authorize(plan, approval).await?).await?;
     eprintln!("opsdeck: schema 'opsdeck' is ready in {}", pg.target);
     Ok(ExitCode::Ok)
 }

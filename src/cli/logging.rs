@@ -18,11 +18,7 @@ pub fn init(global: &Global) {
         .with_target(global.verbose > 1)
         .without_time();
     let result = match &global.log_file {
-        Some(path) => match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
+        Some(path) => match crate::config::private::open_append(path) {
             Ok(file) => builder
                 .with_ansi(false)
                 .with_writer(std::sync::Mutex::new(file))

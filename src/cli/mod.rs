@@ -7,6 +7,7 @@ pub mod confirm;
 mod demo;
 mod doctor;
 mod init;
+mod interrupt;
 pub mod logging;
 mod login;
 pub mod output;

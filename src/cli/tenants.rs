@@ -1,9 +1,9 @@
 //! `opsdeck tenants list|show|suspend|resume|lint`.
 
+use super::interrupt::Interrupts;
 use super::output::{self, Format, Tabular};
 use super::{confirm, Global};
 use crate::error::{Error, ExitCode, Result};
-use crate::safety::{Approval, Intent, Risk};
 use crate::session::Session;
 use crate::tenants::{self, Change, Finding, ListQuery, SortField, StatusAction, TenantRow};
 use clap::{Args, Subcommand};
@@ -340,32 +340,25 @@ async fn set_status(
     key: &str,
     action: StatusAction,
 ) -> Result<ExitCode> {
-    if session.ctx.read_only {
-        // Refused before the lookup: a read-only context exits 3 even when the
-        // tenant already has the wanted status or does not exist.
-        let intent = Intent::new(
-            action.action(),
-            key.trim(),
-            Risk::Mutating,
-            format!("{} '{}'.", action.action(), key.trim()),
-        );
-        session
-            .safety()
-            .await
-            .authorize(intent, Approval::Declined)
-            .await?;
-    }
+    let safety = session.safety().await;
+    // Asked before the lookup: a read-only context refuses (exit 3) even when
+    // the tenant already has the wanted status or does not exist.
+    safety.admit(&action.intent_for(key)).await?;
     let pg = session.pg().await?;
     let change = match tenants::plan(&pg, &session.ctx.schema, key, action).await? {
         Change::Already(c) => c,
-        Change::Needed(planned) => {
-            let approval = confirm::approval(&planned.intent, global.yes);
-            let guard = session
-                .safety()
-                .await
-                .authorize(planned.intent.clone(), approval)
-                .await?;
-            tenants::apply(&session.ctx, guard, planned).await?
+        Change::Needed(plan) => {
+            let approval = confirm::approval(&safety, &plan, global.yes).await?;
+            // The change runs on a session of its own: a signal's cancel
+            // request then stops only its statement.
+            let own = session.pg_dedicated().await?;
+            let interrupts = Interrupts::listen()?;
+            let approved = safety.authorize(plan, approval).await;
+            let result = match approved {
+                Ok(a) => tenants::apply(&own, a, interrupts.stop()).await,
+                Err(e) => Err(e),
+            };
+            interrupts.finish(result)?
         }
     };
     if let Some(n) = &change.note {

@@ -39,8 +39,11 @@ pub struct Context {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheLayout {
-    /// Pattern of one tenant's keys; `{tenant}` is replaced by the tenant id or slug.
-    pub tenant_pattern: String,
+    /// Patterns of one tenant's keys (one, or a list when the application
+    /// keys a tenant's data several ways); `{tenant}` is replaced by the
+    /// tenant's id, `{slug}` by its slug.
+    #[serde(deserialize_with = "one_or_many")]
+    pub tenant_pattern: Vec<String>,
     /// Key of the set that lists the keys carrying a tag; `{tag}` is replaced.
     pub tag_key: String,
     /// Separator between key segments, used to build the prefix tree.
@@ -52,12 +55,32 @@ pub struct CacheLayout {
 impl Default for CacheLayout {
     fn default() -> Self {
         CacheLayout {
-            tenant_pattern: "t:{tenant}:*".into(),
+            tenant_pattern: vec!["t:{tenant}:*".into()],
             tag_key: "tag:{tag}".into(),
             separator: ":".into(),
             sample_size: 10_000,
         }
     }
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let list = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(list) => list,
+    };
+    if list.is_empty() || list.iter().any(|p| p.is_empty()) {
+        return Err(serde::de::Error::custom(
+            "tenant_pattern needs at least one non-empty pattern, e.g. \"t:{tenant}:*\"",
+        ));
+    }
+    Ok(list)
 }
 
 /// Warn/error thresholds for overview figures.

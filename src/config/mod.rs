@@ -4,6 +4,7 @@
 mod context;
 pub mod keys;
 mod paths;
+pub mod private;
 pub mod schema_map;
 pub mod theme;
 

@@ -9,6 +9,7 @@ pub mod pgpass;
 pub mod redis;
 pub mod secret;
 pub mod service;
+pub mod sql;
 pub mod target;
 pub mod tls;
 

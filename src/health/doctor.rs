@@ -1,9 +1,9 @@
 //! `opsdeck doctor`: one line per check with ok/warn/fail and the fix.
 
+use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::Pg;
 use crate::error::Error;
 use crate::session::Session;
-use crate::tenants::ident::QualName;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -170,13 +170,7 @@ fn url_has_password(s: &str) -> bool {
 
 fn audit_file_check(session: &Session) -> Check {
     let path = session.audit_path();
-    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    match std::fs::create_dir_all(&dir).and_then(|_| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-    }) {
+    match crate::config::private::open_append(&path) {
         Ok(_) => check(
             "audit_log",
             Status::Ok,
@@ -324,10 +318,7 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
             "privileges",
             Status::Warn,
             format!("{} cannot see other roles' queries and statistics", pg.role),
-            format!(
-                "GRANT pg_read_all_stats TO \"{}\";",
-                pg.role.replace('"', "\"\"")
-            ),
+            format!("GRANT pg_read_all_stats TO {};", quote_ident(&pg.role)),
         )
     });
     if !superuser && !signal {
@@ -338,10 +329,7 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
                 "{} cannot cancel or terminate other roles' queries",
                 pg.role
             ),
-            format!(
-                "GRANT pg_signal_backend TO \"{}\";",
-                pg.role.replace('"', "\"\"")
-            ),
+            format!("GRANT pg_signal_backend TO {};", quote_ident(&pg.role)),
         ));
     }
     let has_schema: bool = row.get(10);

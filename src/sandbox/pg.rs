@@ -2,6 +2,7 @@
 //! free port with pg_stat_statements preloaded, stopped and removed on drop.
 
 use super::dirs::{self, Kind};
+use crate::conn::sql::quote_ident;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -348,10 +349,6 @@ fn last_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Percent-encodes everything but unreserved URL characters.
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -373,11 +370,6 @@ mod tests {
     fn encodes_database_names_for_urls() {
         assert_eq!(percent_encode("app"), "app");
         assert_eq!(percent_encode("my db/ü"), "my%20db%2F%C3%BC");
-    }
-
-    #[test]
-    fn quotes_identifiers() {
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }
 
     #[test]

@@ -1,13 +1,11 @@
-//! The parts of a tenant's detail that live outside the tenants table: API
-//! keys, the application's audit trail and cache keys. Each is optional:
-//! a missing table or an unconfigured Redis leaves its field null.
+//! The parts of a tenant's detail that live in other tables: API keys and
+//! the application's audit trail. Each is optional: a missing table leaves
+//! its field null.
 
-use super::ident::{quote_ident, QualName};
-use crate::config::CacheLayout;
-use crate::conn::{Pg, Redis};
-use crate::error::{Error, Result};
+use crate::conn::sql::{quote_ident, QualName};
+use crate::conn::Pg;
+use crate::error::Result;
 use serde::Serialize;
-use std::time::{Duration, Instant};
 
 /// Columns of a table (name, type), None when the table does not exist.
 async fn columns(pg: &Pg, t: &QualName) -> Result<Option<Vec<(String, String)>>> {
@@ -179,97 +177,4 @@ pub async fn app_audit(
             })
             .collect(),
     ))
-}
-
-/// Keys matching the tenant's pattern(s), counted with SCAN on every master.
-#[derive(Debug, Clone, Serialize)]
-pub struct CacheCount {
-    pub keys: u64,
-    /// True when the time or iteration budget ran out before SCAN finished:
-    /// `keys` is then a lower bound.
-    pub capped: bool,
-    pub patterns: Vec<String>,
-}
-
-const SCAN_BUDGET: Duration = Duration::from_secs(2);
-const SCAN_MAX_CALLS: usize = 2_000;
-
-/// Escapes glob specials so an id or slug matches only itself.
-fn glob_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-pub fn tenant_patterns(layout: &CacheLayout, id: &str, slug: Option<&str>) -> Vec<String> {
-    let mut p = vec![layout.tenant_pattern.replace("{tenant}", &glob_escape(id))];
-    if let Some(s) = slug.filter(|s| *s != id) {
-        let other = layout.tenant_pattern.replace("{tenant}", &glob_escape(s));
-        if !p.contains(&other) {
-            p.push(other);
-        }
-    }
-    p
-}
-
-pub async fn cache_keys(redis: &Redis, patterns: Vec<String>) -> Result<CacheCount> {
-    let started = Instant::now();
-    let mut calls = 0usize;
-    let mut keys = 0u64;
-    let mut capped = false;
-    'all: for pattern in &patterns {
-        for node in redis.masters() {
-            let mut conn = node.conn.clone();
-            let mut cursor = 0u64;
-            loop {
-                if calls >= SCAN_MAX_CALLS || started.elapsed() > SCAN_BUDGET {
-                    capped = true;
-                    break 'all;
-                }
-                calls += 1;
-                let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(Error::from_redis)?;
-                keys += batch.len() as u64;
-                cursor = next;
-                if cursor == 0 {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(CacheCount {
-        keys,
-        capped,
-        patterns,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_escape_globs_and_dedupe() {
-        let layout = CacheLayout::default();
-        assert_eq!(
-            tenant_patterns(&layout, "42", Some("a*b")),
-            vec!["t:42:*".to_string(), "t:a\\*b:*".to_string()]
-        );
-        assert_eq!(
-            tenant_patterns(&layout, "x", Some("x")),
-            vec!["t:x:*".to_string()]
-        );
-    }
 }

@@ -3,9 +3,9 @@
 //! an index leading with the tenant column, a NOT NULL tenant column, and
 //! foreign keys to other tenant tables that include the tenant column.
 
-use super::ident::{quote_ident, QualName};
 use super::meta::{self, TenantTable};
 use crate::config::SchemaMap;
+use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::Pg;
 use crate::error::Result;
 use serde::Serialize;

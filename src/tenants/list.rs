@@ -1,5 +1,5 @@
 //! Keyset pages of tenants (never OFFSET), with bounded per-tenant size
-//! figures, and lookup of one tenant by id or slug.
+//! figures.
 
 use super::cursor::Cursor;
 use super::meta::{self, TenantsMeta};
@@ -57,7 +57,12 @@ pub async fn page(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<Page> {
     };
     let cols: Vec<(String, String)> = sized
         .iter()
-        .map(|t| (t.name.sql(), super::ident::quote_ident(&map.tenant_column)))
+        .map(|t| {
+            (
+                t.name.sql(),
+                crate::conn::sql::quote_ident(&map.tenant_column),
+            )
+        })
         .collect();
     let sql = query::page(&m, q, &cols)?;
     let rows = pg.client().query(&sql.text, &params(&sql.params)).await?;
@@ -120,31 +125,6 @@ async fn sized_tables(pg: &Pg, map: &SchemaMap, m: &TenantsMeta) -> Result<Vec<m
     tables.sort_by(|a, b| b.estimated_rows.total_cmp(&a.estimated_rows));
     tables.truncate(SIZED_TABLES);
     Ok(tables)
-}
-
-/// A tenant by id (when the text is a valid id) or else by slug.
-pub async fn find(pg: &Pg, map: &SchemaMap, key: &str) -> Result<TenantRow> {
-    let m = meta::load(pg, map).await?;
-    find_in(pg, &m, key).await
-}
-
-pub(crate) async fn find_in(pg: &Pg, m: &TenantsMeta, key: &str) -> Result<TenantRow> {
-    // An id-shaped text can still be a slug ("42" as a slug), so try both.
-    let tries: &[bool] = if m.id.accepts(key) {
-        &[true, false]
-    } else {
-        &[false]
-    };
-    for by_id in tries {
-        let q = query::find(m, key, *by_id);
-        if let Some(r) = pg.client().query_opt(&q.text, &params(&q.params)).await? {
-            return Ok(row(&r));
-        }
-    }
-    Err(Error::NotFound(format!(
-        "no tenant with id or slug '{key}' in {}; check `opsdeck tenants list --search`",
-        m.table.display()
-    )))
 }
 
 /// How many tenants match `q`'s filters, as the planner estimates it: no

@@ -2,8 +2,8 @@
 //! tenant-scoped tables: column types (so ids of any type bind as text and
 //! cast server-side), nullability, indexes, RLS.
 
-use super::ident::{quote_ident, QualName};
 use crate::config::SchemaMap;
+use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::Pg;
 use crate::error::{Error, Result};
 

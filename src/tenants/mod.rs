@@ -4,23 +4,24 @@
 
 pub mod cursor;
 mod extras;
-pub mod ident;
 mod jobs;
 pub mod lint;
 pub mod list;
 pub mod meta;
 mod query;
+pub mod resolve;
 pub mod show;
 pub mod status;
 pub mod stream;
 
 pub use cursor::Cursor;
-pub use extras::{ApiKey, AppAuditEntry, CacheCount};
+pub use extras::{ApiKey, AppAuditEntry};
 pub use jobs::FailedJobs;
 pub use lint::{lint, Finding};
-pub use list::{find, page, Page};
+pub use list::{page, Page};
+pub use resolve::resolve;
 pub use show::{show, CountMethod, TableCount, TenantDetail};
-pub use status::{apply, plan, Change, Planned, StatusAction, StatusChange};
+pub use status::{apply, plan, Change, StatusAction, StatusChange, StatusPlan};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

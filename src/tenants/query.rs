@@ -3,9 +3,9 @@
 //! type); only COPY, which takes no parameters, gets escaped literals.
 
 use super::cursor::Cursor;
-use super::ident::{contains_pattern, literal};
 use super::meta::{Column, TenantsMeta};
 use super::{ListQuery, SortField};
+use crate::conn::sql::{contains_pattern, literal};
 use crate::error::{Error, Result};
 
 /// Statement text plus its text parameters (`$1..$n`).
@@ -208,26 +208,10 @@ pub fn stream(m: &TenantsMeta, q: &ListQuery, values: Values) -> Result<Sql> {
 
 /// One tenant by id (the caller checked that the text casts to the id type)
 /// or by slug.
-pub fn find(m: &TenantsMeta, key: &str, by_id: bool) -> Sql {
-    let cond = if by_id {
-        format!("t.{} = $1::text::{}", m.id.sql(), m.id.ty)
-    } else {
-        format!("t.{}::text = $1::text", m.slug.sql())
-    };
-    Sql {
-        text: format!(
-            "SELECT {} FROM {} t WHERE {cond} LIMIT 1",
-            select_list(m),
-            m.table.sql()
-        ),
-        params: vec![key.trim().to_string()],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tenants::ident::QualName;
+    use crate::conn::sql::QualName;
 
     fn meta() -> TenantsMeta {
         let c = |n: &str, ty: &str, nn: bool| Column {

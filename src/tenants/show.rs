@@ -3,12 +3,13 @@
 //! hits statement_timeout is reported, never fatal), API keys, the app's
 //! audit trail, cache keys and failed jobs.
 
-use super::extras::{self, ApiKey, AppAuditEntry, CacheCount};
-use super::ident::{quote_ident, QualName};
+use super::extras::{self, ApiKey, AppAuditEntry};
 use super::jobs::{self, FailedJobs};
-use super::list::find_in;
 use super::meta;
+use super::resolve::resolve_in;
+use crate::cache::tenant::{self as tenant_keys, Budget, CacheCount};
 use crate::config::{CacheLayout, SchemaMap};
+use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::{Pg, Redis};
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -44,7 +45,9 @@ pub struct TenantDetail {
     pub api_keys: Option<Vec<ApiKey>>,
     /// Newest first; null when the app's audit table does not exist.
     pub app_audit: Option<Vec<AppAuditEntry>>,
-    /// Null when no Redis is configured.
+    /// The keys `cache invalidate --tenant` would delete (the context's
+    /// tenant patterns), counted within a time budget; null when no Redis
+    /// is configured.
     pub cache: Option<CacheCount>,
     /// Present only when a known job system's tables exist.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,7 +65,7 @@ pub async fn show(
     key: &str,
 ) -> Result<TenantDetail> {
     let m = meta::load(pg, map).await?;
-    let t = find_in(pg, &m, key).await?;
+    let t = resolve_in(pg, &m, key).await?;
     let mut notes = Vec::new();
     let mut tables = Vec::new();
     for tt in meta::tenant_tables(pg, map, m.oid).await? {
@@ -93,8 +96,11 @@ pub async fn show(
     );
     let cache = match redis {
         Some(r) => {
-            let patterns = extras::tenant_patterns(layout, &t.id, t.slug.as_deref());
-            match extras::cache_keys(r, patterns).await {
+            let counted = match tenant_keys::patterns(layout, &t.id, t.slug.as_deref()) {
+                Ok(patterns) => tenant_keys::count(r, &patterns, Some(Budget::DETAIL)).await,
+                Err(e) => Err(e),
+            };
+            match counted {
                 Ok(c) => Some(c),
                 Err(e) => {
                     notes.push(format!("cache keys: {e}"));

@@ -1,14 +1,17 @@
 //! Suspend and resume: set the mapped status column and run the configured
 //! hooks in one transaction, through the safety layer. A tenant already in
-//! the wanted state is a no-op with a note, not an error.
+//! the wanted state is a no-op with a note, not an error. A stop (Esc,
+//! a signal) cancels the running statement on the server and rolls the
+//! whole change back: the tenant is changed completely or not at all.
 
-use super::list::find_in;
 use super::meta::{self, TenantsMeta};
+use super::resolve::resolve_in;
 use super::TenantRow;
-use crate::config::{ResolvedContext, SchemaMap};
-use crate::conn::{connect_pg, Pg};
+use crate::config::SchemaMap;
+use crate::conn::Pg;
 use crate::error::{Error, Result};
-use crate::safety::{Guard, Intent, Risk};
+use crate::safety::{Authorized, Done, Intent, Mutation, Risk};
+use crate::stop::Stop;
 use serde::Serialize;
 use serde_json::json;
 use tokio_postgres::types::Type;
@@ -27,6 +30,17 @@ impl StatusAction {
             StatusAction::Suspend => "tenants.suspend",
             StatusAction::Resume => "tenants.resume",
         }
+    }
+
+    /// The intent before the tenant is looked up, for refusing a read-only
+    /// context whether or not the tenant exists.
+    pub fn intent_for(self, key: &str) -> Intent {
+        Intent::new(
+            self.action(),
+            key.trim(),
+            Risk::Mutating,
+            format!("{} tenant '{}'.", self.verb(), key.trim()),
+        )
     }
 
     fn verb(self) -> &'static str {
@@ -62,23 +76,29 @@ pub struct StatusChange {
 #[derive(Debug)]
 pub enum Change {
     Already(StatusChange),
-    Needed(Box<Planned>),
+    Needed(Box<StatusPlan>),
 }
 
-/// A resolved tenant and the intent to show the operator.
+/// A resolved tenant, the status to set, and the intent to show the operator.
 #[derive(Debug)]
-pub struct Planned {
-    pub intent: Intent,
+pub struct StatusPlan {
+    intent: Intent,
     tenant: TenantRow,
     meta: TenantsMeta,
     action: StatusAction,
     hooks: Vec<String>,
 }
 
-/// Resolves `key` (id or slug) and decides whether anything must change.
+impl Mutation for Box<StatusPlan> {
+    fn intent(&self) -> &Intent {
+        &self.intent
+    }
+}
+
+/// Resolves `key` (id, slug or name) and decides whether anything must change.
 pub async fn plan(pg: &Pg, map: &SchemaMap, key: &str, action: StatusAction) -> Result<Change> {
     let m = meta::load(pg, map).await?;
-    let t = find_in(pg, &m, key).await?;
+    let t = resolve_in(pg, &m, key).await?;
     let to = action.target(&m).to_string();
     if t.status.as_deref() == Some(to.as_str()) {
         return Ok(Change::Already(already(&t, action, to)));
@@ -103,7 +123,7 @@ pub async fn plan(pg: &Pg, map: &SchemaMap, key: &str, action: StatusAction) -> 
         StatusAction::Suspend => map.suspend_hooks.clone(),
         StatusAction::Resume => map.resume_hooks.clone(),
     };
-    Ok(Change::Needed(Box::new(Planned {
+    Ok(Change::Needed(Box::new(StatusPlan {
         intent,
         tenant: t,
         meta: m,
@@ -138,37 +158,81 @@ fn already(t: &TenantRow, action: StatusAction, to: String) -> StatusChange {
     }
 }
 
-/// Applies an approved change on a connection of its own, so the
-/// transaction cannot interleave with other work on the shared session.
+/// Applies an approved change on `pg`, a connection of the caller's own
+/// (a task's cancellable one in the console), so the transaction cannot
+/// interleave with other work and a cancel reaches only this change.
 pub async fn apply(
-    ctx: &ResolvedContext,
-    guard: Guard,
-    planned: Box<Planned>,
+    pg: &Pg,
+    approved: Authorized<Box<StatusPlan>>,
+    stop: &Stop,
 ) -> Result<StatusChange> {
-    let work = async {
-        let pg = connect_pg(ctx).await?;
-        let c = pg.client();
-        c.batch_execute("BEGIN").await?;
-        match update(c, &planned).await {
-            Ok(change) => {
-                c.batch_execute("COMMIT").await?;
-                Ok(change)
-            }
-            Err(e) => {
-                // Dropping the connection would roll back too; say so explicitly.
-                let _ = c.batch_execute("ROLLBACK").await;
-                Err(e)
-            }
-        }
-    };
-    guard
-        .run(work, |c: &StatusChange| {
-            json!({"id": c.id, "from": c.from, "to": c.to, "changed": c.changed, "hooks_run": c.hooks_run})
-        })
+    approved
+        .run(
+            |plan, done| transaction(pg, plan, done, stop),
+            |c: &StatusChange| {
+                json!({"id": c.id, "from": c.from, "to": c.to, "changed": c.changed, "hooks_run": c.hooks_run})
+            },
+        )
         .await
 }
 
-async fn update(c: &Client, p: &Planned) -> Result<StatusChange> {
+async fn transaction(
+    pg: &Pg,
+    plan: Box<StatusPlan>,
+    done: Done,
+    stop: &Stop,
+) -> Result<StatusChange> {
+    let c = pg.client();
+    c.batch_execute("BEGIN").await?;
+    done.set(json!({"id": plan.tenant.id, "stage": "started", "changed": false}));
+    let work = update(c, &plan, &done, stop);
+    tokio::pin!(work);
+    let result = tokio::select! {
+        r = &mut work => r,
+        _ = stop.wait() => {
+            // The statement running now (a slow hook) ends on the server;
+            // the work then stops at its next check.
+            if let Err(e) = pg.canceller().cancel().await {
+                tracing::warn!("tenant change: server-side cancel failed: {e}");
+            }
+            work.await
+        }
+    };
+    // Checked last: a stop that came after the final statement still wins
+    // over the commit.
+    let result = if stop.is_set() {
+        Err(Error::Cancelled)
+    } else {
+        result
+    };
+    match result {
+        Ok(change) => {
+            done.set(json!({"id": plan.tenant.id, "stage": "committing", "changed": "unknown until the commit returns"}));
+            c.batch_execute("COMMIT").await?;
+            Ok(change)
+        }
+        Err(e) => {
+            // Dropping the connection would roll back too; say so explicitly.
+            let rolled_back = c.batch_execute("ROLLBACK").await.is_ok();
+            let mut d = done.get();
+            d["changed"] = json!(false);
+            d["rolled_back"] = json!(rolled_back);
+            done.set(d);
+            Err(e)
+        }
+    }
+}
+
+/// Errors with `Cancelled` before each statement once a stop is asked.
+fn check(stop: &Stop) -> Result<()> {
+    if stop.is_set() {
+        Err(Error::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
+async fn update(c: &Client, p: &StatusPlan, done: &Done, stop: &Stop) -> Result<StatusChange> {
     let m = &p.meta;
     let to = p.action.target(m).to_string();
     let lock = format!(
@@ -178,6 +242,7 @@ async fn update(c: &Client, p: &Planned) -> Result<StatusChange> {
         id = m.id.sql(),
         idty = m.id.ty,
     );
+    check(stop)?;
     let Some(row) = c.query_opt(&lock, &[&p.tenant.id]).await? else {
         return Err(Error::NotFound(format!(
             "tenant {} disappeared before it could be changed; list tenants again",
@@ -196,8 +261,11 @@ async fn update(c: &Client, p: &Planned) -> Result<StatusChange> {
         id = m.id.sql(),
         idty = m.id.ty,
     );
+    check(stop)?;
     c.execute(&set, &[&p.tenant.id, &to]).await?;
     for (i, hook) in p.hooks.iter().enumerate() {
+        check(stop)?;
+        done.set(json!({"id": p.tenant.id, "stage": format!("hook {} of {}", i + 1, p.hooks.len()), "hooks_run": i, "changed": false}));
         // Hooks get the tenant id as text in $1 whether or not they use it.
         let stmt = c
             .prepare_typed(hook, &[Type::TEXT])

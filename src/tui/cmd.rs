@@ -7,13 +7,14 @@ use super::screens::Screen;
 use crate::conn::pg::PgCancel;
 use crate::conn::{Pg, Secret};
 use crate::error::{Error, Result};
-use crate::safety::{Guard, Intent};
+use crate::safety::{Approval, Authorized, Intent, Mutation};
 use crate::session::Session;
+use crate::stop::Stop;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -48,12 +49,12 @@ impl ServerCancels {
 }
 
 /// What a task gets: the session of the context it was started in, a way to
-/// report progress, and a cancellation signal.
+/// report progress, and a stop request (Esc, leaving the screen, quitting).
 pub struct TaskCx {
     pub session: Arc<Session>,
     key: Option<String>,
     tx: mpsc::UnboundedSender<Msg>,
-    cancel: watch::Receiver<bool>,
+    stop: Stop,
     server: ServerCancels,
 }
 
@@ -62,15 +63,21 @@ impl TaskCx {
         session: Arc<Session>,
         key: Option<String>,
         tx: mpsc::UnboundedSender<Msg>,
-        cancel: watch::Receiver<bool>,
+        stop: Stop,
     ) -> TaskCx {
         TaskCx {
             session,
             key,
             tx,
-            cancel,
+            stop,
             server: ServerCancels::default(),
         }
+    }
+
+    /// The task's stop request, for core work that winds down by itself
+    /// (a change that rolls back, an invalidation between batches).
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
 
     /// The cancels this task registers (the runtime keeps them to send).
@@ -86,7 +93,7 @@ impl TaskCx {
     pub async fn pg_cancellable(&self) -> Result<Pg> {
         let pg = self.session.pg_dedicated().await?;
         // Cancelled while connecting: nothing runs on it yet, nothing to cancel.
-        if *self.cancel.borrow() || !self.server.register(pg.canceller()) {
+        if self.stop.is_set() || !self.server.register(pg.canceller()) {
             return Err(Error::Cancelled);
         }
         Ok(pg)
@@ -105,20 +112,15 @@ impl TaskCx {
     }
 
     /// Resolves when the operator cancelled this task (Esc in the progress view).
-    pub async fn cancelled(&mut self) {
-        while !*self.cancel.borrow() {
-            if self.cancel.changed().await.is_err() {
-                // The runtime is gone: nobody can cancel any more.
-                std::future::pending::<()>().await;
-            }
-        }
+    pub async fn cancelled(&self) {
+        self.stop.wait().await
     }
 
     /// Runs `fut` unless cancelled first, which gives `Error::Cancelled` (so a
     /// guarded mutation records "cancelled" in the audit log). The cancel is
     /// checked first: the server's answer to the cancel request must not pass
     /// for the work's own error.
-    pub async fn until_cancelled<T>(&mut self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    pub async fn until_cancelled<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         tokio::select! {
             biased;
             _ = self.cancelled() => Err(Error::Cancelled),
@@ -128,26 +130,39 @@ impl TaskCx {
 }
 
 pub type TaskFn = Box<dyn FnOnce(TaskCx) -> BoxFuture<Msg> + Send>;
-pub type OpFn = Box<dyn FnOnce(TaskCx, Guard) -> BoxFuture<Msg> + Send>;
+pub type OpFn = Box<dyn FnOnce(TaskCx, Approval) -> BoxFuture<Msg> + Send>;
 
-/// A mutation waiting for the operator's answer in the confirm popup.
+/// A planned change waiting for the operator's answer in the confirm popup.
 pub struct PendingOp {
     pub intent: Intent,
     /// Label of the progress view while it runs.
     pub label: String,
+    /// Authorizes the plan with the answer (the safety layer has the last
+    /// word), then runs it.
     pub run: OpFn,
 }
 
 impl PendingOp {
-    pub fn new<F, Fut>(intent: Intent, label: impl Into<String>, run: F) -> PendingOp
+    /// `run` gets the approval for `plan` and nothing else, so it can only
+    /// call the core mutation that takes this kind of plan.
+    pub fn new<P, F, Fut>(plan: P, label: impl Into<String>, run: F) -> PendingOp
     where
-        F: FnOnce(TaskCx, Guard) -> Fut + Send + 'static,
+        P: Mutation,
+        F: FnOnce(TaskCx, Authorized<P>) -> Fut + Send + 'static,
         Fut: Future<Output = Msg> + Send + 'static,
     {
         PendingOp {
-            intent,
+            intent: plan.intent().clone(),
             label: label.into(),
-            run: Box::new(move |cx, guard| Box::pin(run(cx, guard))),
+            run: Box::new(move |cx, approval| {
+                Box::pin(async move {
+                    let safety = cx.session.safety().await;
+                    match safety.authorize(plan, approval).await {
+                        Ok(approved) => run(cx, approved).await,
+                        Err(e) => Msg::Status(Err(e.to_string())),
+                    }
+                })
+            }),
         }
     }
 }

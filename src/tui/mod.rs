@@ -118,7 +118,7 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
     )?;
     let env = env::Env::new(&session.config, theme)?;
     let mut signals =
-        terminal::Signals::new().map_err(|e| Error::io("cannot watch for signals", e))?;
+        crate::signals::Signals::new().map_err(|e| Error::io("cannot watch for signals", e))?;
     let guard = terminal::enter(env.settings.mouse)
         .map_err(|e| Error::io("cannot set up the terminal", e))?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
@@ -185,14 +185,7 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
 
 /// Tracing goes to a file, never to the screen.
 fn init_logging(path: &std::path::Path, verbose: u8) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    let file = crate::config::private::open_append(path)
         .map_err(|e| Error::io(format!("cannot open the log file {}", path.display()), e))?;
     let level = match verbose {
         0 => "opsdeck=info",

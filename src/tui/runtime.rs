@@ -11,11 +11,12 @@ use super::theme::Theme;
 use crate::config::{Config, ContextOverrides};
 use crate::conn::pg::PgCancel;
 use crate::session::Session;
+use crate::stop::Stop;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 /// How long a cancelled task may take to stop by itself (and audit its
@@ -25,13 +26,19 @@ const CANCEL_GRACE: Duration = Duration::from_secs(3);
 /// How long one cancel request may take to reach the server.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long quitting waits for the cancel requests of running tasks.
+/// How long quitting waits for running tasks to stop by themselves (a
+/// change rolls back and writes its end record), then for the cancel
+/// requests of their queries.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
+/// How long quitting waits for aborted tasks to be dropped, which writes the
+/// local end record of a change that did not stop in time.
+const DROP_WAIT: Duration = Duration::from_secs(1);
 
 struct Running {
     name: &'static str,
     abort: AbortHandle,
-    cancel: watch::Sender<bool>,
+    stop: Stop,
     server: ServerCancels,
     /// Resolves (as an error) once the task's reply is sent or dropped.
     done: oneshot::Receiver<()>,
@@ -119,7 +126,7 @@ impl Runtime {
     /// and audits), the server-side cancel of the queries it registered, and
     /// after a grace period the task itself.
     fn cancel(&self, t: Running, report: Report) {
-        let _ = t.cancel.send(true);
+        t.stop.trigger();
         let abort = t.abort.clone();
         tokio::spawn(async move {
             tokio::time::sleep(CANCEL_GRACE).await;
@@ -162,17 +169,18 @@ impl Runtime {
             old.abort.abort();
             self.cancel_on_server(old, Report::Log);
         }
-        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let stop = Stop::new();
         let cx = TaskCx::new(
             self.session.clone(),
             key.clone(),
             self.tx.clone(),
-            cancel_rx.clone(),
+            stop.clone(),
         );
         let server = cx.server_cancels();
         let inner = tokio::spawn(run(cx));
         let abort = inner.abort_handle();
-        let (tx, epoch, reply_key) = (self.tx.clone(), self.epoch, key.clone());
+        let (tx, epoch, reply_key, stopped) =
+            (self.tx.clone(), self.epoch, key.clone(), stop.clone());
         let (done_tx, done) = oneshot::channel::<()>();
         tokio::spawn(async move {
             // Dropped when this ends, after the reply: that is the "done" signal.
@@ -180,7 +188,7 @@ impl Runtime {
             let msg = match inner.await {
                 Ok(msg) => msg,
                 // Replaced by a newer task with the same key: nobody waits for it.
-                Err(e) if e.is_cancelled() && !*cancel_rx.borrow() => return,
+                Err(e) if e.is_cancelled() && !stopped.is_set() => return,
                 Err(e) if e.is_cancelled() => Msg::Status(Ok(format!("{name} cancelled"))),
                 Err(e) => {
                     tracing::error!("task {name} failed: {e}");
@@ -199,7 +207,7 @@ impl Runtime {
                 Running {
                     name,
                     abort,
-                    cancel: cancel_tx,
+                    stop,
                     server,
                     done,
                 },
@@ -271,21 +279,48 @@ impl Runtime {
         }
     }
 
-    /// Aborts every task and waits a little for the cancel requests of their
-    /// queries, so quitting leaves nothing running on the server.
+    /// Stops every task so quitting leaves nothing running on the server and
+    /// no change without its end record: each is asked to stop and its
+    /// queries are cancelled on the server; what has not ended after a short
+    /// wait is aborted, and its drop writes the local end record.
     pub async fn shutdown(&mut self) {
-        let mut cancels = Vec::new();
-        for (_, t) in self.tasks.drain() {
-            t.abort.abort();
-            cancels.extend(t.server.fire());
-        }
-        if cancels.is_empty() {
+        let running: Vec<Running> = self
+            .tasks
+            .drain()
+            .map(|(_, t)| t)
+            .filter(|t| !t.abort.is_finished())
+            .collect();
+        if running.is_empty() {
             return;
         }
-        match tokio::time::timeout(SHUTDOWN_WAIT, cancel_queries(&cancels)).await {
-            Ok(Ok(())) => tracing::info!("cancelled {} queries on the server", cancels.len()),
-            Ok(Err(e)) => tracing::warn!("server-side cancel failed: {e}"),
-            Err(_) => tracing::warn!("server-side cancel did not finish in time"),
+        let mut cancels = Vec::new();
+        for t in &running {
+            t.stop.trigger();
+            cancels.extend(t.server.fire());
+        }
+        let cancelled = async {
+            if cancels.is_empty() {
+                return;
+            }
+            match cancel_queries(&cancels).await {
+                Ok(()) => tracing::info!("cancelled {} queries on the server", cancels.len()),
+                Err(e) => tracing::warn!("server-side cancel failed: {e}"),
+            }
+        };
+        let (aborts, dones): (Vec<AbortHandle>, Vec<oneshot::Receiver<()>>) =
+            running.into_iter().map(|t| (t.abort, t.done)).unzip();
+        let ended = futures_util::future::join_all(dones);
+        tokio::pin!(ended);
+        let (_, stopped) = tokio::join!(
+            tokio::time::timeout(SHUTDOWN_WAIT, cancelled),
+            tokio::time::timeout(SHUTDOWN_WAIT, &mut ended)
+        );
+        if stopped.is_err() {
+            tracing::warn!("tasks did not stop in time; aborting them");
+            aborts.iter().for_each(AbortHandle::abort);
+            if tokio::time::timeout(DROP_WAIT, ended).await.is_err() {
+                tracing::warn!("aborted tasks were not dropped in time");
+            }
         }
     }
 }

@@ -10,7 +10,6 @@ use crossterm::terminal::{
 use crossterm::{cursor, execute};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::signal::unix::{signal, Signal, SignalKind};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static MOUSE: AtomicBool = AtomicBool::new(false);
@@ -63,32 +62,6 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
-}
-
-/// The signals that end the TUI.
-pub struct Signals {
-    term: Signal,
-    hup: Signal,
-    int: Signal,
-}
-
-impl Signals {
-    pub fn new() -> std::io::Result<Signals> {
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    /// Waits for one and returns its number.
-    pub async fn recv(&mut self) -> i32 {
-        tokio::select! {
-            _ = self.term.recv() => libc::SIGTERM,
-            _ = self.hup.recv() => libc::SIGHUP,
-            _ = self.int.recv() => libc::SIGINT,
-        }
-    }
 }
 
 #[cfg(test)]

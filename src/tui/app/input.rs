@@ -6,7 +6,6 @@ use crate::safety::Approval;
 use crate::tui::cmd::{Cmd, PendingOp};
 use crate::tui::command_bar::{BarOutcome, Command, CommandBar};
 use crate::tui::keymap::{Global, Key};
-use crate::tui::msg::Msg;
 use crate::tui::popups::confirm::Answer;
 use crate::tui::widgets::progress::Progress;
 use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
@@ -169,18 +168,14 @@ impl App {
         }
     }
 
-    /// Authorizes through the safety layer, then runs the operation with the
-    /// guard, behind a progress view that can cancel it.
+    /// Runs the operation with the operator's answer (authorized by the
+    /// safety layer inside the task), behind a progress view that can cancel it.
     fn run_op(&mut self, op: PendingOp, approval: Approval) -> Vec<Cmd> {
         let key = format!("op:{}:{}", op.intent.action, crate::tui::next_gen());
-        let PendingOp { intent, label, run } = op;
+        let PendingOp { label, run, .. } = op;
         self.popup = Some(Popup::Progress(Progress::new(key.clone(), label, self.now)));
-        vec![Cmd::task("operation", Some(key), move |cx| async move {
-            let safety = cx.session.safety().await;
-            match safety.authorize(intent, approval).await {
-                Ok(guard) => run(cx, guard).await,
-                Err(e) => Msg::Status(Err(e.to_string())),
-            }
+        vec![Cmd::task("operation", Some(key), move |cx| {
+            run(cx, approval)
         })]
     }
 

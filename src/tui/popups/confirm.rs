@@ -39,7 +39,7 @@ pub enum Answer {
 
 impl ConfirmPopup {
     pub fn new(op: PendingOp, read_only: bool) -> ConfirmPopup {
-        let refusal = safety::check(&op.intent, read_only, &Approval::AssumeYes).err();
+        let refusal = safety::policy(&op.intent, read_only).err();
         ConfirmPopup {
             op,
             refusal,

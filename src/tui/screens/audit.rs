@@ -39,6 +39,7 @@ impl TableRow for AuditEntry {
         match self.outcome {
             Outcome::Ok => None,
             Outcome::Refused | Outcome::Cancelled | Outcome::Incomplete => Some(Level::Warn),
+            Outcome::Aborted => Some(Level::Error),
             Outcome::Error => Some(Level::Error),
         }
     }

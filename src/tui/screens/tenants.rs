@@ -12,6 +12,7 @@ pub use source::{parse_filter, TenantSource};
 use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
 use crate::error::Result;
 use crate::health::overview::Level;
+use crate::safety::Mutation;
 use crate::tenants::{self, Change, Finding, StatusAction, StatusChange, TenantDetail, TenantRow};
 use crate::tui::cmd::{Cmd, PendingOp};
 use crate::tui::keymap::{action, ActionDef, Global, ScreenAction};
@@ -203,13 +204,19 @@ impl TenantsScreen {
         match result {
             Err(e) => vec![Cmd::Status(Err(e.to_string()))],
             Ok(Change::Already(c)) => vec![Cmd::Status(Ok(c.note.unwrap_or_default()))],
-            Ok(Change::Needed(planned)) => {
-                let label = format!("{} {}", planned.intent.action, planned.intent.target);
+            Ok(Change::Needed(plan)) => {
+                let intent = plan.intent();
+                let label = format!("{} {}", intent.action, intent.target);
                 vec![Cmd::Confirm(PendingOp::new(
-                    planned.intent.clone(),
+                    plan,
                     label,
-                    move |cx, guard| async move {
-                        let r = tenants::apply(&cx.session.ctx, guard, planned).await;
+                    move |cx, approved| async move {
+                        // On the task's own connection: Esc cancels the running
+                        // statement on the server and the change rolls back.
+                        let r = match cx.pg_cancellable().await {
+                            Ok(pg) => tenants::apply(&pg, approved, cx.stop()).await,
+                            Err(e) => Err(e),
+                        };
                         wrap(Msg::Changed(Box::new(r)))
                     },
                 ))]

@@ -3,12 +3,11 @@
 //! confirm popup and the safety layer.
 
 use super::{wrap, CacheScreen, Msg};
-use crate::cache::{self, invalidate, Plan, Throttle};
+use crate::cache::{self, invalidate, Deletion, Invalidation, Plan, Throttle};
 use crate::error::Result;
-use crate::safety::Guard;
+use crate::safety::Authorized;
 use crate::tui::cmd::{Cmd, PendingOp, TaskCx};
 use crate::tui::msg::Msg as AppMsg;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 impl CacheScreen {
     /// `x`: a dry run first, so the confirmation can say how many keys go.
@@ -54,12 +53,11 @@ impl CacheScreen {
             .as_ref()
             .map(|s| s.target.clone())
             .unwrap_or_default();
-        let intent = plan.intent(&target, Some(matched));
         let label = format!("invalidating {}", plan.target);
         vec![Cmd::Confirm(PendingOp::new(
-            intent,
+            plan.invalidation(&target, Some(matched)),
             label,
-            move |cx, guard| run_invalidation(cx, guard, plan, matched),
+            move |cx, approved| run_invalidation(cx, approved, matched),
         ))]
     }
 
@@ -67,21 +65,19 @@ impl CacheScreen {
         let Some(entry) = self.selected_key() else {
             return Vec::new();
         };
-        let raw = vec![entry.raw.clone()];
         let target = self
             .stats
             .as_ref()
             .map(|s| s.target.clone())
             .unwrap_or_default();
-        let intent = cache::delete::intent(&raw, &target);
         let label = format!("deleting {}", entry.key);
         vec![Cmd::Confirm(PendingOp::new(
-            intent,
+            Deletion::new(vec![entry.raw.clone()], &target),
             label,
-            move |cx, guard| async move {
+            move |cx, approved| async move {
                 let result = async {
                     let redis = cx.session.redis().await?;
-                    Ok(cache::del(&redis, &raw, guard).await?.deleted)
+                    Ok(cache::del(&redis, approved).await?.deleted)
                 }
                 .await;
                 wrap(Msg::Deleted(result))
@@ -102,30 +98,19 @@ impl CacheScreen {
 
 /// Runs the invalidation with progress in the app's progress view; Esc there
 /// stops it between batches and the result (and audit) says how far it got.
-async fn run_invalidation(mut cx: TaskCx, guard: Guard, plan: Plan, total: u64) -> AppMsg {
+async fn run_invalidation(cx: TaskCx, approved: Authorized<Invalidation>, total: u64) -> AppMsg {
     let result = async {
         let redis = cx.session.redis().await?;
-        let cancel = AtomicBool::new(false);
         let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel::<cache::Progress>();
-        let work = invalidate::run(
-            &redis,
-            &plan,
-            guard,
-            Throttle::default(),
-            &cancel,
-            move |p| {
-                let _ = ptx.send(p.clone());
-            },
-        );
+        let work = invalidate::run(&redis, approved, Throttle::default(), cx.stop(), move |p| {
+            let _ = ptx.send(p.clone());
+        });
         tokio::pin!(work);
         let result = loop {
             tokio::select! {
                 r = &mut work => break r,
                 Some(p) = prx.recv() => {
                     cx.progress(p.deleted, Some(total), format!("{} keys deleted", p.deleted));
-                }
-                _ = cx.cancelled(), if !cancel.load(Ordering::Relaxed) => {
-                    cancel.store(true, Ordering::Relaxed);
                 }
             }
         };
