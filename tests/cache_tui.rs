@@ -12,8 +12,8 @@ use opsdeck::tui::cmd::Cmd;
 use opsdeck::tui::env::Env;
 use opsdeck::tui::keymap::Global;
 use opsdeck::tui::msg::ContextInfo;
-use opsdeck::tui::screens::cache::{CacheScreen, Focus, Msg};
-use opsdeck::tui::screens::{Cx, LoadState, Screen, ScreenMsg};
+use opsdeck::tui::screens::cache::{Action, CacheScreen, Focus, Msg};
+use opsdeck::tui::screens::{Cx, LoadState, Screen, ScreenAction, ScreenMsg};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::Instant;
@@ -174,8 +174,8 @@ impl Rig {
         self.with(|s, cx| s.nav(n, cx)).unwrap_or_default()
     }
 
-    fn action(&mut self, a: &'static str) -> Vec<Cmd> {
-        self.with(|s, cx| s.action(a, cx))
+    fn action(&mut self, a: Action) -> Vec<Cmd> {
+        self.with(|s, cx| s.action(ScreenAction::Cache(a), cx))
     }
 
     fn draw(&self, w: u16, h: u16) -> Terminal<TestBackend> {
@@ -386,13 +386,13 @@ fn keys_without_a_separator_are_counted_but_not_opened_or_invalidated() {
     // and there is nothing to invalidate.
     let cmds = r.nav(Global::Enter);
     assert_eq!(names(&cmds), vec!["status"], "{:?}", names(&cmds));
-    assert!(r.action("invalidate").is_empty());
+    assert!(r.action(Action::Invalidate).is_empty());
 }
 
 #[test]
 fn invalidate_confirms_with_the_dry_run_count() {
     let mut r = Rig::loaded();
-    let cmds = r.action("invalidate");
+    let cmds = r.action(Action::Invalidate);
     assert_eq!(names(&cmds), vec!["task:cache.dry_run"]);
     // The dry run's reply: the count goes into the confirmation.
     let gen = r.screen.plan_gen();
@@ -412,7 +412,7 @@ fn invalidate_confirms_with_the_dry_run_count() {
     assert_eq!(op.intent.target, "t:*");
 
     // Nothing to delete: a status line, no confirmation.
-    r.action("invalidate");
+    r.action(Action::Invalidate);
     let stale = gen;
     let gen = r.screen.plan_gen();
     assert!(r
@@ -428,9 +428,9 @@ fn invalidate_confirms_with_the_dry_run_count() {
     assert_eq!(names(&cmds), vec!["status"]);
 
     // Delete is for keys: disabled on the tree.
-    assert!(r.action("delete").is_empty());
+    assert!(r.action(Action::Delete).is_empty());
     let mut k = Rig::with_keys();
-    assert_eq!(names(&k.action("delete")), vec!["confirm:cache.del"]);
+    assert_eq!(names(&k.action(Action::Delete)), vec!["confirm:cache.del"]);
 }
 
 mod live {
@@ -545,7 +545,7 @@ mod live {
             assert_eq!(keys.len(), want, "{top:?} row {row}: {keys:?}");
             assert!(keys.iter().all(|k| k.starts_with(&top[row])), "{keys:?}");
             r.nav(Global::Back);
-            let mut cmds = r.action("invalidate");
+            let mut cmds = r.action(Action::Invalidate);
             let m = run_task(cmds.remove(0), &session).await;
             let Cmd::Confirm(op) = r.msg(m).remove(0) else {
                 panic!("expected a confirmation")
@@ -599,7 +599,7 @@ mod live {
         assert_eq!(top, vec![("t".to_string(), 3000), ("cfg".to_string(), 500)]);
 
         // x on `t`: dry run, then a confirmation that carries the count.
-        let mut cmds = r.action("invalidate");
+        let mut cmds = r.action(Action::Invalidate);
         let m = run_task(cmds.remove(0), &session).await;
         let mut cmds = r.msg(m);
         let Cmd::Confirm(op) = cmds.remove(0) else {
@@ -645,7 +645,7 @@ mod live {
             let m = run_task(cmd, &session).await;
             r.msg(m);
         }
-        let mut cmds = r.action("invalidate");
+        let mut cmds = r.action(Action::Invalidate);
         let m = run_task(cmds.remove(0), &session).await;
         let Cmd::Confirm(op) = r.msg(m).remove(0) else {
             panic!("expected a confirmation")

@@ -3,7 +3,7 @@
 //! state and render tests.
 
 use super::keymap::Keymap;
-use super::screens::ScreenId;
+use super::screens::{ScreenAction, ScreenId};
 use super::theme::Theme;
 use crate::config::keys::KeyOverrides;
 use crate::config::{Config, TuiSettings};
@@ -12,7 +12,7 @@ use crate::error::Result;
 #[derive(Debug, Clone)]
 pub struct Env {
     pub theme: Theme,
-    pub keymap: Keymap,
+    pub keymap: Keymap<ScreenAction>,
     pub settings: TuiSettings,
     /// Context names from the config, for `:ctx` completion.
     pub contexts: Vec<String>,
@@ -45,7 +45,7 @@ impl Env {
     }
 }
 
-fn keymap(overrides: &KeyOverrides) -> Result<Keymap> {
+fn keymap(overrides: &KeyOverrides) -> Result<Keymap<ScreenAction>> {
     let screens: Vec<_> = ScreenId::ALL
         .iter()
         .map(|id| (id.name(), id.actions()))

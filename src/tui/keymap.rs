@@ -165,13 +165,28 @@ pub enum Global {
     SortReverse,
 }
 
-/// One bindable action: config name, help label, default keys (space separated).
+/// One bindable action: config name, help label, default keys (space
+/// separated) and the typed action it stands for. Config files name actions
+/// by `name`; code only ever sees `action`.
 #[derive(Debug, Clone, Copy)]
 pub struct ActionDef<A> {
     pub action: A,
     pub name: &'static str,
     pub label: &'static str,
     pub keys: &'static str,
+}
+
+impl<A> ActionDef<A> {
+    /// The same binding for a wider action type, e.g. a screen's own action
+    /// wrapped in the app-level enum that routes it.
+    pub fn map<B>(self, f: impl FnOnce(A) -> B) -> ActionDef<B> {
+        ActionDef {
+            action: f(self.action),
+            name: self.name,
+            label: self.label,
+            keys: self.keys,
+        }
+    }
 }
 
 /// Global defaults. Vim and arrow keys both work; nothing on ctrl-b or
@@ -197,7 +212,7 @@ pub const GLOBAL: &[ActionDef<Global>] = &[
     def(Global::SortReverse, "sort_reverse", "reverse sort", "O"),
 ];
 
-const fn def<A>(
+pub const fn def<A>(
     action: A,
     name: &'static str,
     label: &'static str,
@@ -211,23 +226,13 @@ const fn def<A>(
     }
 }
 
-/// A screen's own action, by name (`"suspend"`).
-pub type ScreenAction = &'static str;
-
-/// A screen action whose config name is its action: `action("suspend", "suspend tenant", "s")`.
-pub const fn action(
-    name: &'static str,
-    label: &'static str,
-    keys: &'static str,
-) -> ActionDef<ScreenAction> {
-    def(name, name, label, keys)
-}
-
-/// The live keymap: defaults with the config's overrides applied.
-#[derive(Debug, Clone, Default)]
-pub struct Keymap {
+/// The live keymap: defaults with the config's overrides applied. `A` is
+/// the app-level screen action; the keymap only compares and copies it, so
+/// it knows nothing of what any screen does.
+#[derive(Debug, Clone)]
+pub struct Keymap<A> {
     global: Vec<(Key, Global)>,
-    screens: BTreeMap<&'static str, Vec<(Key, ScreenAction)>>,
+    screens: BTreeMap<&'static str, Vec<(Key, ActionDef<A>)>>,
 }
 
 fn parse_keys(spec: &str, what: &str) -> Result<Vec<Key>> {
@@ -242,13 +247,16 @@ fn parse_keys(spec: &str, what: &str) -> Result<Vec<Key>> {
         .collect()
 }
 
-impl Keymap {
+impl<A: Copy + PartialEq> Keymap<A> {
     /// Builds the keymap for the given screens (name, actions) with overrides.
     pub fn build(
-        screens: &[(&'static str, &'static [ActionDef<ScreenAction>])],
+        screens: &[(&'static str, Vec<ActionDef<A>>)],
         overrides: &KeyOverrides,
-    ) -> Result<Keymap> {
-        let mut map = Keymap::default();
+    ) -> Result<Keymap<A>> {
+        let mut map = Keymap {
+            global: Vec::new(),
+            screens: BTreeMap::new(),
+        };
         for name in overrides.global.keys() {
             if !GLOBAL.iter().any(|d| d.name == name) {
                 return Err(Error::Config(format!(
@@ -298,7 +306,7 @@ impl Keymap {
                     )));
                 }
             }
-            let mut bound: Vec<(Key, ScreenAction)> = Vec::new();
+            let mut bound: Vec<(Key, ActionDef<A>)> = Vec::new();
             for d in defs.iter() {
                 let spec = over
                     .and_then(|o| o.get(d.name))
@@ -313,11 +321,11 @@ impl Keymap {
                     }
                     if let Some((_, other)) = bound.iter().find(|(k, _)| *k == key) {
                         return Err(Error::Config(format!(
-                            "[keys.screen.{screen}]: {key} is bound to both {other} and {}",
-                            d.name
+                            "[keys.screen.{screen}]: {key} is bound to both {} and {}",
+                            other.name, d.name
                         )));
                     }
-                    bound.push((key, d.action));
+                    bound.push((key, *d));
                 }
             }
             map.screens.insert(screen, bound);
@@ -329,12 +337,13 @@ impl Keymap {
         self.global.iter().find(|(k, _)| k == key).map(|(_, a)| *a)
     }
 
-    pub fn screen(&self, screen: &str, key: &Key) -> Option<ScreenAction> {
+    /// The screen action a key is bound to, with its name for messages.
+    pub fn screen(&self, screen: &str, key: &Key) -> Option<ActionDef<A>> {
         self.screens
             .get(screen)?
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(_, a)| *a)
+            .map(|(_, d)| *d)
     }
 
     /// "j/↓" for an action, as the footer and help show it.
@@ -347,13 +356,13 @@ impl Keymap {
         )
     }
 
-    pub fn screen_hint(&self, screen: &str, action: ScreenAction) -> String {
+    pub fn screen_hint(&self, screen: &str, action: A) -> String {
         join(
             self.screens
                 .get(screen)
                 .into_iter()
                 .flatten()
-                .filter(|(_, a)| *a == action)
+                .filter(|(_, d)| d.action == action)
                 .map(|(k, _)| k),
         )
     }
@@ -367,12 +376,12 @@ impl Keymap {
             .unwrap_or_default()
     }
 
-    pub fn screen_first(&self, screen: &str, action: ScreenAction) -> String {
+    pub fn screen_first(&self, screen: &str, action: A) -> String {
         self.screens
             .get(screen)
             .into_iter()
             .flatten()
-            .find(|(_, a)| *a == action)
+            .find(|(_, d)| d.action == action)
             .map(|(k, _)| k.to_string())
             .unwrap_or_default()
     }
@@ -395,7 +404,16 @@ fn join<'a>(keys: impl Iterator<Item = &'a Key>) -> String {
 mod tests {
     use super::*;
 
-    const DEMO: &[ActionDef<ScreenAction>] = &[action("suspend", "suspend tenant", "s")];
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Demo {
+        Suspend,
+    }
+
+    const DEMO: &[ActionDef<Demo>] = &[def(Demo::Suspend, "suspend", "suspend tenant", "s")];
+
+    fn demo(overrides: &KeyOverrides) -> Result<Keymap<Demo>> {
+        Keymap::build(&[("demo", DEMO.to_vec())], overrides)
+    }
 
     fn overrides(text: &str) -> KeyOverrides {
         toml::from_str(text).unwrap()
@@ -425,7 +443,7 @@ mod tests {
 
     #[test]
     fn no_default_binding_on_tmux_prefixes() {
-        let map = Keymap::build(&[("demo", DEMO)], &KeyOverrides::default()).unwrap();
+        let map = demo(&KeyOverrides::default()).unwrap();
         for prefix in ["ctrl-b", "ctrl-a"] {
             let k = Key::parse(prefix).unwrap();
             assert!(!map.all_keys().contains(&k), "{prefix} is bound by default");
@@ -434,7 +452,7 @@ mod tests {
 
     #[test]
     fn vim_and_arrows_both_move() {
-        let map = Keymap::build(&[], &KeyOverrides::default()).unwrap();
+        let map = Keymap::<Demo>::build(&[], &KeyOverrides::default()).unwrap();
         assert_eq!(map.global(&Key::char('j')), Some(Global::Down));
         assert_eq!(
             map.global(&Key::new(KeyCode::Down, KeyModifiers::NONE)),
@@ -446,16 +464,17 @@ mod tests {
     #[test]
     fn overrides_replace_only_named_actions() {
         let o = overrides("[global]\nquit = \"ctrl-q\"\n[screen.demo]\nsuspend = \"S\"\n");
-        let map = Keymap::build(&[("demo", DEMO)], &o).unwrap();
+        let map = demo(&o).unwrap();
         assert_eq!(map.global(&Key::char('q')), None);
         assert_eq!(
             map.global(&Key::parse("ctrl-q").unwrap()),
             Some(Global::Quit)
         );
         assert_eq!(map.global(&Key::char('?')), Some(Global::Help));
-        assert_eq!(map.screen("demo", &Key::char('S')), Some("suspend"));
-        assert_eq!(map.screen("demo", &Key::char('s')), None);
-        assert_eq!(map.screen_hint("demo", "suspend"), "S");
+        let bound = map.screen("demo", &Key::char('S')).unwrap();
+        assert_eq!((bound.action, bound.name), (Demo::Suspend, "suspend"));
+        assert!(map.screen("demo", &Key::char('s')).is_none());
+        assert_eq!(map.screen_hint("demo", Demo::Suspend), "S");
     }
 
     #[test]
@@ -465,11 +484,17 @@ mod tests {
             ("[global]\nquit = \"ctrl-nope\"\n", "not a key"),
             ("[global]\nquit = \"?\"\n", "bound to both"),
             ("[screen.demo]\nsuspend = \"q\"\n", "already the global key"),
+            (
+                "[screen.demo]\nsuspend = \"x x\"\n",
+                "bound to both suspend and suspend",
+            ),
+            (
+                "[screen.demo]\nsupsend = \"x\"\n",
+                "unknown action 'supsend'",
+            ),
             ("[screen.nope]\nx = \"y\"\n", "no such screen"),
         ] {
-            let err = Keymap::build(&[("demo", DEMO)], &overrides(text))
-                .unwrap_err()
-                .to_string();
+            let err = demo(&overrides(text)).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
     }

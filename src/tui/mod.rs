@@ -10,17 +10,23 @@
 //! - [`text`]: data made safe to draw (control and bidi characters shown as escapes).
 //!
 //! # Adding a screen (tenants, cache, …)
-//! 1. Write `src/tui/screens/NAME.rs` with `pub const ACTIONS: &[ActionDef<ScreenAction>]`
-//!    (`keymap::action("suspend", "suspend tenant", "s")`; keys must not clash with
-//!    `keymap::GLOBAL`), `pub enum Msg` (or `pub type Msg = table::Msg<Row>` for a list),
-//!    and a struct implementing [`screens::Screen`]: `enter`/`refresh` return `Cmd::task(..)`s
-//!    whose futures call the core with `cx.session` and answer
-//!    `Msg::Screen(ScreenMsg::NAME(..))` carrying the `Result` and the generation the
-//!    screen recorded (`tui::next_gen()`); `update` ignores replies whose generation is not
-//!    the latest. Keep an explicit [`screens::LoadState`] and draw every variant.
+//! 1. Write `src/tui/screens/NAME.rs` with `pub enum Msg` (or `pub type Msg =
+//!    table::Msg<Row>` for a list) and a struct implementing [`screens::Screen`]:
+//!    `enter`/`refresh` return `Cmd::task(..)`s whose futures call the core with
+//!    `cx.session` and answer `Msg::Screen(ScreenMsg::NAME(..))` carrying the `Result` and
+//!    the generation the screen recorded (`tui::next_gen()`); `update` ignores replies whose
+//!    generation is not the latest. Keep an explicit [`screens::LoadState`] and draw every
+//!    variant. A screen with keys of its own adds `pub enum Action { Suspend, .. }` and
+//!    `pub const ACTIONS: &[ActionDef<Action>]` (`keymap::def(Action::Suspend, "suspend",
+//!    "suspend tenant", "s")`: the name is what `[keys.screen.NAME]` overrides, checked when
+//!    the config loads; keys must not clash with `keymap::GLOBAL`). Its `action`/`enabled`
+//!    take the routed [`screens::ScreenAction`], unwrap their own variant with `let ..
+//!    else` (another screen's cannot arrive) and match `Action` exhaustively.
 //! 2. In `screens/mod.rs`: `pub mod NAME;`, a `ScreenId::NAME` variant, its arms in `name`
 //!    (the `:command` and `[keys.screen.NAME]` section), `about`, `actions`, `build`, and
-//!    `ALL`; a `ScreenMsg::NAME(NAME::Msg)` variant and its arm in `target`.
+//!    `ALL`; a `ScreenMsg::NAME(NAME::Msg)` variant and its arm in `target`; with actions,
+//!    a `ScreenAction::NAME(NAME::Action)` variant, routed in `actions` and in the
+//!    round-trip test there.
 //! 3. Lists: hold a [`widgets::table::PagedTable`] over your [`widgets::table::PagedSource`]
 //!    (keyset cursors: `Anchor::{First, After, Before, Last}`, filter and sort in the
 //!    `PageRequest`), forward `nav`, `filter`, `filter_text`, `load_state` and the

@@ -58,11 +58,11 @@ impl App {
             return Vec::new();
         };
         let cx = cx(env, context, now, size, true);
-        if let Some(action) = env.keymap.screen(screen.id().name(), &key) {
-            if screen.enabled(action, &cx) {
-                return screen.action(action, &cx);
+        if let Some(def) = env.keymap.screen(screen.id().name(), &key) {
+            if screen.enabled(def.action, &cx) {
+                return screen.action(def.action, &cx);
             }
-            let msg = format!("{action} is not available here now");
+            let msg = format!("{} is not available here now", def.name);
             self.set_status(Err(msg));
             return Vec::new();
         }

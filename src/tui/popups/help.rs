@@ -1,8 +1,8 @@
 //! The `?` overlay: this screen's keys and the global ones, read from the
 //! live keymap (the same table that handles the keys).
 
-use crate::tui::keymap::{Global, Keymap, ScreenAction, GLOBAL};
-use crate::tui::screens::ScreenId;
+use crate::tui::keymap::{Global, Keymap, GLOBAL};
+use crate::tui::screens::{ScreenAction, ScreenId};
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -11,13 +11,13 @@ use ratatui::Frame;
 
 /// (keys, label) rows: the screen's actions first, then the global ones.
 pub fn entries(
-    keymap: &Keymap,
+    keymap: &Keymap<ScreenAction>,
     screen: ScreenId,
     enabled: &dyn Fn(ScreenAction) -> bool,
 ) -> Vec<(String, String, bool)> {
     let mut out: Vec<(String, String, bool)> = screen
         .actions()
-        .iter()
+        .into_iter()
         .map(|d| {
             (
                 keymap.screen_hint(screen.name(), d.action),

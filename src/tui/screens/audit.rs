@@ -6,7 +6,7 @@ use crate::audit::{AuditEntry, Outcome};
 use crate::health::overview::Level;
 use crate::session::Session;
 use crate::tui::cmd::{BoxFuture, Cmd};
-use crate::tui::keymap::{ActionDef, Global, ScreenAction};
+use crate::tui::keymap::Global;
 use crate::tui::msg::Msg as AppMsg;
 use crate::tui::widgets::detail::Detail;
 use crate::tui::widgets::table::{
@@ -16,8 +16,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 use std::sync::Arc;
-
-pub const ACTIONS: &[ActionDef<ScreenAction>] = &[];
 
 pub type Msg = table::Msg<AuditEntry>;
 

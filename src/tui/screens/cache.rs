@@ -7,20 +7,26 @@ mod nav;
 mod ops;
 mod view;
 
-use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
+use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::cache::keyname::glob_escape_escaped;
 use crate::cache::{self, CacheStats, Invalidated, KeyEntry, KeyValue, KeysOptions, Plan};
 use crate::error::Result;
 use crate::tui::cmd::Cmd;
-use crate::tui::keymap::{action, ActionDef, Global, ScreenAction};
+use crate::tui::keymap::{def, ActionDef, Global};
 use crate::tui::msg::Msg as AppMsg;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 use std::collections::HashSet;
 
-pub const ACTIONS: &[ActionDef<ScreenAction>] = &[
-    action("invalidate", "invalidate prefix", "x"),
-    action("delete", "delete key", "d"),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Invalidate,
+    Delete,
+}
+
+pub const ACTIONS: &[ActionDef<Action>] = &[
+    def(Action::Invalidate, "invalidate", "invalidate prefix", "x"),
+    def(Action::Delete, "delete", "delete key", "d"),
 ];
 
 /// Keys listed under a prefix.
@@ -354,22 +360,26 @@ impl Screen for CacheScreen {
         Vec::new()
     }
 
-    fn action(&mut self, action: ScreenAction, cx: &Cx) -> Vec<Cmd> {
-        if !self.enabled(action, cx) {
+    fn action(&mut self, act: ScreenAction, cx: &Cx) -> Vec<Cmd> {
+        let ScreenAction::Cache(own) = act else {
+            return Vec::new();
+        };
+        if !self.enabled(act, cx) {
             return Vec::new();
         }
-        match action {
-            "invalidate" => self.plan_invalidation(),
-            "delete" => self.delete_key(),
-            _ => Vec::new(),
+        match own {
+            Action::Invalidate => self.plan_invalidation(),
+            Action::Delete => self.delete_key(),
         }
     }
 
-    fn enabled(&self, action: ScreenAction, _cx: &Cx) -> bool {
-        match action {
-            "invalidate" => self.focus == Focus::Tree && self.selected_path().is_some(),
-            "delete" => self.selected_key().is_some(),
-            _ => false,
+    fn enabled(&self, act: ScreenAction, _cx: &Cx) -> bool {
+        let ScreenAction::Cache(act) = act else {
+            return false;
+        };
+        match act {
+            Action::Invalidate => self.focus == Focus::Tree && self.selected_path().is_some(),
+            Action::Delete => self.selected_key().is_some(),
         }
     }
 

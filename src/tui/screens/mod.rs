@@ -10,7 +10,7 @@ pub mod tenants;
 
 use super::cmd::Cmd;
 use super::env::Env;
-use super::keymap::{ActionDef, Global, ScreenAction};
+use super::keymap::{ActionDef, Global};
 use super::msg::ContextInfo;
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -53,13 +53,21 @@ impl ScreenId {
         }
     }
 
-    /// The screen's own actions (global keys are in `keymap::GLOBAL`).
-    pub fn actions(self) -> &'static [ActionDef<ScreenAction>] {
+    /// The screen's own actions (global keys are in `keymap::GLOBAL`), in
+    /// footer and help order.
+    pub fn actions(self) -> Vec<ActionDef<ScreenAction>> {
+        fn routed<A: Copy>(
+            defs: &[ActionDef<A>],
+            route: fn(A) -> ScreenAction,
+        ) -> Vec<ActionDef<ScreenAction>> {
+            defs.iter().map(|d| d.map(route)).collect()
+        }
         match self {
-            ScreenId::Overview => overview::ACTIONS,
-            ScreenId::Audit => audit::ACTIONS,
-            ScreenId::Tenants => tenants::ACTIONS,
-            ScreenId::Cache => cache::ACTIONS,
+            // Refresh, pause and Enter are global keys; these screens have
+            // no actions of their own.
+            ScreenId::Overview | ScreenId::Audit => Vec::new(),
+            ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
+            ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
         }
     }
 
@@ -75,6 +83,15 @@ impl ScreenId {
     pub fn from_name(name: &str) -> Option<ScreenId> {
         ScreenId::ALL.iter().copied().find(|s| s.name() == name)
     }
+}
+
+/// A screen's own action, one variant per screen that has any. The keymap
+/// resolves a key to one of these for the open screen, so a screen only ever
+/// receives its own variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenAction {
+    Tenants(tenants::Action),
+    Cache(cache::Action),
 }
 
 /// Messages for screens, one variant per screen; the app hands each to the
@@ -169,5 +186,54 @@ pub trait Screen: Send {
     /// How often the app refreshes this screen while it is shown; `None` for never.
     fn refresh_every(&self, cx: &Cx) -> Option<Duration> {
         Some(Duration::from_secs(cx.env.settings.refresh_secs.max(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::keys::KeyOverrides;
+    use crate::tui::keymap::{Key, Keymap};
+
+    /// Each config name, bound through the keymap a config file builds,
+    /// comes back as the one typed action of the screen that listed it, and
+    /// that action has no other name.
+    #[test]
+    fn action_names_are_unique_and_round_trip_through_the_keymap() {
+        let screens: Vec<_> = ScreenId::ALL
+            .iter()
+            .map(|id| (id.name(), id.actions()))
+            .collect();
+        for (screen, defs) in &screens {
+            let mut text = format!("[screen.{screen}]\n");
+            for (i, d) in defs.iter().enumerate() {
+                text += &format!("{} = \"alt-{i}\"\n", d.name);
+            }
+            let overrides: KeyOverrides = toml::from_str(&text).unwrap();
+            let map = Keymap::build(&screens, &overrides).unwrap();
+            for (i, d) in defs.iter().enumerate() {
+                let key = Key::parse(&format!("alt-{i}")).unwrap();
+                let bound = map.screen(screen, &key).unwrap();
+                assert_eq!(bound.action, d.action, "{screen}: {}", d.name);
+                let owner = match bound.action {
+                    ScreenAction::Tenants(_) => ScreenId::Tenants,
+                    ScreenAction::Cache(_) => ScreenId::Cache,
+                };
+                assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);
+                let names: Vec<_> = defs
+                    .iter()
+                    .filter(|o| o.action == bound.action)
+                    .map(|o| o.name)
+                    .collect();
+                assert_eq!(names, [d.name], "{screen}: one action, one name");
+                assert_eq!(
+                    defs.iter().filter(|o| o.name == d.name).count(),
+                    1,
+                    "{screen}: {} listed twice",
+                    d.name
+                );
+            }
+        }
+        assert!(screens.iter().any(|(_, defs)| !defs.is_empty()));
     }
 }

@@ -5,7 +5,6 @@
 use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
 use crate::health::overview::{self, Figure, Overview};
 use crate::tui::cmd::Cmd;
-use crate::tui::keymap::{ActionDef, ScreenAction};
 use crate::tui::msg::Msg as AppMsg;
 use crate::tui::text;
 use crate::tui::widgets::sparkline::Series;
@@ -14,9 +13,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::collections::BTreeMap;
-
-/// Refresh and pause are global keys; the overview has no actions of its own.
-pub const ACTIONS: &[ActionDef<ScreenAction>] = &[];
 
 /// Values kept per figure for its sparkline.
 const HISTORY: usize = 120;

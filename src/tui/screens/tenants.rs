@@ -9,13 +9,13 @@ mod views;
 
 pub use source::{parse_filter, TenantSource};
 
-use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
+use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::error::Result;
 use crate::health::overview::Level;
 use crate::safety::Mutation;
 use crate::tenants::{self, Change, Finding, StatusAction, StatusChange, TenantDetail, TenantRow};
 use crate::tui::cmd::{Cmd, PendingOp};
-use crate::tui::keymap::{action, ActionDef, Global, ScreenAction};
+use crate::tui::keymap::{def, ActionDef, Global};
 use crate::tui::msg::Msg as AppMsg;
 use crate::tui::text::{clean, cleaned};
 use crate::tui::widgets::detail::Detail;
@@ -24,10 +24,17 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub const ACTIONS: &[ActionDef<ScreenAction>] = &[
-    action("suspend", "suspend", "s"),
-    action("resume", "resume", "r"),
-    action("lint", "tenancy lint", "L"),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Suspend,
+    Resume,
+    Lint,
+}
+
+pub const ACTIONS: &[ActionDef<Action>] = &[
+    def(Action::Suspend, "suspend", "suspend", "s"),
+    def(Action::Resume, "resume", "resume", "r"),
+    def(Action::Lint, "lint", "tenancy lint", "L"),
 ];
 
 #[derive(Debug)]
@@ -328,20 +335,25 @@ impl Screen for TenantsScreen {
     }
 
     fn action(&mut self, act: ScreenAction, _cx: &Cx) -> Vec<Cmd> {
+        let ScreenAction::Tenants(act) = act else {
+            return Vec::new();
+        };
         match act {
-            "suspend" => self.plan(StatusAction::Suspend),
-            "resume" => self.plan(StatusAction::Resume),
-            "lint" => self.load_lint(),
-            _ => Vec::new(),
+            Action::Suspend => self.plan(StatusAction::Suspend),
+            Action::Resume => self.plan(StatusAction::Resume),
+            Action::Lint => self.load_lint(),
         }
     }
 
     fn enabled(&self, act: ScreenAction, _cx: &Cx) -> bool {
+        let ScreenAction::Tenants(act) = act else {
+            return false;
+        };
         match act {
-            "suspend" | "resume" => {
+            Action::Suspend | Action::Resume => {
                 !matches!(self.view, View::Lint(_)) && self.table.selected().is_some()
             }
-            _ => true,
+            Action::Lint => true,
         }
     }
 
