@@ -4,132 +4,14 @@
 
 mod common;
 
+use common::pty::Tui;
 use common::{home, redis_url, TestDb};
-use std::io::ErrorKind;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
 const SHOW_CURSOR: &str = "\x1b[?25h";
-
-struct Tui {
-    pty: expectrl::Session,
-    parser: vt100::Parser,
-    raw: Vec<u8>,
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-impl Tui {
-    /// Runs opsdeck under `sh` on a pty in cooked mode with echo (`stty sane`),
-    /// which afterwards prints the exit status and `stty -a` of the same pty.
-    fn spawn(home: &Path, args: &[&str]) -> Tui {
-        let bin = assert_cmd::cargo::cargo_bin("opsdeck");
-        let mut line = quote(&bin.display().to_string());
-        for a in args {
-            line.push(' ');
-            line.push_str(&quote(a));
-        }
-        let script = format!("stty sane; {line}; printf '\\nEXIT=%s\\n' $?; stty -a");
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(script);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("OPSDECK_")
-                || k.starts_with("PG")
-                || k == "REDIS_URL"
-                || k == "NO_COLOR"
-            {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("OPSDECK_HOME", home).env("TERM", "xterm-256color");
-        let pty = expectrl::Session::spawn(cmd).expect("spawn in a pty");
-        Tui {
-            pty,
-            parser: vt100::Parser::new(24, 80, 0),
-            raw: Vec::new(),
-        }
-    }
-
-    fn pump(&mut self) {
-        let mut buf = [0u8; 8192];
-        loop {
-            match self.pty.try_read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    self.raw.extend_from_slice(&buf[..n]);
-                    self.parser.process(&buf[..n]);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(_) => break,
-            }
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.screen().contents()
-    }
-
-    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            self.pump();
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(20) {
-                panic!("{what} not seen within 20s; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.pty.send(keys).expect("write to pty");
-        // Give crossterm time to tell a lone Esc from a sequence.
-        std::thread::sleep(Duration::from_millis(120));
-    }
-
-    /// The pid of opsdeck, the shell's child.
-    fn opsdeck_pid(&self) -> i32 {
-        let sh = self.pty.get_process().pid().as_raw();
-        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
-        children
-            .split_whitespace()
-            .next()
-            .expect("opsdeck runs")
-            .parse()
-            .unwrap()
-    }
-
-    /// Waits for the shell's epilogue; returns (opsdeck's output, exit code, stty -a).
-    fn finish(&mut self) -> (String, i32, String) {
-        let start = Instant::now();
-        loop {
-            self.pump();
-            let text = String::from_utf8_lossy(&self.raw).to_string();
-            if let Some(at) = text.find("EXIT=") {
-                if text[at..].contains("icanon") && text[at..].contains("eol2") {
-                    let before = text[..at].trim_end_matches(['\r', '\n']).to_string();
-                    let rest = &text[at + 5..];
-                    let code = rest.split_whitespace().next().unwrap().parse().unwrap();
-                    return (before, code, rest.to_string());
-                }
-            }
-            if start.elapsed() > Duration::from_secs(20) {
-                panic!(
-                    "opsdeck did not end; output tail: {:?}",
-                    &text[text.len().saturating_sub(400)..]
-                );
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-}
 
 /// Whether any SGR sequence (`ESC [ params m`) sets a foreground or
 /// background colour (30-38, 40-48, 90-97, 100-107; 39/49 only reset).

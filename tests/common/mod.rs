@@ -2,6 +2,8 @@
 //! isolated OPSDECK_HOME, and the built binary with a clean environment.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Admin URL of the Postgres the tests may create databases on.
