@@ -17,6 +17,20 @@
 //! }
 //! ```
 //!
+//! The same call with the approval of its own plan compiles, so the only
+//! thing the example above gets wrong is the kind of plan:
+//!
+//! ```no_run
+//! use opsdeck::conn::Pg;
+//! use opsdeck::safety::Authorized;
+//! use opsdeck::stop::Stop;
+//! use opsdeck::tenants::StatusPlan;
+//!
+//! async fn suspend(pg: &Pg, approved: Authorized<Box<StatusPlan>>) {
+//!     let _ = opsdeck::tenants::apply(pg, approved, &Stop::new()).await;
+//! }
+//! ```
+//!
 //! Every start gets an end record: the outcome of the run, or, when the run
 //! is dropped before it ends (its task aborted, a panic), an `aborted`
 //! record written to the local file from `Drop` with what had been done.

@@ -57,7 +57,10 @@ suspend_hooks = ["{SLOW_HOOK}"]
         ),
     )
     .unwrap();
-    common::opsdeck(home).args(["init", "--yes"]).assert().success();
+    common::opsdeck(home)
+        .args(["init", "--yes"])
+        .assert()
+        .success();
     db
 }
 
@@ -273,12 +276,7 @@ impl Mutation for Probe {
 async fn a_run_dropped_midway_gets_an_aborted_end_record_with_what_was_done() {
     let h = home();
     let file = h.path().join("audit.jsonl");
-    let audit = Audit::new(
-        file.clone(),
-        None,
-        Actor::current(None),
-        "probe".into(),
-    );
+    let audit = Audit::new(file.clone(), None, Actor::current(None), "probe".into());
     let approved = Safety::new(false, audit)
         .authorize(
             Probe(Intent::new(

@@ -64,7 +64,11 @@ async fn redis() -> redis::aio::MultiplexedConnection {
 }
 
 fn json(home: &Path, args: &[&str]) -> Value {
-    let out = opsdeck(home).args(["--output", "json"]).args(args).output().unwrap();
+    let out = opsdeck(home)
+        .args(["--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -113,7 +117,10 @@ async fn show_counts_exactly_what_invalidate_tenant_deletes_under_every_pattern(
         assert_eq!(dry["matched"], want, "{typed}: {dry}");
         assert_eq!(dry["tenant_id"], "7", "{typed}");
     }
-    let done = json(h.path(), &["cache", "invalidate", "--tenant", "acme", "--yes"]);
+    let done = json(
+        h.path(),
+        &["cache", "invalidate", "--tenant", "acme", "--yes"],
+    );
     assert_eq!(done["deleted"], want, "{done}");
     for k in &mine {
         assert!(!r.exists::<_, bool>(k).await.unwrap(), "{k} deleted");
@@ -178,8 +185,15 @@ async fn audit_list_merges_the_local_file_and_the_database() {
     assert_eq!(refused.len(), 1, "{entries:#}");
     assert_eq!(refused[0]["stored_in"], serde_json::json!(["local"]));
     let done = of("tenants.suspend", "ok");
-    assert_eq!(done.len(), 1, "once, though both stores hold it: {entries:#}");
-    assert_eq!(done[0]["stored_in"], serde_json::json!(["local", "database"]));
+    assert_eq!(
+        done.len(),
+        1,
+        "once, though both stores hold it: {entries:#}"
+    );
+    assert_eq!(
+        done[0]["stored_in"],
+        serde_json::json!(["local", "database"])
+    );
 }
 
 #[cfg(unix)]

@@ -158,6 +158,65 @@ pub fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
+    /// Every `opsdeck …` a message, hint or help text names, as backticked
+    /// code in the sources: the words before the first flag or argument.
+    fn named_commands() -> Vec<(String, Vec<String>)> {
+        let mut found = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (_, rest) in text
+                    .match_indices("`opsdeck ")
+                    .map(|(i, _)| ((), &text[i + 9..]))
+                {
+                    let code = rest.split('`').next().unwrap_or_default();
+                    let words: Vec<String> = code
+                        .split_whitespace()
+                        .take_while(|w| {
+                            w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                                && !w.starts_with('-')
+                        })
+                        .map(str::to_string)
+                        .collect();
+                    found.push((path.display().to_string(), words));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_command_a_hint_names_exists() {
+        let named = named_commands();
+        assert!(named.len() > 10, "the scan found the hints: {named:?}");
+        for (file, words) in named {
+            let mut cmd = super::Cli::command();
+            for w in &words {
+                // Past the subcommands: the rest are the command's own words.
+                if cmd.get_subcommands().next().is_none() {
+                    break;
+                }
+                cmd = cmd
+                    .find_subcommand(w)
+                    .unwrap_or_else(|| {
+                        panic!("{file}: `opsdeck {}` names no command", words.join(" "))
+                    })
+                    .clone();
+            }
+        }
+    }
+
     #[test]
     fn errors_fold_to_one_line() {
         assert_eq!(super::one_line("a: b\n  c\r\n\nd"), "a: b; c; d");

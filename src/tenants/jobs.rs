@@ -39,29 +39,35 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
 
 /// None when no known job table exists.
 pub async fn failed_for(pg: &Pg, tenant_column: &str, id: &str) -> Result<Option<FailedJobs>> {
-    for (source, table, failed, payload) in KNOWN {
-        let exists: bool = pg
-            .client()
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[table])
-            .await?
-            .get(0);
-        if !exists {
-            continue;
-        }
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {table} j WHERE {failed} AND j.{payload}->>$1 = $2 LIMIT {}) s",
-            EST_CAP + 1
-        );
-        let n: i64 = pg
-            .client()
-            .query_one(&sql, &[&tenant_column, &id])
-            .await?
-            .get(0);
-        return Ok(Some(FailedJobs {
-            source: source.to_string(),
-            count: n.min(EST_CAP),
-            capped: n > EST_CAP,
-        }));
-    }
-    Ok(None)
+    // Which tables exist, in one round trip.
+    let names: Vec<&str> = KNOWN.iter().map(|k| k.1).collect();
+    let present: Vec<bool> = pg
+        .client()
+        .query_one(
+            "SELECT array_agg(to_regclass(n) IS NOT NULL ORDER BY i) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)",
+            &[&names],
+        )
+        .await?
+        .get(0);
+    let Some((source, table, failed, payload)) = KNOWN
+        .iter()
+        .zip(present)
+        .find_map(|(k, here)| here.then_some(*k))
+    else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM {table} j WHERE {failed} AND j.{payload}->>$1 = $2 LIMIT {}) s",
+        EST_CAP + 1
+    );
+    let n: i64 = pg
+        .client()
+        .query_one(&sql, &[&tenant_column, &id])
+        .await?
+        .get(0);
+    Ok(Some(FailedJobs {
+        source: source.to_string(),
+        count: n.min(EST_CAP),
+        capped: n > EST_CAP,
+    }))
 }

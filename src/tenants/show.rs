@@ -12,6 +12,7 @@ use crate::config::{CacheLayout, SchemaMap};
 use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::{Pg, Redis};
 use crate::error::{Error, Result};
+use futures_util::future::join_all;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,7 +57,10 @@ pub struct TenantDetail {
     pub notes: Vec<String>,
 }
 
-/// `redis` is None when the context has no Redis.
+/// `redis` is None when the context has no Redis. Lookups that do not
+/// depend on each other run concurrently (tokio-postgres pipelines them on
+/// the one connection): over a 50 ms link the detail costs a few round
+/// trips, not one per table.
 pub async fn show(
     pg: &Pg,
     redis: Option<&Redis>,
@@ -64,57 +68,52 @@ pub async fn show(
     layout: &CacheLayout,
     key: &str,
 ) -> Result<TenantDetail> {
-    let m = meta::load(pg, map).await?;
-    let t = resolve_in(pg, &m, key).await?;
-    let mut notes = Vec::new();
-    let mut tables = Vec::new();
-    for tt in meta::tenant_tables(pg, map, m.oid).await? {
-        let (rows, method) = match count(pg, &tt, &map.tenant_column, &t.id).await {
-            Ok(v) => v,
-            Err(e) => {
-                notes.push(format!("{}: {e}", tt.name.display()));
-                (None, CountMethod::TimedOut)
-            }
-        };
-        tables.push(TableCount {
-            table: tt.name.display(),
-            rows,
-            method,
-        });
-    }
     let keys_table = QualName::parse(&map.api_keys_table, &map.app_schema)?;
-    let api_keys = optional(
-        extras::api_keys(pg, &keys_table, &map.tenant_column, &t.id).await,
-        "api keys",
-        &mut notes,
-    );
     let audit_table = QualName::parse(&map.app_audit_table, &map.app_schema)?;
-    let app_audit = optional(
-        extras::app_audit(pg, &audit_table, &m.table, &map.tenant_column, &t.id).await,
-        "app audit",
-        &mut notes,
+    let m = meta::load(pg, map).await?;
+    let (t, tenant_tables) =
+        tokio::try_join!(resolve_in(pg, &m, key), meta::tenant_tables(pg, map, m.oid))?;
+    let counts = join_all(
+        tenant_tables
+            .iter()
+            .map(|tt| count(pg, tt, &map.tenant_column, &t.id)),
     );
-    let cache = match redis {
-        Some(r) => {
-            let counted = match tenant_keys::patterns(layout, &t.id, t.slug.as_deref()) {
+    let cache = async {
+        let r = redis?;
+        Some(
+            match tenant_keys::patterns(layout, &t.id, t.slug.as_deref()) {
                 Ok(patterns) => tenant_keys::count(r, &patterns, Some(Budget::DETAIL)).await,
                 Err(e) => Err(e),
-            };
-            match counted {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    notes.push(format!("cache keys: {e}"));
-                    None
-                }
-            }
-        }
-        None => None,
+            },
+        )
     };
-    let failed_jobs = optional(
-        jobs::failed_for(pg, &map.tenant_column, &t.id).await,
-        "failed jobs",
-        &mut notes,
+    let (counts, api_keys, app_audit, failed_jobs, cache) = tokio::join!(
+        counts,
+        extras::api_keys(pg, &keys_table, &map.tenant_column, &t.id),
+        extras::app_audit(pg, &audit_table, &m.table, &map.tenant_column, &t.id),
+        jobs::failed_for(pg, &map.tenant_column, &t.id),
+        cache,
     );
+    let mut notes = Vec::new();
+    let tables = tenant_tables
+        .iter()
+        .zip(counts)
+        .map(|(tt, counted)| {
+            let (rows, method) = counted.unwrap_or_else(|e| {
+                notes.push(format!("{}: {e}", tt.name.display()));
+                (None, CountMethod::TimedOut)
+            });
+            TableCount {
+                table: tt.name.display(),
+                rows,
+                method,
+            }
+        })
+        .collect();
+    let api_keys = optional(api_keys, "api keys", &mut notes);
+    let app_audit = optional(app_audit, "app audit", &mut notes);
+    let failed_jobs = optional(failed_jobs, "failed jobs", &mut notes);
+    let cache = optional(cache.transpose(), "cache keys", &mut notes);
     Ok(TenantDetail {
         id: t.id,
         slug: t.slug,
