@@ -10,8 +10,7 @@ use serde::Serialize;
 /// Columns of a table (name, type), None when the table does not exist.
 async fn columns(pg: &Pg, t: &QualName) -> Result<Option<Vec<(String, String)>>> {
     let rows = pg
-        .client()
-        .query(
+        .rows(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
              FROM pg_attribute a
              WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
@@ -77,7 +76,7 @@ pub async fn api_keys(
         table.sql(),
         quote_ident(tenant_column),
     );
-    let rows = pg.client().query(&sql, &[&id]).await?;
+    let rows = pg.rows(&sql, &[id]).await?;
     Ok(Some(
         rows.iter()
             .map(|r| ApiKey {
@@ -161,10 +160,8 @@ pub async fn app_audit(
         table.sql(),
         alts.join(" OR "),
     );
-    let rows = pg
-        .client()
-        .query(&sql, &super::list::params(&values))
-        .await?;
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    let rows = pg.rows(&sql, &values).await?;
     Ok(Some(
         rows.iter()
             .map(|r| AppAuditEntry {

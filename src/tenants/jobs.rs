@@ -41,10 +41,11 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
 pub async fn failed_for(pg: &Pg, tenant_column: &str, id: &str) -> Result<Option<FailedJobs>> {
     // Which tables exist, in one round trip.
     let names: Vec<&str> = KNOWN.iter().map(|k| k.1).collect();
+    let names = names.join("\n");
     let present: Vec<bool> = pg
-        .client()
-        .query_one(
-            "SELECT array_agg(to_regclass(n) IS NOT NULL ORDER BY i) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)",
+        .row(
+            "SELECT array_agg(to_regclass(n) IS NOT NULL ORDER BY i)
+             FROM unnest(string_to_array($1, E'\\n')) WITH ORDINALITY AS u(n, i)",
             &[&names],
         )
         .await?
@@ -60,11 +61,7 @@ pub async fn failed_for(pg: &Pg, tenant_column: &str, id: &str) -> Result<Option
         "SELECT count(*) FROM (SELECT 1 FROM {table} j WHERE {failed} AND j.{payload}->>$1 = $2 LIMIT {}) s",
         EST_CAP + 1
     );
-    let n: i64 = pg
-        .client()
-        .query_one(&sql, &[&tenant_column, &id])
-        .await?
-        .get(0);
+    let n: i64 = pg.row(&sql, &[tenant_column, id]).await?.get(0);
     Ok(Some(FailedJobs {
         source: source.to_string(),
         count: n.min(EST_CAP),

@@ -66,8 +66,7 @@ pub struct TenantsMeta {
 pub async fn load(pg: &Pg, map: &SchemaMap) -> Result<TenantsMeta> {
     let table = QualName::parse(&map.tenants_table, &map.app_schema)?;
     let rows = pg
-        .client()
-        .query(
+        .rows(
             "SELECT c.oid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull
              FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -136,9 +135,9 @@ pub struct TenantTable {
 /// Every tenant-scoped table in app_schema except the tenants table itself
 /// (partitions are represented by their parent).
 pub async fn tenant_tables(pg: &Pg, map: &SchemaMap, tenants_oid: u32) -> Result<Vec<TenantTable>> {
+    let oid = tenants_oid.to_string();
     let rows = pg
-        .client()
-        .query(
+        .rows(
             "SELECT c.oid, n.nspname::text, c.relname::text,
                     format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attnum,
                     c.relrowsecurity,
@@ -151,9 +150,9 @@ pub async fn tenant_tables(pg: &Pg, map: &SchemaMap, tenants_oid: u32) -> Result
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2
                                  AND a.attnum > 0 AND NOT a.attisdropped
              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-               AND c.oid <> $3
+               AND c.oid <> $3::oid
              ORDER BY c.relname",
-            &[&map.app_schema, &map.tenant_column, &tenants_oid],
+            &[&map.app_schema, &map.tenant_column, &oid],
         )
         .await?;
     Ok(rows

@@ -4,7 +4,7 @@
 //! and drills) calls [`resolve`], so the same words find the same tenant
 //! everywhere.
 
-use super::list::{params, row};
+use super::list::row;
 use super::meta::{self, TenantsMeta};
 use super::query::select_list;
 use super::TenantRow;
@@ -31,11 +31,7 @@ pub(crate) async fn resolve_in(pg: &Pg, m: &TenantsMeta, input: &str) -> Result<
     }
     // Id and slug in one round trip; an id wins over a slug that looks like one.
     let by_key = id_or_slug(m, key);
-    if let Some(r) = pg
-        .client()
-        .query_opt(&by_key, &params(&[key.to_string()]))
-        .await?
-    {
+    if let Some(r) = pg.row_opt(&by_key, &[key]).await? {
         return Ok(row(&r));
     }
     let by_name = format!(
@@ -46,10 +42,7 @@ pub(crate) async fn resolve_in(pg: &Pg, m: &TenantsMeta, input: &str) -> Result<
         m.id.sql(),
         AMBIGUOUS_SHOWN + 1
     );
-    let rows = pg
-        .client()
-        .query(&by_name, &params(&[key.to_string()]))
-        .await?;
+    let rows = pg.rows(&by_name, &[key]).await?;
     match rows.as_slice() {
         [one] => Ok(row(one)),
         [] => Err(Error::NotFound(format!(

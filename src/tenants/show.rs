@@ -14,6 +14,7 @@ use crate::conn::{Pg, Redis};
 use crate::error::{Error, Result};
 use futures_util::future::join_all;
 use serde::Serialize;
+use tokio_postgres::types::{ToSql, Type};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,8 +151,10 @@ async fn count(
     let cond = format!("{} = $1::text::{}", quote_ident(column), t.column_type);
     if t.has_tenant_index {
         let sql = format!("SELECT count(*) FROM {} WHERE {cond}", t.name.sql());
-        return match pg.client().query_one(&sql, &[&id]).await {
-            Ok(r) => Ok((Some(r.get(0)), CountMethod::Exact)),
+        // Typed by hand (not Pg::rows) to tell a timeout by its SQLSTATE.
+        let typed: [(&(dyn ToSql + Sync), Type); 1] = [(&id, Type::TEXT)];
+        return match pg.client().query_typed(&sql, &typed).await {
+            Ok(rows) => Ok((rows.first().map(|r| r.get(0)), CountMethod::Exact)),
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) => {
                 Ok((None, CountMethod::TimedOut))
             }
@@ -162,7 +165,7 @@ async fn count(
         "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {cond}",
         t.name.sql()
     );
-    let plan: serde_json::Value = pg.client().query_one(&sql, &[&id]).await?.get(0);
+    let plan: serde_json::Value = pg.row(&sql, &[id]).await?.get(0);
     let rows = plan[0]["Plan"]["Plan Rows"]
         .as_f64()
         .map(|r| r.round() as i64);
