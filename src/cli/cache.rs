@@ -390,7 +390,11 @@ async fn del(global: &Global, session: &Session, keys: &[String]) -> Result<Exit
     let plan = Deletion::new(keys, &redis.target);
     let safety = session.safety().await;
     let approval = confirm::approval(&safety, &plan, global.yes).await?;
-    let done = cache::del(&redis, safety.authorize(plan, approval).await?).await?;
+    // One UNLINK that cannot stop midway: a signal waits for its end record.
+    let done = Interrupts::run(&safety, plan, approval, |approved, _| {
+        cache::del(&redis, approved)
+    })
+    .await?;
     eprintln!("deleted {} of {} keys", done.deleted, done.requested);
     output::print_item(&done, global.output)?;
     Ok(ExitCode::Ok)

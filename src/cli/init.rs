@@ -1,5 +1,6 @@
 //! `opsdeck init`: creates the opsdeck schema (audit log, drill history).
 
+use super::interrupt::Interrupts;
 use super::{confirm, Global};
 use crate::audit::{install_schema, SchemaInstall};
 use crate::error::{ExitCode, Result};
@@ -10,7 +11,11 @@ pub async fn run(global: &Global) -> Result<ExitCode> {
     let safety = session.safety().await;
     let plan = SchemaInstall::new(&pg.target);
     let approval = confirm::approval(&safety, &plan, global.yes).await?;
-    install_schema(&pg, safety.authorize(plan, approval).await?).await?;
+    // One short batch that cannot stop midway: a signal waits for its end record.
+    Interrupts::run(&safety, plan, approval, |approved, _| {
+        install_schema(&pg, approved)
+    })
+    .await?;
     eprintln!("opsdeck: schema 'opsdeck' is ready in {}", pg.target);
     Ok(ExitCode::Ok)
 }

@@ -5,8 +5,10 @@
 //! and the command then exits 128 + the signal's number (DESIGN.md section 3).
 
 use crate::error::{Error, Result};
+use crate::safety::{Approval, Authorized, Mutation, Safety};
 use crate::signals::{self, Signals};
 use crate::stop::Stop;
+use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
@@ -47,6 +49,27 @@ impl Interrupts {
             caught,
             listener,
         })
+    }
+
+    /// Authorizes `plan` and runs `change` with the stop signals drive, for
+    /// a change whose result is printed after it ends.
+    pub async fn run<P, T, F, Fut>(
+        safety: &Safety,
+        plan: P,
+        approval: Approval,
+        change: F,
+    ) -> Result<T>
+    where
+        P: Mutation,
+        F: FnOnce(Authorized<P>, Stop) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let interrupts = Interrupts::listen()?;
+        let result = match safety.authorize(plan, approval).await {
+            Ok(approved) => change(approved, interrupts.stop().clone()).await,
+            Err(e) => Err(e),
+        };
+        interrupts.finish(result)
     }
 
     pub fn stop(&self) -> &Stop {

@@ -352,13 +352,10 @@ async fn set_status(
             // The change runs on a session of its own: a signal's cancel
             // request then stops only its statement.
             let own = session.pg_dedicated().await?;
-            let interrupts = Interrupts::listen()?;
-            let approved = safety.authorize(plan, approval).await;
-            let result = match approved {
-                Ok(a) => tenants::apply(&own, a, interrupts.stop()).await,
-                Err(e) => Err(e),
-            };
-            interrupts.finish(result)?
+            Interrupts::run(&safety, plan, approval, |approved, stop| async move {
+                tenants::apply(&own, approved, &stop).await
+            })
+            .await?
         }
     };
     if let Some(n) = &change.note {
