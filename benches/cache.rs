@@ -15,6 +15,7 @@ use opsdeck::cache::{invalidate, Plan, Throttle};
 use opsdeck::conn::redis::connect_url;
 use opsdeck::safety::{Approval, Safety};
 use opsdeck::sandbox::RedisSandbox;
+use opsdeck::stop::Stop;
 use redis::aio::MultiplexedConnection;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,19 +186,14 @@ async fn run() -> BenchResult<()> {
             "bench".into(),
         );
         let guard = Safety::new(false, audit)
-            .authorize(plan.intent(&redis.target, None), Approval::AssumeYes)
+            .authorize(
+                plan.clone().invalidation(&redis.target, None),
+                Approval::AssumeYes,
+            )
             .await?;
         let (t, samples) = probe_during(&sb.url(), async {
             let started = Instant::now();
-            let done = invalidate::run(
-                &redis,
-                &plan,
-                guard,
-                throttle,
-                &AtomicBool::new(false),
-                |_| {},
-            )
-            .await?;
+            let done = invalidate::run(&redis, guard, throttle, &Stop::new(), |_| {}).await?;
             if done.deleted != INVALIDATE_KEYS as u64 {
                 return Err(
                     format!("deleted {} keys, expected {INVALIDATE_KEYS}", done.deleted).into(),

@@ -158,8 +158,7 @@ fn spawn_tasks(
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     for c in cmds {
         if let Cmd::Task { key, run, .. } = c {
-            let (_cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-            let cx = TaskCx::new(session.clone(), key, tx.clone(), cancel_rx);
+            let cx = TaskCx::new(session.clone(), key, tx.clone(), opsdeck::stop::Stop::new());
             let done = done.clone();
             rt.spawn(async move {
                 let _ = run(cx).await;

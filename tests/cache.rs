@@ -4,14 +4,15 @@
 mod common;
 
 use opsdeck::audit::{Actor, Audit};
+use opsdeck::cache::Invalidation;
 use opsdeck::cache::{self, invalidate, KeysOptions, Plan, Throttle};
 use opsdeck::config::CacheLayout;
 use opsdeck::conn::redis::{connect_url, Redis};
-use opsdeck::safety::{Approval, Guard, Safety};
+use opsdeck::safety::{Approval, Authorized, Safety};
 use opsdeck::sandbox::RedisSandbox;
+use opsdeck::stop::Stop;
 use opsdeck::Error;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 async fn server() -> (RedisSandbox, Redis, redis::aio::MultiplexedConnection) {
     let sb = RedisSandbox::start().await.expect("redis sandbox");
@@ -70,9 +71,12 @@ impl Audited {
         }
     }
 
-    async fn guard(&self, plan: &Plan, redis: &Redis) -> Guard {
+    async fn guard(&self, plan: &Plan, redis: &Redis) -> Authorized<Invalidation> {
         self.safety
-            .authorize(plan.intent(&redis.target, None), Approval::AssumeYes)
+            .authorize(
+                plan.clone().invalidation(&redis.target, None),
+                Approval::AssumeYes,
+            )
             .await
             .unwrap()
     }
@@ -84,16 +88,9 @@ impl Audited {
 
 async fn invalidate_all(redis: &Redis, plan: &Plan, audited: &Audited) -> cache::Invalidated {
     let guard = audited.guard(plan, redis).await;
-    invalidate::run(
-        redis,
-        plan,
-        guard,
-        Throttle::default(),
-        &AtomicBool::new(false),
-        |_| {},
-    )
-    .await
-    .unwrap()
+    invalidate::run(redis, guard, Throttle::default(), &Stop::new(), |_| {})
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -220,14 +217,9 @@ async fn invalidate_by_pattern_deletes_exactly_the_matches() {
 
     let mut seen = Vec::new();
     let guard = audited.guard(&plan, &redis).await;
-    let done = invalidate::run(
-        &redis,
-        &plan,
-        guard,
-        Throttle::default(),
-        &AtomicBool::new(false),
-        |p| seen.push(p.deleted),
-    )
+    let done = invalidate::run(&redis, guard, Throttle::default(), &Stop::new(), |p| {
+        seen.push(p.deleted)
+    })
     .await
     .unwrap();
     assert_eq!(done.deleted, 2345);
@@ -294,7 +286,7 @@ async fn invalidate_by_tenant_spares_other_tenants() {
     }
     keys.push("t:1".into());
     fill(&mut c, keys.clone(), Some(600)).await;
-    let plan = Plan::tenant(&CacheLayout::default(), "1", "1");
+    let plan = Plan::tenant(&CacheLayout::default(), "1", "1", None).unwrap();
     assert_eq!(cache::dry_run(&redis, &plan).await.unwrap().matched, 400);
 
     let done = invalidate_all(&redis, &plan, &Audited::new()).await;
@@ -313,10 +305,10 @@ async fn cancelling_stops_between_batches_and_reports_the_count() {
     let plan = Plan::pattern("c:*").unwrap();
     let audited = Audited::new();
     let guard = audited.guard(&plan, &redis).await;
-    let cancel = AtomicBool::new(false);
-    let done = invalidate::run(&redis, &plan, guard, Throttle::default(), &cancel, |p| {
+    let cancel = Stop::new();
+    let done = invalidate::run(&redis, guard, Throttle::default(), &cancel, |p| {
         if p.batches == 2 {
-            cancel.store(true, Ordering::Relaxed);
+            cancel.trigger();
         }
     })
     .await

@@ -270,8 +270,11 @@ async fn tenant_slug_resolves_through_postgres() {
     db.client()
         .await
         .batch_execute(
-            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text UNIQUE);
-             INSERT INTO tenants VALUES (12, 'acme'), (2, 'globex');",
+            // The default schema map's tenants columns: the resolver loads them all.
+            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text UNIQUE, name text,
+                                   plan text, status text, created_at timestamptz);
+             INSERT INTO tenants (id, slug, name, status)
+             VALUES (12, 'acme', 'Acme Corp', 'active'), (2, 'globex', 'Globex', 'active');",
         )
         .await
         .unwrap();
@@ -342,6 +345,24 @@ fn usage_and_connection_errors() {
 
 #[tokio::test]
 async fn ctrl_c_stops_between_batches_and_reports_what_was_deleted() {
+    signal_stops_between_batches("INT", "interrupted", 130).await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_between_batches_and_reports_what_was_deleted() {
+    signal_stops_between_batches("TERM", "terminated", 143).await;
+}
+
+#[tokio::test]
+async fn sighup_stops_between_batches_and_reports_what_was_deleted() {
+    signal_stops_between_batches("HUP", "hangup", 129).await;
+}
+
+/// A real invalidation of 300,000 keys, sent `signal` once deleting has
+/// begun: it stops between batches, prints the partial result, says so on
+/// stderr (naming the signal as `name`), audits it as cancelled with the
+/// count, and exits 128 + the signal's number (`code`).
+async fn signal_stops_between_batches(signal: &str, name: &str, code: i32) {
     let mut f = Fixture::new().await;
     const N: u64 = 300_000;
     let mut pipe = redis::pipe();
@@ -369,32 +390,45 @@ async fn ctrl_c_stops_between_batches_and_reports_what_was_deleted() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt once deleting has begun (the handler is in place by then).
+    // Signal once deleting has begun (the handler is in place by then).
     let started = std::time::Instant::now();
     while f.dbsize().await == N {
         assert!(started.elapsed().as_secs() < 30, "deletion never started");
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    send_sigint(child.id());
+    send_signal(signal, child.id());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(out.status.code(), Some(code), "SIG{signal}: {err}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["cancelled"], true);
+    assert_eq!(v["cancelled"], true, "SIG{signal}");
     let deleted = v["deleted"].as_u64().unwrap();
-    assert!(deleted > 0 && deleted < N, "{deleted}");
-    assert_eq!(f.dbsize().await, N - deleted);
-    assert!(err.contains("cancelled"), "{err}");
+    assert!(deleted > 0 && deleted < N, "SIG{signal}: {deleted}");
+    assert_eq!(f.dbsize().await, N - deleted, "SIG{signal}");
+    // Stopped by a signal, the command exits before its own "cancelled:"
+    // line; stderr names the signal and says the change stopped.
+    assert!(
+        err.contains(&format!("opsdeck: {name}: stopping the change")),
+        "SIG{signal}: {err}"
+    );
+    assert!(
+        err.contains(&format!("opsdeck: {name}: the change stopped")),
+        "SIG{signal}: {err}"
+    );
     let audit = f.audit();
-    assert_eq!(audit[0]["detail"]["cancelled"], true);
-    assert_eq!(audit[0]["detail"]["deleted"], deleted);
-    assert_eq!(audit[0]["outcome"], "cancelled", "{}", audit[0]);
+    assert_eq!(audit[0]["detail"]["cancelled"], true, "SIG{signal}");
+    assert_eq!(audit[0]["detail"]["deleted"], deleted, "SIG{signal}");
+    assert_eq!(
+        audit[0]["outcome"], "cancelled",
+        "SIG{signal}: {}",
+        audit[0]
+    );
 }
 
-/// SIGINT through the `kill` command (no unsafe code in tests).
-fn send_sigint(pid: u32) {
+/// Sends `-SIGNAL` through the `kill` command (no unsafe code in tests).
+fn send_signal(signal: &str, pid: u32) {
     let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());

@@ -9,8 +9,8 @@ use opsdeck::config::CacheLayout;
 use opsdeck::conn::redis::{connect_url, Redis};
 use opsdeck::safety::{Approval, Safety};
 use opsdeck::sandbox::RedisClusterSandbox;
+use opsdeck::stop::Stop;
 use std::collections::HashSet;
-use std::sync::atomic::AtomicBool;
 
 /// Every key on every master, read node by node.
 async fn keyspace(urls: &[String]) -> HashSet<String> {
@@ -39,19 +39,15 @@ async fn run(redis: &Redis, plan: &Plan, dir: &std::path::Path) -> cache::Invali
         "t".into(),
     );
     let guard = Safety::new(false, audit)
-        .authorize(plan.intent(&redis.target, None), Approval::AssumeYes)
+        .authorize(
+            plan.clone().invalidation(&redis.target, None),
+            Approval::AssumeYes,
+        )
         .await
         .unwrap();
-    invalidate::run(
-        redis,
-        plan,
-        guard,
-        Throttle::default(),
-        &AtomicBool::new(false),
-        |_| {},
-    )
-    .await
-    .unwrap()
+    invalidate::run(redis, guard, Throttle::default(), &Stop::new(), |_| {})
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -132,7 +128,7 @@ async fn scan_stats_and_invalidation_cover_every_master() {
 
     let dir = tempfile::tempdir().unwrap();
     // Pattern: tenant 1 only, not 10, 11, 12.
-    let plan = Plan::tenant(&CacheLayout::default(), "1", "1");
+    let plan = Plan::tenant(&CacheLayout::default(), "1", "1", None).unwrap();
     assert_eq!(cache::dry_run(&redis, &plan).await.unwrap().matched, 250);
     let done = run(&redis, &plan, dir.path()).await;
     assert_eq!(done.deleted, 250);
@@ -168,12 +164,12 @@ async fn scan_stats_and_invalidation_cover_every_master() {
     );
     let guard = Safety::new(false, audit)
         .authorize(
-            cache::delete::intent(&keys, &redis.target),
+            cache::Deletion::new(keys, &redis.target),
             Approval::AssumeYes,
         )
         .await
         .unwrap();
-    let d = cache::del(&redis, &keys, guard).await.unwrap();
+    let d = cache::del(&redis, guard).await.unwrap();
     assert_eq!((d.requested, d.deleted), (3, 2));
 
     let v = cache::get(&redis, b"t:4:user:3").await.unwrap();

@@ -441,6 +441,7 @@ mod live {
     use opsdeck::safety::Approval;
     use opsdeck::sandbox::RedisSandbox;
     use opsdeck::session::Session;
+    use opsdeck::stop::Stop;
     use opsdeck::tui::cmd::TaskCx;
     use opsdeck::tui::msg::Msg as AppMsg;
     use std::sync::Arc;
@@ -450,8 +451,7 @@ mod live {
             panic!("not a task: {cmd:?}")
         };
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let (_c, cancel) = tokio::sync::watch::channel(false);
-        unwrap(run(TaskCx::new(session.clone(), None, tx, cancel)).await)
+        unwrap(run(TaskCx::new(session.clone(), None, tx, Stop::new())).await)
     }
 
     fn unwrap(m: AppMsg) -> Msg {
@@ -611,16 +611,9 @@ mod live {
             op.intent.summary
         );
         assert_eq!(op.intent.target, "t:*");
-        let guard = session
-            .safety()
-            .await
-            .authorize(op.intent.clone(), Approval::Typed("t:*".into()))
-            .await
-            .unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let (_c, cancel) = tokio::sync::watch::channel(false);
-        let cx = TaskCx::new(session.clone(), Some("op".into()), tx, cancel);
-        let reply = unwrap((op.run)(cx, guard).await);
+        let cx = TaskCx::new(session.clone(), Some("op".into()), tx, Stop::new());
+        let reply = unwrap((op.run)(cx, Approval::Typed("t:*".into())).await);
         let Msg::Invalidated(done) = &reply else {
             panic!("{reply:?}")
         };
@@ -650,15 +643,17 @@ mod live {
         let Cmd::Confirm(op) = r.msg(m).remove(0) else {
             panic!("expected a confirmation")
         };
-        let guard = session
-            .safety()
-            .await
-            .authorize(op.intent.clone(), Approval::AssumeYes)
-            .await
-            .unwrap();
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let (_c, cancel) = tokio::sync::watch::channel(true);
-        let reply = unwrap((op.run)(TaskCx::new(session.clone(), None, tx, cancel), guard).await);
+        // Esc already pressed: the stop is set before the first batch.
+        let cancel = Stop::new();
+        cancel.trigger();
+        let reply = unwrap(
+            (op.run)(
+                TaskCx::new(session.clone(), None, tx, cancel),
+                Approval::AssumeYes,
+            )
+            .await,
+        );
         let Msg::Invalidated(done) = reply else {
             panic!("{reply:?}")
         };

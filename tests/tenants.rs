@@ -528,7 +528,10 @@ async fn show_counts_keys_audit_and_cache() {
     config(
         h.path(),
         &db,
-        &format!("[contexts.crm.cache]\ntenant_pattern = \"{prefix}:{{tenant}}:*\"\n"),
+        // {tenant} is the id, {slug} the slug: the keys below are by slug.
+        &format!(
+            "[contexts.crm.cache]\ntenant_pattern = [\"{prefix}:{{tenant}}:*\", \"{prefix}:{{slug}}:*\"]\n"
+        ),
     );
     let client = redis::Client::open(common::redis_url()).unwrap();
     let mut con = client.get_multiplexed_async_connection().await.unwrap();

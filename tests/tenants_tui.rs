@@ -123,7 +123,6 @@ impl Harness {
     /// runtime does (without the connection probe).
     async fn run(&mut self, cmds: Vec<Cmd>) {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let (_c, cancel) = tokio::sync::watch::channel(false);
         let mut queue: VecDeque<Cmd> = cmds.into();
         while let Some(c) = queue.pop_front() {
             if let Cmd::Task { key, run, name } = c {
@@ -134,7 +133,7 @@ impl Harness {
                     self.session.clone(),
                     key.clone(),
                     tx.clone(),
-                    cancel.clone(),
+                    opsdeck::stop::Stop::new(),
                 );
                 let msg = run(cx).await;
                 queue.extend(self.app.update(Msg::Reply {

@@ -8,8 +8,9 @@ mod common;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::config::{Config, ContextOverrides, Paths, Thresholds};
 use opsdeck::conn::Secret;
-use opsdeck::safety::{Intent, Risk};
+use opsdeck::safety::{Intent, Mutation, Risk};
 use opsdeck::session::Session;
+use opsdeck::stop::Stop;
 use opsdeck::tui::app::{App, Popup};
 use opsdeck::tui::cmd::{Cmd, PendingOp, TaskCx};
 use opsdeck::tui::env::Env;
@@ -17,6 +18,15 @@ use opsdeck::tui::msg::{ContextInfo, Msg};
 use opsdeck::tui::runtime::Runtime;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A test-only plan: just the intent to approve.
+struct Probe(Intent);
+
+impl Mutation for Probe {
+    fn intent(&self) -> &Intent {
+        &self.0
+    }
+}
 
 fn session(read_only: bool) -> (tempfile::TempDir, Arc<Session>) {
     let dir = tempfile::tempdir().unwrap();
@@ -50,12 +60,17 @@ fn key(code: KeyCode) -> Msg {
 
 fn op(risk: Risk) -> Cmd {
     Cmd::Confirm(PendingOp::new(
-        Intent::new("tenants.suspend", "acme", risk, "Suspend tenant acme."),
+        Probe(Intent::new(
+            "tenants.suspend",
+            "acme",
+            risk,
+            "Suspend tenant acme.",
+        )),
         "suspending acme",
         |_cx, guard| async move {
             let r = guard
                 .run(
-                    async { Ok::<_, opsdeck::Error>(1) },
+                    |_, _| async { Ok::<_, opsdeck::Error>(1) },
                     |n| serde_json::json!({ "rows": n }),
                 )
                 .await;
@@ -70,11 +85,10 @@ fn op(risk: Risk) -> Cmd {
 /// Runs the effects like the runtime does and feeds the replies back.
 async fn run(app: &mut App, session: &Arc<Session>, cmds: Vec<Cmd>) {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let (_c, cancel) = tokio::sync::watch::channel(false);
     let mut queue: std::collections::VecDeque<Cmd> = cmds.into();
     while let Some(c) = queue.pop_front() {
         if let Cmd::Task { key, run, .. } = c {
-            let cx = TaskCx::new(session.clone(), key.clone(), tx.clone(), cancel.clone());
+            let cx = TaskCx::new(session.clone(), key.clone(), tx.clone(), Stop::new());
             let msg = run(cx).await;
             queue.extend(app.update(Msg::Reply {
                 epoch: 0,
@@ -205,21 +219,28 @@ async fn cancelled_guarded_work_is_audited_as_cancelled() {
     let safety = session.safety().await;
     let guard = safety
         .authorize(
-            Intent::new("drills.run", "scratch", Risk::Mutating, "Run a drill."),
+            Probe(Intent::new(
+                "drills.run",
+                "scratch",
+                Risk::Mutating,
+                "Run a drill.",
+            )),
             opsdeck::safety::Approval::Confirmed,
         )
         .await
         .unwrap();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    let mut cx = TaskCx::new(session.clone(), Some("op:d".into()), tx, cancel_rx);
-    cancel_tx.send(true).unwrap();
+    let stop = Stop::new();
+    let cx = TaskCx::new(session.clone(), Some("op:d".into()), tx, stop.clone());
+    stop.trigger();
     let r = guard
         .run(
-            cx.until_cancelled(async {
-                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                Ok(())
-            }),
+            |_, _| {
+                cx.until_cancelled(async {
+                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                    Ok(())
+                })
+            },
             |_| serde_json::Value::Null,
         )
         .await;
@@ -340,12 +361,17 @@ async fn esc_in_the_progress_view_cancels_the_query_on_the_server() {
     let sql = format!("SELECT pg_sleep(30) /* {marker} */");
     let mut a = app(false);
     a.absorb(vec![Cmd::Confirm(PendingOp::new(
-        Intent::new("test.sleep", "db", Risk::Mutating, "Sleep on the server."),
+        Probe(Intent::new(
+            "test.sleep",
+            "db",
+            Risk::Mutating,
+            "Sleep on the server.",
+        )),
         "sleeping",
-        move |mut cx, guard| async move {
+        move |cx, guard| async move {
             let r = guard
                 .run(
-                    async {
+                    |_, _| async {
                         let pg = cx.pg_cancellable().await?;
                         cx.until_cancelled(async { Ok(pg.client().execute(&sql, &[]).await?) })
                             .await

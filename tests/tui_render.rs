@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::config::Thresholds;
 use opsdeck::conn::Secret;
 use opsdeck::health::overview::{Overview, PgHealth, RedisHealth};
-use opsdeck::safety::{Intent, Risk};
+use opsdeck::safety::{Intent, Mutation, Risk};
 use opsdeck::tui::app::App;
 use opsdeck::tui::cmd::{Cmd, PendingOp};
 use opsdeck::tui::env::Env;
@@ -20,6 +20,15 @@ use opsdeck::tui::view::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::{Duration, Instant};
+
+/// A test-only plan: just the intent to approve.
+struct Probe(Intent);
+
+impl Mutation for Probe {
+    fn intent(&self) -> &Intent {
+        &self.0
+    }
+}
 
 fn context(read_only: bool) -> ContextInfo {
     ContextInfo {
@@ -185,12 +194,12 @@ fn shell_overlays_and_banners() {
 
     let mut a = app("mono", (80, 24), false);
     let op = PendingOp::new(
-        Intent::new(
+        Probe(Intent::new(
             "cache.invalidate",
             "t:42:*",
             Risk::Destructive,
             "Delete 1,204 keys matching t:42:*.",
-        ),
+        )),
         "invalidating",
         |_cx, _guard| async { Msg::Status(Ok("done".into())) },
     );
@@ -199,12 +208,12 @@ fn shell_overlays_and_banners() {
 
     let mut a = app("dark", (80, 24), true);
     let op = PendingOp::new(
-        Intent::new(
+        Probe(Intent::new(
             "tenants.suspend",
             "acme",
             Risk::Mutating,
             "Suspend tenant acme.",
-        ),
+        )),
         "suspending",
         |_cx, _guard| async { Msg::Status(Ok("done".into())) },
     );
@@ -297,7 +306,7 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
     ] {
         let mut a = app("mono", (40, 12), read_only);
         a.absorb(vec![Cmd::Confirm(PendingOp::new(
-            Intent::new("cache.invalidate", "t:42:*", risk, long),
+            Probe(Intent::new("cache.invalidate", "t:42:*", risk, long)),
             "invalidating",
             |_cx, _guard| async { Msg::Status(Ok("done".into())) },
         ))]);
@@ -414,10 +423,10 @@ async fn audit_screen_lists_entries_in_the_paged_table() {
             Risk::Destructive
         };
         if let Ok(g) = safety
-            .authorize(Intent::new(action, target, risk, "x"), approval)
+            .authorize(Probe(Intent::new(action, target, risk, "x")), approval)
             .await
         {
-            g.run(async { Ok(()) }, |_| serde_json::Value::Null)
+            g.run(|_, _| async { Ok(()) }, |_| serde_json::Value::Null)
                 .await
                 .unwrap();
         }
@@ -430,7 +439,6 @@ async fn audit_screen_lists_entries_in_the_paged_table() {
         Box::new(AuditScreen::new()),
     );
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let (_c, cancel) = tokio::sync::watch::channel(false);
     let mut queue: std::collections::VecDeque<Cmd> = cmds.into();
     while let Some(c) = queue.pop_front() {
         if let Cmd::Task { key, run, name } = c {
@@ -441,7 +449,7 @@ async fn audit_screen_lists_entries_in_the_paged_table() {
                 session.clone(),
                 key.clone(),
                 tx.clone(),
-                cancel.clone(),
+                opsdeck::stop::Stop::new(),
             ))
             .await;
             queue.extend(app.update(Msg::Reply {

@@ -44,11 +44,15 @@ fn context() -> ContextInfo {
 /// wrapped the way the runtime wraps them (epoch 0).
 async fn run(session: &Arc<Session>, cmds: Vec<Cmd>) -> Vec<Msg> {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let (_cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let mut out = Vec::new();
     for c in cmds {
         if let Cmd::Task { key, run, .. } = c {
-            let cx = TaskCx::new(session.clone(), key.clone(), tx.clone(), cancel_rx.clone());
+            let cx = TaskCx::new(
+                session.clone(),
+                key.clone(),
+                tx.clone(),
+                opsdeck::stop::Stop::new(),
+            );
             out.push(Msg::Reply {
                 epoch: 0,
                 key,
