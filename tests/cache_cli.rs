@@ -405,8 +405,13 @@ async fn signal_stops_between_batches(signal: &str, name: &str, code: i32) {
     let deleted = v["deleted"].as_u64().unwrap();
     assert!(deleted > 0 && deleted < N, "SIG{signal}: {deleted}");
     assert_eq!(f.dbsize().await, N - deleted, "SIG{signal}");
-    // Stopped by a signal, the command exits before its own "cancelled:"
-    // line; stderr names the signal and says the change stopped.
+    // stderr names the signal, says how far the run got and that it stopped.
+    assert!(
+        err.contains(&format!(
+            "cancelled: {deleted} keys were deleted before stopping"
+        )),
+        "SIG{signal}: {err}"
+    );
     assert!(
         err.contains(&format!("opsdeck: {name}: stopping the change")),
         "SIG{signal}: {err}"

@@ -461,15 +461,15 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     bar.finish_and_clear();
     if let Ok(done) = &result {
         output::print_item(done, global.output)?;
+        if done.cancelled {
+            eprintln!(
+                "cancelled: {} keys were deleted before stopping",
+                done.deleted
+            );
+        }
     }
+    // Only a signal stops a run here, and then this exits 128 + its number.
     let done = interrupts.finish(result)?;
-    if done.cancelled {
-        eprintln!(
-            "cancelled: {} keys were deleted before stopping",
-            done.deleted
-        );
-        return Ok(ExitCode::Refused);
-    }
     eprintln!("deleted {} keys", done.deleted);
     Ok(ExitCode::Ok)
 }
