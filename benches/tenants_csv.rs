@@ -1,7 +1,9 @@
 //! `opsdeck tenants list --output csv` over 1,000,000 tenants against
 //! `psql -X -c "\copy (same query) to stdout csv header"`, in the same run,
-//! on a scratch database (dropped afterwards). Prints both times, the ratio
-//! (target <= 1.1x) and opsdeck's peak RSS. Run: `cargo bench --bench tenants_csv`.
+//! on a scratch database (dropped afterwards), for the whole table and for
+//! `--limit 1000000` (the same rows through the limited path). Prints both
+//! times, the ratio (target <= 1.1x) and both peak RSS figures. Run:
+//! `cargo bench --bench tenants_csv`.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -147,31 +149,51 @@ async fn main() {
         &Default::default(),
     );
     let pg = opsdeck::conn::connect_pg(&ctx).await.expect("connect");
-    let query = opsdeck::tenants::stream::csv_query(&pg, &ctx.schema, &Default::default())
-        .await
-        .expect("query text");
     let home = tempfile::tempdir().expect("tempdir");
-    let opsdeck_cmd = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("OPSDECK_") || k.starts_with("PG") {
-                c.env_remove(k);
+    // The whole table, then the same rows asked for with --limit (which
+    // streams too, one row more held back, so it must keep pace).
+    for limit in [None, Some(TENANTS as usize)] {
+        let query =
+            opsdeck::tenants::stream::csv_query(&pg, &ctx.schema, &Default::default(), limit)
+                .await
+                .expect("query text");
+        let opsdeck_cmd = || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+            for (k, _) in std::env::vars() {
+                if k.starts_with("OPSDECK_") || k.starts_with("PG") {
+                    c.env_remove(k);
+                }
             }
-        }
-        c.env("OPSDECK_HOME", home.path())
-            .args(["--pg", &db.url, "tenants", "list", "--output", "csv"]);
-        c
-    };
-    let psql_cmd = || {
-        let mut c = Command::new("psql");
-        c.args(["-X", "-q", "-d", &db.url, "-c"])
-            .arg(format!("\\copy ({query}) to stdout csv header"));
-        c
-    };
+            c.env("OPSDECK_HOME", home.path())
+                .args(["--pg", &db.url, "tenants", "list", "--output", "csv"]);
+            if let Some(n) = limit {
+                c.args(["--limit", &n.to_string()]);
+            }
+            c
+        };
+        let psql_cmd = || {
+            let mut c = Command::new("psql");
+            c.args(["-X", "-q", "-d", &db.url, "-c"])
+                .arg(format!("\\copy ({query}) to stdout csv header"));
+            c
+        };
+        compare(
+            &match limit {
+                Some(n) => format!("tenants list --output csv --limit {n}"),
+                None => "tenants list --output csv".into(),
+            },
+            opsdeck_cmd,
+            psql_cmd,
+        );
+    }
+}
 
-    let (mut ours, mut theirs, mut rss) = (Vec::new(), Vec::new(), 0i64);
+/// Runs both commands RUNS times, alternating who goes first so cache
+/// warmth favours neither, checks they print the same bytes, and prints
+/// the medians, the ratio and both peak RSS figures.
+fn compare(label: &str, opsdeck_cmd: impl Fn() -> Command, psql_cmd: impl Fn() -> Command) {
+    let (mut ours, mut theirs, mut rss, mut psql_rss) = (Vec::new(), Vec::new(), 0i64, 0i64);
     for i in 0..RUNS {
-        // Alternate who goes first so cache warmth favours neither.
         let (a, b) = if i % 2 == 0 {
             let a = measure(&mut opsdeck_cmd());
             (a, measure(&mut psql_cmd()))
@@ -185,24 +207,29 @@ async fn main() {
             "opsdeck and psql output differ"
         );
         eprintln!(
-            "run {}: opsdeck {:.3}s, psql {:.3}s, {} bytes",
+            "{label} run {}: opsdeck {:.3}s, psql {:.3}s, {} bytes",
             i + 1,
             a.took.as_secs_f64(),
             b.took.as_secs_f64(),
             a.bytes
         );
         rss = rss.max(a.max_rss_kib);
+        psql_rss = psql_rss.max(b.max_rss_kib);
         ours.push(a.took);
         theirs.push(b.took);
     }
     let (o, p) = (median(ours), median(theirs));
     let ratio = o.as_secs_f64() / p.as_secs_f64();
-    println!("tenants list --output csv, {TENANTS} tenants, median of {RUNS} runs");
+    println!("{label}, {TENANTS} tenants, median of {RUNS} runs");
     println!("  opsdeck: {:.3}s", o.as_secs_f64());
     println!("  psql \\copy: {:.3}s", p.as_secs_f64());
     println!(
         "  ratio: {ratio:.3}x (target <= 1.1x): {}",
         if ratio <= 1.1 { "ok" } else { "OVER TARGET" }
     );
-    println!("  opsdeck peak RSS: {:.1} MiB", rss as f64 / 1024.0);
+    println!(
+        "  peak RSS: opsdeck {:.1} MiB, psql {:.1} MiB",
+        rss as f64 / 1024.0,
+        psql_rss as f64 / 1024.0
+    );
 }

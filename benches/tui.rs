@@ -48,6 +48,7 @@ struct Items;
 
 impl PagedSource for Items {
     type Row = Item;
+    const TOTAL_IS_ESTIMATE: bool = true;
     fn fetch(
         &self,
         session: Arc<Session>,

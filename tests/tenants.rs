@@ -381,7 +381,11 @@ async fn odd_names_round_trip_through_json_csv_and_streams() {
         .unwrap();
     let v = json(&out);
     assert_eq!(v[0]["name"], ODD_NAME);
-    assert_eq!(v[0]["est_rows"], 2);
+    assert_eq!(
+        v[0]["est_rows"],
+        serde_json::Value::Null,
+        "a limited JSON list is a stream, and streams never count sizes"
+    );
     // Whole-table CSV stream (COPY) parses back to the same names.
     let out = opsdeck(h.path())
         .args(["tenants", "list", "--output", "csv"])
@@ -909,6 +913,21 @@ tenant_column = "cid"
     assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
     assert_eq!(rows[0]["plan"], serde_json::Value::Null);
     assert_eq!(rows[0]["created_at"], serde_json::Value::Null);
+    // An enum's labels are the valid statuses, whatever the data holds.
+    let out = opsdeck(h.path())
+        .args(["--config", cfg, "tenants", "list", "--status", "live"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use one of on, off"), "{err}");
+    let out = opsdeck(h.path())
+        .args([
+            "--config", cfg, "tenants", "list", "--status", "off", "--output", "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
     let out = opsdeck(h.path())
         .args([
             "--config", cfg, "--yes", "tenants", "suspend", "a", "--output", "json",
@@ -916,4 +935,96 @@ tenant_column = "cid"
         .output()
         .unwrap();
     assert_eq!(json(&out)["to"], "off");
+}
+
+#[tokio::test]
+async fn unknown_status_is_a_usage_error_naming_the_valid_values() {
+    let db = fixture().await;
+    db.client()
+        .await
+        .batch_execute("UPDATE crm.accounts SET state = 'closed' WHERE handle = 'acct-0007'")
+        .await
+        .unwrap();
+    let h = home();
+    config(h.path(), &db, "");
+    for output in ["table", "csv", "json"] {
+        let out = opsdeck(h.path())
+            .args(["tenants", "list", "--status", "bogus", "--output", output])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--output {output}");
+        assert!(out.stdout.is_empty(), "no partial output for {output}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("'bogus'") && err.contains("use one of live, frozen, closed"),
+            "mapped values, then the others present: {err}"
+        );
+    }
+    // A value the mapping does not name but the data holds is a valid filter.
+    let out = opsdeck(h.path())
+        .args(["tenants", "list", "--status", "closed", "--output", "json"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["slug"], "acct-0007");
+    // A mapped value nobody has yet lists nothing, successfully.
+    db.client()
+        .await
+        .batch_execute("UPDATE crm.accounts SET state = 'live' WHERE state = 'frozen'")
+        .await
+        .unwrap();
+    let out = opsdeck(h.path())
+        .args(["tenants", "list", "--status", "frozen", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out), serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn show_tells_active_expired_and_revoked_keys_apart() {
+    let db = fixture().await;
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO ops.keys (acct, name, prefix, key_hash, expires_at, revoked_at)
+             SELECT acct_id, v.name, 'sk_live', 'h', v.expires_at, v.revoked_at
+             FROM crm.accounts, (VALUES
+                 ('expired', now() - interval '1 minute', NULL::timestamptz),
+                 ('revoked', now() + interval '30 days', now() - interval '1 day'),
+                 ('active', now() + interval '30 days', NULL),
+                 ('expiring', now() + interval '2 days', NULL)) v(name, expires_at, revoked_at)
+             WHERE handle = 'acct-0002'",
+        )
+        .await
+        .unwrap();
+    let h = home();
+    config(h.path(), &db, "");
+    let out = opsdeck(h.path())
+        .args(["tenants", "show", "acct-0002", "--output", "json"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let keys = v["api_keys"].as_array().unwrap();
+    let state = |name: &str| {
+        keys.iter()
+            .find(|k| k["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {keys:?}"))["state"]
+            .clone()
+    };
+    assert_eq!(state("expired"), "expired");
+    assert_eq!(state("revoked"), "revoked");
+    assert_eq!(state("active"), "active");
+    assert_eq!(state("expiring"), "expiring");
+    let p = pg(&db).await;
+    let d = tenants::show(&p, None, &map(), &Default::default(), "acct-0002")
+        .await
+        .unwrap();
+    let usable = d
+        .api_keys
+        .unwrap()
+        .iter()
+        .filter(|k| k.state.usable())
+        .count();
+    assert_eq!(usable, 2, "active and expiring keys still authenticate");
 }

@@ -578,3 +578,114 @@ async fn pty_control_characters_never_reach_the_terminal() {
     assert_eq!(pty.parser.screen().title(), "", "the window title was set");
     pty.quit();
 }
+
+/// The table's status line: the one that starts with the position (`n/m`).
+fn position_line(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| {
+            let t = l.trim_start_matches(['"', '│', ' ']);
+            t.split_whitespace()
+                .next()
+                .is_some_and(|w| w.contains('/') && w.chars().any(|c| c.is_ascii_digit()))
+        })
+        .unwrap_or_else(|| panic!("no position in {screen}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn planner_estimates_are_marked_and_exact_counts_are_not() {
+    // Exact: a first page shorter than a page is the whole answer.
+    let db = fixture().await;
+    let h = Harness::new(&db, false).await;
+    let line = position_line(&h.screen());
+    assert!(line.contains("1/41") && !line.contains('≈'), "{line}");
+    drop(h);
+
+    // Estimate: ANALYZE saw 3,000 rows, then a third went (no vacuum), so
+    // the planner still says about 3,000 while 2,000 remain.
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE SCHEMA crm;
+             CREATE TABLE crm.accounts (acct_id bigint PRIMARY KEY, handle text NOT NULL UNIQUE,
+                 \"display name\" text, tier text, state text NOT NULL DEFAULT 'live', opened timestamptz NOT NULL)
+                 WITH (autovacuum_enabled = false);
+             INSERT INTO crm.accounts SELECT g, 'acct-' || lpad(g::text, 5, '0'), 'Account ' || g, 'free', 'live',
+                 timestamptz '2024-01-01 00:00:00+00' FROM generate_series(1, 3000) g;
+             ANALYZE crm.accounts;
+             DELETE FROM crm.accounts WHERE acct_id % 3 = 0;",
+        )
+        .await
+        .unwrap();
+    let mut h = Harness::new(&db, false).await;
+    let line = position_line(&h.screen());
+    assert!(line.contains("1/≈"), "an estimated total is marked: {line}");
+    assert!(
+        !line.contains("2000"),
+        "the estimate is not the count: {line}"
+    );
+    h.key(KeyCode::Char('G')).await;
+    let line = position_line(&h.screen());
+    let pos = line
+        .trim_start_matches(['"', '│', ' '])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        pos.starts_with('≈') && pos.contains("/≈"),
+        "the position at the end derives from the estimate, so it is marked too: {line}"
+    );
+    // Back at the top the position is exact again, the total still estimated.
+    h.key(KeyCode::Char('g')).await;
+    let line = position_line(&h.screen());
+    assert!(line.contains("1/≈") && !line.contains("≈1/"), "{line}");
+}
+
+#[tokio::test]
+async fn unknown_status_filter_shows_the_valid_values() {
+    let db = fixture().await;
+    let mut h = Harness::new(&db, false).await;
+    h.app.update(Msg::Resize(140, 24));
+    h.keys("/status:bogus").await;
+    h.key(KeyCode::Enter).await;
+    let s = h.screen();
+    assert!(
+        s.contains("unknown status 'bogus'") && s.contains("use one of live, frozen"),
+        "{s}"
+    );
+    h.keys("/").await;
+    for _ in 0.."bogus".len() {
+        h.key(KeyCode::Backspace).await;
+    }
+    h.keys("live").await;
+    h.key(KeyCode::Enter).await;
+    let s = h.screen();
+    assert!(
+        !s.contains("unknown status") && s.contains("acct-001"),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn expired_keys_are_not_counted_as_active() {
+    let db = fixture().await;
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO crm.keys VALUES
+                 (9, 41, 'expired rotation', 'sk_live', 'hash', '2024-03-01 00:00:00+00', now() - interval '1 hour', NULL)",
+        )
+        .await
+        .unwrap();
+    let mut h = Harness::new(&db, false).await;
+    h.key(KeyCode::Char('G')).await;
+    h.key(KeyCode::Enter).await;
+    let s = h.screen();
+    assert!(s.contains("3 (1 active, 1 expired)"), "{s}");
+    h.key(KeyCode::PageDown).await;
+    let s = h.screen();
+    assert!(s.contains("expired rotation · expired"), "{s}");
+}

@@ -10,16 +10,20 @@ use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use std::io::Write;
 
-/// Rows per page when paging (table output, or --after without --limit).
+/// Rows of table output without --limit (about a screenful).
 const DEFAULT_PAGE: usize = 50;
+/// Table output with a larger --limit is fetched and printed in chunks of this many rows.
+const TABLE_CHUNK: usize = 500;
 /// Names longer than this are cut in the list table (JSON and CSV keep them whole).
 const NAME_WIDTH: usize = 60;
 
 #[derive(Debug, Subcommand)]
 pub enum TenantsCmd {
-    /// List tenants, by keyset pages. With --output csv|json and no --limit,
-    /// streams the whole table. est_rows is a lower bound: rows in the largest
-    /// tenant tables, each counted up to 10,000 (est_rows_capped says when hit).
+    /// List tenants. --output csv|json streams the rows (all of them, or
+    /// --limit N; from --after CURSOR on); table output shows 50 rows, or
+    /// --limit N printed in chunks. When more rows follow, the next page's
+    /// cursor is printed on stderr. est_rows (table output) is a lower bound:
+    /// rows in the largest tenant tables, each counted up to 10,000.
     List(ListArgs),
     /// One tenant in detail: row counts per tenant table, API keys, app audit, cache keys.
     Show {
@@ -55,13 +59,13 @@ pub struct ListArgs {
     /// Sort descending.
     #[arg(long)]
     pub desc: bool,
-    /// Rows per page; the next page's cursor is printed on stderr.
+    /// At most this many rows; the cursor that continues is printed on stderr.
     #[arg(long)]
     pub limit: Option<usize>,
     /// Continue after this cursor (from a previous page).
     #[arg(long)]
     pub after: Option<String>,
-    /// Skip the bounded est_rows counts.
+    /// Skip the bounded est_rows counts (table output; streams never compute them).
     #[arg(long)]
     pub no_sizes: bool,
 }
@@ -132,7 +136,6 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
 async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
     let pg = session.pg().await?;
     let map = &session.ctx.schema;
-    let streaming = global.output != Format::Table && a.limit.is_none() && a.after.is_none();
     let mut q = ListQuery {
         status: a.status,
         search: a.search,
@@ -143,22 +146,55 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
         sizes: !a.no_sizes,
         ..ListQuery::default()
     };
-    if streaming {
-        q.sizes = false;
-        let done = match global.output {
-            Format::Csv => write_csv(tenants::stream::csv(&pg, map, &q).await?).await,
-            _ => write_json(tenants::stream::rows(&pg, map, &q).await?).await,
-        };
-        return match done {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
-                Ok(ExitCode::Ok)
-            }
-            other => other.map(|()| ExitCode::Ok),
-        };
-    }
-    let page = tenants::page(&pg, map, &q).await?;
     if global.output == Format::Table {
-        let mut t = output::table(TenantRow::headers());
+        return list_table(&pg, map, q, a.limit.is_some()).await;
+    }
+    q.sizes = false;
+    let done = match global.output {
+        Format::Csv => write_csv(tenants::stream::csv(&pg, map, &q, a.limit).await?, a.limit).await,
+        _ => write_json(tenants::stream::rows(&pg, map, &q, a.limit).await?, a.limit).await,
+    };
+    let next_id = match done {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(ExitCode::Ok)
+        }
+        other => other?,
+    };
+    if let Some(id) = next_id {
+        let c = tenants::stream::next_cursor(&pg, map, &q, &id).await?;
+        eprintln!("opsdeck: next page: --after {c}");
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// Table output: one page (of `--limit`, else a screenful). A limit larger
+/// than [`TABLE_CHUNK`] is fetched and printed a chunk at a time (keyset
+/// pages, so est_rows stays bounded per chunk and memory does not grow with
+/// the limit). Columns never get narrower than an earlier chunk had them,
+/// so they stay aligned unless a later value is wider.
+async fn list_table(
+    pg: &crate::conn::Pg,
+    map: &crate::config::SchemaMap,
+    mut q: ListQuery,
+    explicit_limit: bool,
+) -> Result<ExitCode> {
+    let mut left = q.limit;
+    let mut widths: Option<Vec<u16>> = None;
+    let mut est_tables = Vec::new();
+    let mut next = None;
+    let stdout = std::io::stdout();
+    while left > 0 {
+        q.limit = left.min(TABLE_CHUNK);
+        let page = tenants::page(pg, map, &q).await?;
+        left -= page.rows.len();
+        let mut t = match &widths {
+            None => output::table(TenantRow::headers()[..7].to_vec()),
+            Some(_) => {
+                let mut t = comfy_table::Table::new();
+                t.load_preset(comfy_table::presets::NOTHING);
+                t
+            }
+        };
         for r in &page.rows {
             let mut cells = r.cells();
             cells[6] = match (r.est_rows, r.est_rows_capped) {
@@ -170,18 +206,38 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
             cells.truncate(7);
             output::row(&mut t, cells);
         }
-        t.set_header(TenantRow::headers()[..7].iter().map(|h| h.to_uppercase()));
-        println!("{t}");
-        if !page.est_tables.is_empty() {
-            eprintln!(
-                "opsdeck: EST_ROWS counts up to 10000 rows per table in {}",
-                page.est_tables.join(", ")
-            );
+        // Constraints only reach columns that exist, so they follow the rows.
+        if let Some(w) = &widths {
+            t.set_constraints(w.iter().map(|w| {
+                comfy_table::ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(w + 2))
+            }));
         }
-    } else {
-        output::print_list(&page.rows, global.output)?;
+        let first = widths.is_none();
+        if first || !page.rows.is_empty() {
+            let now = t.column_max_content_widths();
+            let seen = widths.get_or_insert_with(|| vec![0; now.len()]);
+            for (w, n) in seen.iter_mut().zip(now) {
+                *w = (*w).max(n);
+            }
+            match writeln!(stdout.lock(), "{t}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::Ok),
+                r => r.map_err(out_err)?,
+            }
+        }
+        est_tables = page.est_tables;
+        next = page.next_cursor;
+        match &next {
+            Some(c) if explicit_limit => q.after = Some(c.clone()),
+            _ => break,
+        }
     }
-    if let Some(c) = &page.next_cursor {
+    if !est_tables.is_empty() {
+        eprintln!(
+            "opsdeck: EST_ROWS counts up to 10000 rows per table in {}",
+            est_tables.join(", ")
+        );
+    }
+    if let Some(c) = &next {
         eprintln!("opsdeck: next page: --after {c}");
     }
     Ok(ExitCode::Ok)
@@ -191,28 +247,52 @@ fn out_err(e: std::io::Error) -> Error {
     Error::io("writing stdout", e)
 }
 
-async fn write_csv(mut s: tenants::stream::ByteStream) -> Result<()> {
+/// Writes the stream (cut after `limit` rows when given); returns the id of
+/// the last row written when more rows follow it.
+async fn write_csv(
+    mut s: tenants::stream::ByteStream,
+    limit: Option<usize>,
+) -> Result<Option<String>> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut cut = limit.map(tenants::stream::CsvCut::new);
     while let Some(chunk) = s.next().await {
-        out.write_all(&chunk?).map_err(out_err)?;
+        let chunk = chunk?;
+        let part = match &mut cut {
+            Some(c) => c.feed(&chunk),
+            None => &chunk,
+        };
+        out.write_all(part).map_err(out_err)?;
     }
-    out.flush().map_err(out_err)
+    out.flush().map_err(out_err)?;
+    cut.map_or(Ok(None), |c| c.next_id())
 }
 
-async fn write_json(mut s: tenants::stream::RowStream) -> Result<()> {
+/// Writes a JSON array (of at most `limit` rows when given); returns the id
+/// of the last row written when more rows follow it.
+async fn write_json(
+    mut s: tenants::stream::RowStream,
+    limit: Option<usize>,
+) -> Result<Option<String>> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     out.write_all(b"[").map_err(out_err)?;
-    let mut first = true;
+    let (mut written, mut last_id, mut more) = (0usize, None, false);
     while let Some(row) = s.next().await {
-        out.write_all(if first { b"\n  " } else { b",\n  " })
+        let row = row?;
+        if limit.is_some_and(|n| written >= n) {
+            more = true;
+            break;
+        }
+        out.write_all(if written == 0 { b"\n  " } else { b",\n  " })
             .map_err(out_err)?;
-        first = false;
-        serde_json::to_writer(&mut out, &row?).map_err(|e| out_err(e.into()))?;
+        serde_json::to_writer(&mut out, &row).map_err(|e| out_err(e.into()))?;
+        written += 1;
+        last_id = Some(row.id);
     }
     out.write_all(b"\n]\n").map_err(out_err)?;
-    out.flush().map_err(out_err)
+    out.flush().map_err(out_err)?;
+    Ok(last_id.filter(|_| more))
 }
 
 async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode> {

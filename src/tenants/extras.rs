@@ -46,6 +46,43 @@ pub struct ApiKey {
     pub created_at: Option<String>,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
+    pub state: KeyState,
+}
+
+/// Where a key stands by the server's clock: revoked when `revoked_at` is
+/// set, expired once `expires_at` has passed, expiring within a week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    Active,
+    Expiring,
+    Expired,
+    Revoked,
+}
+
+impl KeyState {
+    fn of(revoked: bool, expired: bool, expiring: bool) -> KeyState {
+        match (revoked, expired, expiring) {
+            (true, _, _) => KeyState::Revoked,
+            (_, true, _) => KeyState::Expired,
+            (_, _, true) => KeyState::Expiring,
+            _ => KeyState::Active,
+        }
+    }
+
+    /// Whether the key still authenticates.
+    pub fn usable(self) -> bool {
+        matches!(self, KeyState::Active | KeyState::Expiring)
+    }
+}
+
+/// `cond` on column `name` when the table has it, else false.
+fn flag(cols: &[(String, String)], name: &str, cond: &str) -> String {
+    if cols.iter().any(|(n, _)| n == name) {
+        format!("COALESCE(a.{} {cond}, false)", quote_ident(name))
+    } else {
+        "false".into()
+    }
 }
 
 pub async fn api_keys(
@@ -66,13 +103,16 @@ pub async fn api_keys(
         "1"
     };
     let sql = format!(
-        "SELECT {}, {}, {}, {}, {}, {} FROM {} a WHERE a.{} = $1::text::{ty} ORDER BY {order} LIMIT 100",
+        "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} a WHERE a.{} = $1::text::{ty} ORDER BY {order} LIMIT 100",
         pick(&cols, "id", false),
         pick(&cols, "name", false),
         pick(&cols, "prefix", false),
         pick(&cols, "created_at", true),
         pick(&cols, "expires_at", true),
         pick(&cols, "revoked_at", true),
+        flag(&cols, "revoked_at", "IS NOT NULL"),
+        flag(&cols, "expires_at", "<= now()"),
+        flag(&cols, "expires_at", "<= now() + interval '7 days'"),
         table.sql(),
         quote_ident(tenant_column),
     );
@@ -86,6 +126,7 @@ pub async fn api_keys(
                 created_at: r.get(3),
                 expires_at: r.get(4),
                 revoked_at: r.get(5),
+                state: KeyState::of(r.get(6), r.get(7), r.get(8)),
             })
             .collect(),
     ))

@@ -15,6 +15,10 @@ use tokio_postgres::Row;
 /// estimate that have an index leading with the tenant column.
 const SIZED_TABLES: usize = 3;
 
+/// A status column with more distinct values than this is not an enum of
+/// states; the error names the first ones.
+const STATUS_LIST_CAP: usize = 20;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
     pub rows: Vec<TenantRow>,
@@ -50,6 +54,7 @@ pub async fn page(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<Page> {
         return Err(Error::Usage("--limit must be at least 1".into()));
     }
     let m = meta::load(pg, map).await?;
+    check_status(pg, &m, q).await?;
     let sized = if q.sizes {
         sized_tables(pg, map, &m).await?
     } else {
@@ -127,6 +132,72 @@ async fn sized_tables(pg: &Pg, map: &SchemaMap, m: &TenantsMeta) -> Result<Vec<m
     Ok(tables)
 }
 
+/// Refuses a status filter that cannot match: a label the status enum does
+/// not have, or (for a text column) a value neither mapped nor present in
+/// the data. The presence check costs what the filtered listing costs, and
+/// only runs for values the mapping does not name.
+pub(crate) async fn check_status(pg: &Pg, m: &TenantsMeta, q: &ListQuery) -> Result<()> {
+    let Some(wanted) = q.status.as_deref() else {
+        return Ok(());
+    };
+    let labels: Vec<String> = pg
+        .client()
+        .query(
+            "SELECT e.enumlabel::text FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid
+             WHERE a.attrelid = $1 AND a.attname = $2 ORDER BY e.enumsortorder",
+            &[&m.oid, &m.status.name],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let valid = if !labels.is_empty() {
+        if labels.iter().any(|l| l == wanted) {
+            return Ok(());
+        }
+        labels
+    } else {
+        if wanted == m.status_active || wanted == m.status_suspended {
+            return Ok(());
+        }
+        let (table, col) = (m.table.sql(), m.status.sql());
+        let present: bool = pg
+            .client()
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM {table} t WHERE t.{col}::text = $1)"),
+                &[&wanted],
+            )
+            .await?
+            .get(0);
+        if present {
+            return Ok(());
+        }
+        let mut valid = vec![m.status_active.clone(), m.status_suspended.clone()];
+        let seen = pg
+            .client()
+            .query(
+                &format!(
+                    "SELECT DISTINCT t.{col}::text FROM {table} t WHERE t.{col} IS NOT NULL ORDER BY 1 LIMIT {STATUS_LIST_CAP}"
+                ),
+                &[],
+            )
+            .await?;
+        for r in seen {
+            let v: String = r.get(0);
+            if !valid.contains(&v) {
+                valid.push(v);
+            }
+        }
+        valid
+    };
+    Err(Error::Usage(format!(
+        "unknown status '{wanted}' for {}.{}: use one of {}",
+        m.table.display(),
+        m.status.name,
+        valid.join(", ")
+    )))
+}
+
 /// How many tenants match `q`'s filters, as the planner estimates it: no
 /// scan, so it may be off; None when the plan has no estimate.
 pub async fn estimated_count(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<Option<u64>> {
@@ -137,7 +208,7 @@ pub async fn estimated_count(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<
         from_end: false,
         ..q.clone()
     };
-    let sql = query::stream(&m, &whole, query::Values::Bind)?;
+    let sql = query::stream(&m, &whole, query::Values::Bind, None)?;
     let plan: serde_json::Value = pg
         .client()
         .query_one(

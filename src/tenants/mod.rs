@@ -15,7 +15,7 @@ pub mod status;
 pub mod stream;
 
 pub use cursor::Cursor;
-pub use extras::{ApiKey, AppAuditEntry};
+pub use extras::{ApiKey, AppAuditEntry, KeyState};
 pub use jobs::FailedJobs;
 pub use lint::{lint, Finding};
 pub use list::{page, Page};
@@ -42,7 +42,7 @@ pub struct TenantRow {
     pub created_at: Option<String>,
     /// Rows of this tenant in the largest tenant tables (see `Page::est_tables`),
     /// each counted up to [`EST_CAP`]: a lower bound, not an exact size.
-    /// Null when sizes were not asked for (whole-table streams never compute them).
+    /// Null when sizes were not asked for (streams never compute them).
     pub est_rows: Option<i64>,
     /// True when a table hit the cap, so the real figure is larger.
     pub est_rows_capped: Option<bool>,
@@ -90,7 +90,7 @@ impl std::str::FromStr for SortField {
     }
 }
 
-/// What to list. `limit` is used by [`page`]; streams ignore it.
+/// What to list. `limit` is used by [`page`]; streams take their own.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub status: Option<String>,

@@ -188,21 +188,37 @@ pub fn page(m: &TenantsMeta, q: &ListQuery, sized: &[(String, String)]) -> Resul
     })
 }
 
-/// The whole (filtered) table in order, with the size columns present but
-/// null so headers match the paged output.
-pub fn stream(m: &TenantsMeta, q: &ListQuery, values: Values) -> Result<Sql> {
+/// The (filtered) table in order from `q.after` on, at most `limit` rows,
+/// with the size columns present but null so headers match the paged output.
+pub fn stream(m: &TenantsMeta, q: &ListQuery, values: Values, limit: Option<usize>) -> Result<Sql> {
     let mut b = Builder {
         values,
         params: Vec::new(),
     };
     let (filter, order) = filter_and_order(m, q, &mut b)?;
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
     Ok(Sql {
         text: format!(
-            "SELECT {}, NULL::bigint AS est_rows, NULL::boolean AS est_rows_capped FROM {} t {filter} {order}",
+            "SELECT {}, NULL::bigint AS est_rows, NULL::boolean AS est_rows_capped FROM {} t {filter} {order}{limit}",
             select_list(m),
             m.table.sql()
         ),
         params: b.params,
+    })
+}
+
+/// The sort key (as text, the way cursors carry it) of the tenant with
+/// this id, for a cursor after a streamed row.
+pub fn sort_key(m: &TenantsMeta, sort: SortField, id: &str) -> Result<Sql> {
+    Ok(Sql {
+        text: format!(
+            "SELECT t.{}::text FROM {} t WHERE t.{} = $1::text::{}",
+            sort_column(m, sort)?.sql(),
+            m.table.sql(),
+            m.id.sql(),
+            m.id.ty
+        ),
+        params: vec![id.to_string()],
     })
 }
 
@@ -293,8 +309,9 @@ mod tests {
             search: Some("O'Brien".into()),
             ..Default::default()
         };
-        let s = stream(&meta(), &q, Values::Inline).unwrap();
+        let s = stream(&meta(), &q, Values::Inline, Some(7)).unwrap();
         assert!(s.params.is_empty());
+        assert!(s.text.ends_with(" LIMIT 7"), "{}", s.text);
         assert!(s.text.contains("E'%O''Brien%'::text"), "{}", s.text);
         assert!(s.text.contains("NULL::bigint AS est_rows"), "{}", s.text);
     }

@@ -46,6 +46,7 @@ pub struct TenantSource;
 
 impl PagedSource for TenantSource {
     type Row = TenantRow;
+    const TOTAL_IS_ESTIMATE: bool = true;
 
     fn fetch(&self, session: Arc<Session>, req: PageRequest) -> BoxFuture<Result<Page<TenantRow>>> {
         Box::pin(async move {

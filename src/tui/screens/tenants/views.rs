@@ -1,7 +1,7 @@
 //! What the tenants screen shows besides the list: one tenant's detail and
 //! the tenancy lint findings, as sectioned, scrollable detail panes.
 
-use crate::tenants::{CountMethod, Finding, TenantDetail};
+use crate::tenants::{CountMethod, Finding, KeyState, TenantDetail};
 use crate::tui::widgets::detail::{Detail, Entry};
 
 /// One tenant: identity and a summary of every section first (so the first
@@ -45,8 +45,14 @@ pub fn detail(d: &TenantDetail) -> Detail {
         "api keys",
         match &d.api_keys {
             Some(keys) => {
-                let active = keys.iter().filter(|k| k.revoked_at.is_none()).count();
-                format!("{} ({active} active)", keys.len())
+                let active = keys.iter().filter(|k| k.state.usable()).count();
+                let expired = keys.iter().filter(|k| k.state == KeyState::Expired).count();
+                let expired = if expired > 0 {
+                    format!(", {expired} expired")
+                } else {
+                    String::new()
+                };
+                format!("{} ({active} active{expired})", keys.len())
             }
             None => "— (no api keys table)".into(),
         },
@@ -75,10 +81,11 @@ pub fn detail(d: &TenantDetail) -> Detail {
     if let Some(keys) = d.api_keys.as_ref().filter(|k| !k.is_empty()) {
         e.push(Entry::Heading(format!("api keys ({})", keys.len())));
         for k in keys {
-            let state = match (&k.revoked_at, &k.expires_at) {
-                (Some(r), _) => format!("revoked {r}"),
-                (None, Some(x)) => format!("expires {x}"),
-                (None, None) => "active".into(),
+            let state = match (k.state, &k.revoked_at, &k.expires_at) {
+                (KeyState::Revoked, r, _) => format!("revoked {}", o(r)),
+                (KeyState::Expired, _, x) => format!("expired {}", o(x)),
+                (_, _, Some(x)) => format!("expires {x}"),
+                (_, _, None) => "active".into(),
             };
             e.push(field(&o(&k.prefix), format!("{} · {state}", o(&k.name))));
         }

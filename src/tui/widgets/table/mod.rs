@@ -65,6 +65,8 @@ pub struct PagedTable<S: PagedSource> {
     offset: usize,
     /// Absolute index of `rows[0]`, when known.
     first_abs: Option<u64>,
+    /// `first_abs` was derived from an estimated total (a jump to the end).
+    abs_estimated: bool,
     total: Option<u64>,
     sort: Option<SortSpec>,
     filter: String,
@@ -96,6 +98,7 @@ impl<S: PagedSource> PagedTable<S> {
             selected: 0,
             offset: 0,
             first_abs: Some(0),
+            abs_estimated: false,
             total: None,
             sort: None,
             filter: String::new(),
@@ -124,9 +127,26 @@ impl<S: PagedSource> PagedTable<S> {
         self.rows.len()
     }
 
-    /// Absolute index of the selection when known.
+    /// Absolute index of the selection when known (see [`Self::position_exact`]).
     pub fn position(&self) -> Option<u64> {
         self.first_abs.map(|f| f + self.selected as u64)
+    }
+
+    /// False when the position was derived from an estimated total.
+    pub fn position_exact(&self) -> bool {
+        !self.abs_estimated
+    }
+
+    /// Total rows and whether the figure is exact. Exact when the window
+    /// has seen both ends from an exact start (the rows are all counted),
+    /// else what the source said.
+    pub fn total(&self) -> Option<(u64, bool)> {
+        match self.first_abs {
+            Some(f) if self.at_end && !self.abs_estimated => {
+                Some((f + self.rows.len() as u64, true))
+            }
+            _ => self.total.map(|t| (t, !S::TOTAL_IS_ESTIMATE)),
+        }
     }
 
     pub fn state(&self) -> &LoadState {
@@ -348,6 +368,7 @@ impl<S: PagedSource> PagedTable<S> {
                 self.at_start = true;
                 self.at_end = short;
                 self.first_abs = Some(0);
+                self.abs_estimated = false;
             }
             Anchor::Last => {
                 self.at_end = true;
@@ -357,6 +378,7 @@ impl<S: PagedSource> PagedTable<S> {
                 } else {
                     self.total.map(|t| t.saturating_sub(n as u64))
                 };
+                self.abs_estimated = !short && S::TOTAL_IS_ESTIMATE;
             }
             Anchor::After(_) => {
                 self.at_start = false;
@@ -367,6 +389,7 @@ impl<S: PagedSource> PagedTable<S> {
                 self.at_start = short;
                 if short {
                     self.first_abs = Some(0);
+                    self.abs_estimated = false;
                 }
             }
         }
@@ -406,6 +429,7 @@ impl<S: PagedSource> PagedTable<S> {
         self.selected += n;
         self.offset += n;
         self.first_abs = if short {
+            self.abs_estimated = false;
             Some(0)
         } else {
             self.first_abs.map(|f| f.saturating_sub(n as u64))

@@ -80,11 +80,17 @@ impl<S: PagedSource> PagedTable<S> {
 
     fn status_line(&self, theme: &Theme) -> Line<'static> {
         let mut spans = Vec::new();
-        let pos = match (self.position(), self.total, self.rows.is_empty()) {
+        // An estimate is never shown as a count: `≈` marks it, and a
+        // position derived from it.
+        let approx = |exact: bool| if exact { "" } else { "≈" };
+        let position = self.position().map(|p| (p, self.position_exact()));
+        let pos = match (position, self.total(), self.rows.is_empty()) {
             (_, _, true) => "0".to_string(),
-            (Some(p), Some(t), _) => format!("{}/{}", p + 1, t.max(p + 1)),
-            (Some(p), None, _) => format!("{}", p + 1),
-            (None, Some(t), _) => format!("?/{t}"),
+            (Some((p, pe)), Some((t, te)), _) => {
+                format!("{}{}/{}{}", approx(pe), p + 1, approx(te), t.max(p + 1))
+            }
+            (Some((p, pe)), None, _) => format!("{}{}", approx(pe), p + 1),
+            (None, Some((t, te)), _) => format!("?/{}{t}", approx(te)),
             (None, None, _) => "?".to_string(),
         };
         spans.push(Span::styled(pos, theme.muted()));

@@ -49,7 +49,8 @@ pub struct Keyed<R> {
 #[derive(Debug, Clone)]
 pub struct Page<R> {
     pub rows: Vec<Keyed<R>>,
-    /// Total matching rows when the source knows it cheaply (may be an estimate).
+    /// Total matching rows when the source knows it cheaply (an estimate
+    /// when the source says [`PagedSource::TOTAL_IS_ESTIMATE`]).
     pub total: Option<u64>,
 }
 
@@ -63,6 +64,9 @@ pub trait TableRow: Debug + Send + Sync + 'static {
 
 pub trait PagedSource: Send + Sync + 'static {
     type Row: TableRow;
+    /// Whether `Page::total` is an estimate (a planner's row count), which
+    /// the table then marks `≈`, with every position derived from it.
+    const TOTAL_IS_ESTIMATE: bool = false;
     fn fetch(
         &self,
         session: Arc<Session>,
