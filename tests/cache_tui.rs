@@ -4,6 +4,7 @@
 //! detail. Fixtures are fixed data; no server is needed.
 
 use opsdeck::cache::stats::{summarize, Sampled, Totals};
+use opsdeck::cache::window::Window;
 use opsdeck::cache::{
     CacheStats, DbKeys, KeyEntry, KeySizes, KeyValue, NodeStats, Plan, PrefixNode,
 };
@@ -98,12 +99,21 @@ fn stats_of(sampled: Vec<Sampled>) -> CacheStats {
             keys_with_ttl: 40_000,
             keyspace_hits: 930,
             keyspace_misses: 70,
-            hit_ratio: Some(0.93),
+            hit_ratio: Some(0.97),
+            hit_ratio_lifetime: Some(0.97),
             evicted_keys: 0,
             expired_keys: 1200,
-            instantaneous_ops_per_sec: 1500,
+            instantaneous_ops_per_sec: 9_999,
             connected_clients: 12,
         },
+        window: Some(Window {
+            window_ms: 10_000,
+            keyspace_hits: 930,
+            keyspace_misses: 70,
+            hit_ratio: Some(0.93),
+            commands: 15_000,
+            ops_per_sec: 1500.0,
+        }),
         nodes: vec![node],
         slowlog: Vec::new(),
         sample: summarize(&sampled, &layout, true),
@@ -114,6 +124,7 @@ fn stats_of(sampled: Vec<Sampled>) -> CacheStats {
                 .map(|s| (s.key.as_str(), s.memory_bytes.unwrap_or(0))),
             ":",
         ),
+        info_sample: None,
     }
 }
 

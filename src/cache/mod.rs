@@ -14,6 +14,7 @@ mod support;
 pub mod tenant;
 mod unlink;
 pub mod value;
+pub mod window;
 
 pub use delete::{del, Deleted};
 pub use info::{DbKeys, NodeStats, SlowEntry};
@@ -21,7 +22,7 @@ pub use invalidate::{dry_run, DryRun, Invalidated, Plan, Progress, Selector, Thr
 pub use keyname::{escape, unescape};
 pub use prefix::PrefixNode;
 pub use scan::{keys, KeyEntry, KeySizes, KeysOptions, KeysSummary};
-pub use stats::{stats, CacheStats};
+pub use stats::{stats, stats_over, stats_since, CacheStats};
 pub use value::{get, KeyValue};
 
 use crate::error::Result;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct OverviewArgs {
-    /// Milliseconds between the two samples that give TPS (0: one sample, no TPS).
+    /// Milliseconds between the two samples that give TPS and the Redis hit ratio and ops/s (0: one sample, none of them).
     #[arg(long, default_value_t = 1000)]
     pub sample_ms: u64,
 }
@@ -52,10 +52,10 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         }
         return Err(first);
     }
-    if args.sample_ms > 0 && overview.postgres.is_some() {
+    if args.sample_ms > 0 && (overview.postgres.is_some() || overview.redis.is_some()) {
         tokio::time::sleep(std::time::Duration::from_millis(args.sample_ms)).await;
         let (mut second, _) = collect_with_errors(&session).await;
-        second.tps_since(&overview);
+        second.window_since(&overview);
         overview = second;
     }
     let thresholds = &session.ctx.thresholds;
