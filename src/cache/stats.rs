@@ -121,7 +121,7 @@ pub async fn stats_over(
     layout: &CacheLayout,
     window: Duration,
 ) -> Result<CacheStats> {
-    let (first, _) = Sample::take(redis).await?;
+    let (first, _) = Sample::take(redis).await.map_err(|e| e.at(&redis.target))?;
     tokio::time::sleep(window).await;
     stats_since(redis, layout, Some(&first)).await
 }
@@ -130,6 +130,16 @@ pub async fn stats_over(
 /// `info_sample`) when given. The SLOWLOG and key sampling after the INFO
 /// run unobserved, so the next window leaves them out.
 pub async fn stats_since(
+    redis: &Redis,
+    layout: &CacheLayout,
+    since: Option<&Sample>,
+) -> Result<CacheStats> {
+    collect(redis, layout, since)
+        .await
+        .map_err(|e| e.at(&redis.target))
+}
+
+async fn collect(
     redis: &Redis,
     layout: &CacheLayout,
     since: Option<&Sample>,

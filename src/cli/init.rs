@@ -23,7 +23,8 @@ pub async fn run(global: &Global) -> Result<ExitCode> {
             crate::audit::install_schema(&pg),
             |_| serde_json::json!({"schema": "opsdeck"}),
         )
-        .await?;
+        .await
+        .map_err(|e| e.at(&pg.target))?;
     eprintln!("opsdeck: schema 'opsdeck' is ready in {}", pg.target);
     Ok(ExitCode::Ok)
 }

@@ -39,9 +39,11 @@ impl Tabular for Figure {
 pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
     let session = global.session()?;
     if !session.has_pg() && session.ctx.redis.is_none() {
-        return Err(Error::Usage(
-            "nothing to look at: pass --pg URL and/or --redis URL, or configure a context".into(),
-        ));
+        return Err(Error::Usage(format!(
+            "nothing to look at: {}; {}",
+            Error::no_postgres(),
+            Error::no_redis()
+        )));
     }
     let (mut overview, mut errors) = collect_with_errors(&session).await;
     if !errors.is_empty() && overview.postgres.is_none() && overview.redis.is_none() {

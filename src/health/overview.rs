@@ -102,7 +102,11 @@ SELECT
   pg_database_size(current_database())";
 
 pub async fn postgres(pg: &Pg) -> Result<PgHealth> {
-    let r = pg.client().query_one(PG_SQL, &[]).await?;
+    let r = pg
+        .client()
+        .query_one(PG_SQL, &[])
+        .await
+        .map_err(|e| Error::from_pg(e).at(&pg.target))?;
     Ok(PgHealth {
         target: pg.target.clone(),
         server_version: pg.server_version.clone(),
@@ -136,7 +140,7 @@ pub async fn redis(redis: &Redis) -> Result<RedisHealth> {
         keys: 0,
         info_sample: None,
     };
-    let (sample, texts) = Sample::take(redis).await?;
+    let (sample, texts) = Sample::take(redis).await.map_err(|e| e.at(&redis.target))?;
     h.info_sample = Some(sample);
     let (mut hits, mut misses) = (0.0, 0.0);
     for (_, text) in &texts {
