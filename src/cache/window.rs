@@ -181,7 +181,8 @@ fn window(c: Counters, elapsed: Duration) -> Window {
 }
 
 /// Runs one of opsdeck's own reads and puts what it added to each master's
-/// counters on the tally, so that windows leave it out.
+/// counters on the tally, so that windows leave it out. Runs must not nest:
+/// the outer one would put the inner one's commands on the tally twice.
 pub async fn unobserved<T, F>(redis: &Redis, op: F) -> Result<T>
 where
     F: Future<Output = Result<T>>,
