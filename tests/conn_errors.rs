@@ -179,3 +179,24 @@ fn the_rule_lives_in_connecting_itself() {
     assert_eq!(e.exit_code(), ExitCode::Usage);
     assert!(e.to_string().starts_with(NO_PG), "{e}");
 }
+
+#[test]
+fn a_failing_password_command_names_the_server_it_was_for() {
+    let h = home();
+    let config = h.path().join("ctx.toml");
+    std::fs::write(
+        &config,
+        "[contexts.app]\npg = \"postgres://app@127.0.0.1:1/appdb\"\npassword_command = \"exit 3\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = bare(
+        h.path(),
+        &["--config", config.to_str().unwrap(), "tenants", "list"],
+    );
+    assert_eq!(code, Some(4), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("postgres app@127.0.0.1:1/appdb") && err.contains("password_command"),
+        "{err}"
+    );
+}

@@ -163,7 +163,11 @@ pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> 
         },
         credentials::keyring_get,
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        let hosts: Vec<String> = p.targets.iter().map(Target::display).collect();
+        e.at(&format!("{}@{}/{}", p.user, hosts.join(","), p.dbname))
+    })?;
     let session = SessionSettings::for_context(ctx);
     let mut targets = p.targets.clone();
     if p.load_balance {
