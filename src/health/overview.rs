@@ -2,7 +2,7 @@
 //! screen: raw counters from Postgres and Redis plus figures judged against
 //! the context's thresholds.
 
-use super::redis_info;
+use crate::cache::info::parse_info;
 use crate::cache::window::{Sample, Window};
 use crate::config::Thresholds;
 use crate::conn::{Pg, Redis};
@@ -142,22 +142,22 @@ pub async fn redis(redis: &Redis) -> Result<RedisHealth> {
     };
     let (sample, texts) = Sample::take(redis).await.map_err(|e| e.at(&redis.target))?;
     h.info_sample = Some(sample);
-    let (mut hits, mut misses) = (0.0, 0.0);
-    for (_, text) in &texts {
-        let info = redis_info::parse(text);
-        let n = |k: &str| redis_info::num(&info, k).unwrap_or(0.0);
-        h.version = info.get("redis_version").cloned().unwrap_or_default();
-        h.used_memory_bytes += n("used_memory") as u64;
-        h.maxmemory_bytes += n("maxmemory") as u64;
-        h.ops_per_sec += n("instantaneous_ops_per_sec");
-        h.connected_clients += n("connected_clients") as u64;
-        h.evicted_keys += n("evicted_keys") as u64;
-        h.keys += redis_info::total_keys(&info);
-        hits += n("keyspace_hits");
-        misses += n("keyspace_misses");
+    let (mut hits, mut misses) = (0u64, 0u64);
+    // The same INFO parser as `cache stats`, so both show the same figures.
+    for (addr, text) in &texts {
+        let n = parse_info(addr, text);
+        h.version = n.redis_version.unwrap_or_default();
+        h.used_memory_bytes += n.used_memory_bytes.unwrap_or(0);
+        h.maxmemory_bytes += n.maxmemory_bytes.unwrap_or(0);
+        h.ops_per_sec += n.instantaneous_ops_per_sec.unwrap_or(0) as f64;
+        h.connected_clients += n.connected_clients.unwrap_or(0);
+        h.evicted_keys += n.evicted_keys.unwrap_or(0);
+        h.keys += n.dbs.iter().map(|d| d.keys).sum::<u64>();
+        hits += n.keyspace_hits.unwrap_or(0);
+        misses += n.keyspace_misses.unwrap_or(0);
     }
-    if hits + misses > 0.0 {
-        h.hit_ratio_lifetime = Some(hits / (hits + misses));
+    if hits + misses > 0 {
+        h.hit_ratio_lifetime = Some(hits as f64 / (hits + misses) as f64);
     }
     h.hit_ratio = h.hit_ratio_lifetime;
     Ok(h)
