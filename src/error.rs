@@ -27,6 +27,12 @@ pub enum Error {
     },
     #[error("config: {0}")]
     Config(String),
+    /// The command needs a server the context does not name.
+    #[error("no {what} configured: {hint}")]
+    NotConfigured {
+        what: &'static str,
+        hint: &'static str,
+    },
     #[error("refused: {reason}")]
     Refused { reason: String },
     #[error("cannot connect to {target}: {detail}{}", hint_suffix(.hint))]
@@ -52,6 +58,12 @@ pub enum Error {
     },
 }
 
+/// How to name a Postgres: shared by the error and by `doctor`.
+pub const NO_POSTGRES_HINT: &str = "pass --pg URL, set OPSDECK_PG_URL (or PGHOST, PGDATABASE or PGSERVICE), or add pg = \"…\" to the context";
+
+pub const NO_REDIS_HINT: &str =
+    "pass --redis URL, set OPSDECK_REDIS_URL or REDIS_URL, or add redis = \"…\" to the context";
+
 fn hint_suffix(hint: &Option<String>) -> String {
     match hint {
         Some(h) => format!(" ({h})"),
@@ -62,12 +74,47 @@ fn hint_suffix(hint: &Option<String>) -> String {
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Usage(_) | Error::ConfigSyntax { .. } | Error::Config(_) => ExitCode::Usage,
+            Error::Usage(_)
+            | Error::ConfigSyntax { .. }
+            | Error::Config(_)
+            | Error::NotConfigured { .. } => ExitCode::Usage,
             Error::Refused { .. } | Error::Cancelled => ExitCode::Refused,
             Error::Connect { .. } => ExitCode::Connect,
             Error::Server { .. } => ExitCode::Server,
             Error::NotFound(_) => ExitCode::Problems,
             Error::Io { .. } => ExitCode::Usage,
+        }
+    }
+
+    /// No `--pg`, OPSDECK_PG_URL, context `pg` or libpq variable naming a server.
+    pub fn no_postgres() -> Self {
+        Error::NotConfigured {
+            what: "Postgres",
+            hint: NO_POSTGRES_HINT,
+        }
+    }
+
+    pub fn no_redis() -> Self {
+        Error::NotConfigured {
+            what: "Redis",
+            hint: NO_REDIS_HINT,
+        }
+    }
+
+    /// Names the server in a connection error raised after connecting, which
+    /// only knew it was "postgres" or "redis".
+    pub fn at(self, target: &str) -> Self {
+        match self {
+            Error::Connect {
+                target: generic,
+                detail,
+                hint,
+            } if generic == "postgres" || generic == "redis" => Error::Connect {
+                target: format!("{generic} {target}"),
+                detail,
+                hint,
+            },
+            other => other,
         }
     }
 

@@ -90,19 +90,9 @@ impl Session {
     }
 
     /// Whether any Postgres source is configured: flag, env, context, or any
-    /// libpq variable that names a server, database or service.
+    /// libpq variable that names a server, database or service. The same rule
+    /// as connecting, which refuses without one (see [`crate::conn::pg::configured`]).
     pub fn has_pg(&self) -> bool {
-        const LIBPQ: [&str; 6] = [
-            "PGHOST",
-            "PGHOSTADDR",
-            "PGPORT",
-            "PGDATABASE",
-            "PGUSER",
-            "PGSERVICE",
-        ];
-        self.ctx.pg.is_some()
-            || LIBPQ
-                .iter()
-                .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+        crate::conn::pg::configured(&self.ctx, &crate::conn::params::process_env)
     }
 }

@@ -4,6 +4,7 @@
 //! detail. Fixtures are fixed data; no server is needed.
 
 use opsdeck::cache::stats::{summarize, Sampled, Totals};
+use opsdeck::cache::window::Window;
 use opsdeck::cache::{
     CacheStats, DbKeys, KeyEntry, KeySizes, KeyValue, NodeStats, Plan, PrefixNode,
 };
@@ -98,12 +99,21 @@ fn stats_of(sampled: Vec<Sampled>) -> CacheStats {
             keys_with_ttl: 40_000,
             keyspace_hits: 930,
             keyspace_misses: 70,
-            hit_ratio: Some(0.93),
+            hit_ratio: Some(0.97),
+            hit_ratio_lifetime: Some(0.97),
             evicted_keys: 0,
             expired_keys: 1200,
-            instantaneous_ops_per_sec: 1500,
+            instantaneous_ops_per_sec: 9_999,
             connected_clients: 12,
         },
+        window: Some(Window {
+            window_ms: 10_000,
+            keyspace_hits: 930,
+            keyspace_misses: 70,
+            hit_ratio: Some(0.93),
+            commands: 15_000,
+            ops_per_sec: 1500.0,
+        }),
         nodes: vec![node],
         slowlog: Vec::new(),
         sample: summarize(&sampled, &layout, true),
@@ -114,6 +124,7 @@ fn stats_of(sampled: Vec<Sampled>) -> CacheStats {
                 .map(|s| (s.key.as_str(), s.memory_bytes.unwrap_or(0))),
             ":",
         ),
+        info_sample: None,
     }
 }
 
@@ -473,6 +484,86 @@ mod live {
             pipe.cmd("SET").arg(format!("cfg:{i}")).arg("v").ignore();
         }
         pipe.query_async::<()>(c).await.unwrap();
+    }
+
+    /// The hit ratio shown is the application's between two refreshes: the
+    /// screen's own sampling, key listing and value reads are left out.
+    #[tokio::test]
+    async fn hit_ratio_is_the_traffic_between_refreshes_not_the_screens_own() {
+        let sb = RedisSandbox::start().await.unwrap();
+        let mut c = redis::Client::open(sb.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        fill(&mut c, 300).await;
+        let dir = tempfile::tempdir().unwrap();
+        let session = Arc::new(
+            Session::new(
+                Config::default(),
+                Paths::under(dir.path().to_path_buf()),
+                None,
+                &ContextOverrides {
+                    redis: Some(sb.url()),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
+        let mut r = Rig {
+            env: Env::test_env_with_theme("mono"),
+            ctx: context(),
+            now: Instant::now(),
+            screen: CacheScreen::new(),
+        };
+        for cmd in r.with(|s, cx| s.enter(cx)) {
+            let m = run_task(cmd, &session).await;
+            r.msg(m);
+        }
+        let hit_of = |r: &Rig| {
+            text(&r.draw(100, 24))
+                .lines()
+                .find_map(|l| {
+                    let (_, rest) = l.split_once("hit ")?;
+                    rest.split_whitespace().next().map(str::to_string)
+                })
+                .unwrap()
+        };
+        assert_eq!(hit_of(&r), "—", "no window before a second refresh");
+
+        for (i, cmd) in r.nav(Global::Enter).into_iter().enumerate() {
+            let m = run_task(cmd, &session).await;
+            assert_eq!(i, 0);
+            r.msg(m);
+        }
+        let open: Vec<Cmd> = r.nav(Global::Enter);
+        assert_eq!(names(&open), vec!["task:cache.get"]);
+        for cmd in open {
+            let m = run_task(cmd, &session).await;
+            r.msg(m);
+        }
+        for i in 0..3 {
+            let _: Option<String> = redis::cmd("GET")
+                .arg(format!("t:{i}:user:1"))
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        }
+        let _: Option<String> = redis::cmd("GET")
+            .arg("nope")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        for cmd in r.with(|s, cx| s.refresh(cx)) {
+            let m = run_task(cmd, &session).await;
+            r.msg(m);
+        }
+        assert_eq!(hit_of(&r), "75.0%");
+        for cmd in r.with(|s, cx| s.refresh(cx)) {
+            let m = run_task(cmd, &session).await;
+            r.msg(m);
+        }
+        assert_eq!(hit_of(&r), "—", "an idle window has no lookups");
     }
 
     #[tokio::test]

@@ -1,19 +1,27 @@
 //! `overview` and `doctor` through the real binary against real servers.
+//! A test that asserts on figures or on the exit code they decide runs on
+//! throwaway servers: the shared ones carry other clients' connections,
+//! databases and cache misses.
 
 mod common;
 
 use common::{home, opsdeck, redis_url, TestDb};
+use opsdeck::sandbox::{PgOptions, PgSandbox, RedisSandbox};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_json_against_real_servers() {
-    let db = TestDb::new().await;
+    let (pg, redis) = tokio::join!(
+        PgSandbox::start(PgOptions::default()),
+        RedisSandbox::start()
+    );
+    let (pg, redis) = (pg.expect("pg sandbox"), redis.expect("redis sandbox"));
     let h = home();
     let out = opsdeck(h.path())
         .args([
             "--pg",
-            &db.url,
+            &pg.url(),
             "--redis",
-            &redis_url(),
+            &redis.url(),
             "overview",
             "--output",
             "json",
@@ -34,6 +42,7 @@ async fn overview_json_against_real_servers() {
     assert!(pg["connections"].as_i64().unwrap() >= 1);
     assert!(pg["tps"].as_f64().is_some(), "two samples give TPS: {pg}");
     assert!(v["redis"]["used_memory_bytes"].as_u64().unwrap() > 0);
+    assert!(v["redis"]["window"]["window_ms"].as_u64().unwrap() >= 200);
     let keys: Vec<&str> = v["figures"]
         .as_array()
         .unwrap()
@@ -48,6 +57,8 @@ async fn overview_json_against_real_servers() {
         "longest_transaction",
         "blocked_sessions",
         "redis_memory",
+        "redis_hit",
+        "redis_ops",
     ] {
         assert!(keys.contains(&k), "missing figure {k}: {keys:?}");
     }

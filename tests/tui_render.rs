@@ -6,6 +6,7 @@
 
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::cache::window::Window;
 use opsdeck::config::Thresholds;
 use opsdeck::conn::Secret;
 use opsdeck::health::overview::{Overview, PgHealth, RedisHealth};
@@ -66,11 +67,21 @@ fn snapshot_at(i: i64) -> Overview {
             version: "7.2.4".into(),
             used_memory_bytes: (40 + 3 * i as u64) << 20,
             maxmemory_bytes: 256 << 20,
-            hit_ratio: Some(0.93),
-            ops_per_sec: 1200.0 + (i * 37 % 11) as f64 * 40.0,
+            hit_ratio: Some(0.97),
+            hit_ratio_lifetime: Some(0.97),
+            ops_per_sec: 9_999.0,
+            window: Some(Window {
+                window_ms: 5_000,
+                keyspace_hits: 930,
+                keyspace_misses: 70,
+                hit_ratio: Some(0.93),
+                commands: 6_000,
+                ops_per_sec: 1200.0 + (i * 37 % 11) as f64 * 40.0,
+            }),
             connected_clients: 12,
             evicted_keys: 0,
             keys: 52_000,
+            info_sample: None,
         }),
         redis_error: None,
     }

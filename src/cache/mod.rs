@@ -15,6 +15,7 @@ mod support;
 pub mod tenant;
 mod unlink;
 pub mod value;
+pub mod window;
 
 pub use delete::{del, Deleted, Deletion};
 pub use info::{DbKeys, NodeStats, SlowEntry};
@@ -24,5 +25,5 @@ pub use invalidate::{
 pub use keyname::{escape, unescape};
 pub use prefix::PrefixNode;
 pub use scan::{keys, KeyEntry, KeySizes, KeysOptions, KeysSummary};
-pub use stats::{stats, CacheStats};
+pub use stats::{stats, stats_over, stats_since, CacheStats};
 pub use value::{get, KeyValue};

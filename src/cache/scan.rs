@@ -5,6 +5,7 @@ use super::keyname::escape;
 use super::support::{
     as_error, as_int, as_text, is_unsupported, pipeline_values, unsupported_note,
 };
+use super::window::unobserved;
 use crate::conn::redis::{Node, Redis};
 use crate::error::Result;
 use redis::aio::ConnectionManager;
@@ -109,8 +110,16 @@ pub struct KeysSummary {
 }
 
 /// Lists keys on every master, handing each page to `sink` as soon as it
-/// arrives (streaming); stops at `limit`.
-pub async fn keys<F>(redis: &Redis, opts: &KeysOptions, mut sink: F) -> Result<KeysSummary>
+/// arrives (streaming); stops at `limit`. Unobserved: TYPE and PTTL count as
+/// keyspace hits, which must not show in the hit ratio opsdeck reports.
+pub async fn keys<F>(redis: &Redis, opts: &KeysOptions, sink: F) -> Result<KeysSummary>
+where
+    F: FnMut(&[KeyEntry]) -> Result<()>,
+{
+    unobserved(redis, list(redis, opts, sink)).await
+}
+
+async fn list<F>(redis: &Redis, opts: &KeysOptions, mut sink: F) -> Result<KeysSummary>
 where
     F: FnMut(&[KeyEntry]) -> Result<()>,
 {

@@ -1,16 +1,20 @@
 //! `cache stats`: server figures from INFO and SLOWLOG on every master, and
-//! a bounded SCAN sample of the cached data grouped by prefix and TTL.
+//! a bounded SCAN sample of the cached data grouped by prefix and TTL. Hit
+//! ratio and ops/s are over a window between two INFO samples (see
+//! [`super::window`]); the counters since server start are labelled lifetime.
 
 use super::info::{parse_info, parse_slowlog, NodeStats, SlowEntry};
 use super::keyname::escape;
 use super::prefix::{group, PrefixNode};
 use super::scan::{NodeScan, SCAN_COUNT};
 use super::support::{as_error, as_int, is_unsupported, pipeline_values, unsupported_note};
+use super::window::{unobserved, Sample, Window};
 use crate::config::CacheLayout;
 use crate::conn::redis::{Node, Redis};
 use crate::error::Result;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Slowest entries kept across all masters.
 pub const SLOWLOG_TOP: usize = 10;
@@ -20,6 +24,9 @@ pub struct CacheStats {
     pub target: String,
     pub cluster: bool,
     pub totals: Totals,
+    /// Hits, misses and commands between two INFO samples, opsdeck's own
+    /// excluded; null for a single sample.
+    pub window: Option<Window>,
     pub nodes: Vec<NodeStats>,
     /// Slowest first, across masters.
     pub slowlog: Vec<SlowEntry>,
@@ -29,9 +36,14 @@ pub struct CacheStats {
     /// The sampled keys as a prefix tree (for the TUI; JSON has `sample.prefixes`).
     #[serde(skip)]
     pub tree: PrefixNode,
+    /// The INFO sample these figures come from: the start of the next window.
+    #[serde(skip)]
+    pub info_sample: Option<Sample>,
 }
 
-/// Sums over masters.
+/// Sums over masters. The keyspace counters are since server start and
+/// include every lookup opsdeck itself ever made there; `window` has the
+/// figures that tell how the cache does now.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Totals {
     pub used_memory_bytes: u64,
@@ -39,9 +51,13 @@ pub struct Totals {
     pub keys_with_ttl: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
+    /// Since server start; kept under this name for scripts, the same as
+    /// `hit_ratio_lifetime`.
     pub hit_ratio: Option<f64>,
+    pub hit_ratio_lifetime: Option<f64>,
     pub evicted_keys: u64,
     pub expired_keys: u64,
+    /// The server's own estimate over its last seconds, opsdeck's commands included.
     pub instantaneous_ops_per_sec: u64,
     pub connected_clients: u64,
 }
@@ -93,15 +109,79 @@ pub struct Sampled {
     pub memory_bytes: Option<u64>,
 }
 
+/// One sample: the figures without a window.
 pub async fn stats(redis: &Redis, layout: &CacheLayout) -> Result<CacheStats> {
+    stats_since(redis, layout, None).await
+}
+
+/// For a one-shot run: two INFO samples `window` apart, with nothing of
+/// opsdeck's in between but the first INFO, then the key sample.
+pub async fn stats_over(
+    redis: &Redis,
+    layout: &CacheLayout,
+    window: Duration,
+) -> Result<CacheStats> {
+    let (first, _) = Sample::take(redis).await.map_err(|e| e.at(&redis.target))?;
+    tokio::time::sleep(window).await;
+    stats_since(redis, layout, Some(&first)).await
+}
+
+/// The figures, with the window since `since` (an earlier result's
+/// `info_sample`) when given. The SLOWLOG and key sampling after the INFO
+/// run unobserved, so the next window leaves them out.
+pub async fn stats_since(
+    redis: &Redis,
+    layout: &CacheLayout,
+    since: Option<&Sample>,
+) -> Result<CacheStats> {
+    collect(redis, layout, since)
+        .await
+        .map_err(|e| e.at(&redis.target))
+}
+
+async fn collect(
+    redis: &Redis,
+    layout: &CacheLayout,
+    since: Option<&Sample>,
+) -> Result<CacheStats> {
+    let (info_sample, texts) = Sample::take(redis).await?;
+    let window = since.and_then(|s| info_sample.since(s));
+    let nodes: Vec<NodeStats> = texts
+        .iter()
+        .map(|(addr, text)| parse_info(addr, text))
+        .collect();
     let mut notes = Vec::new();
-    let mut nodes = Vec::new();
+    let (slowlog, sampled, memory_sampled) = unobserved(redis, async {
+        let slowlog = slowlog(redis, &mut notes).await?;
+        let (sampled, memory_sampled) = sample(redis, layout.sample_size, &mut notes).await?;
+        Ok((slowlog, sampled, memory_sampled))
+    })
+    .await?;
+    let sample = summarize(&sampled, layout, memory_sampled);
+    let tree = PrefixNode::build(
+        sampled
+            .iter()
+            .map(|s| (s.key.as_str(), s.memory_bytes.unwrap_or(0))),
+        &layout.separator,
+    );
+    Ok(CacheStats {
+        target: redis.target.clone(),
+        cluster: redis.is_cluster(),
+        totals: totals(&nodes),
+        window,
+        nodes,
+        slowlog,
+        sample,
+        notes,
+        tree,
+        info_sample: Some(info_sample),
+    })
+}
+
+/// The slowest entries across masters, slowest first.
+async fn slowlog(redis: &Redis, notes: &mut Vec<String>) -> Result<Vec<SlowEntry>> {
     let mut slowlog = Vec::new();
     for node in redis.masters() {
-        let text: String = redis::cmd("INFO")
-            .query_async(&mut node.conn.clone())
-            .await?;
-        nodes.push(parse_info(&node.addr, &text));
         match redis::cmd("SLOWLOG")
             .arg("GET")
             .arg(SLOWLOG_TOP)
@@ -115,25 +195,7 @@ pub async fn stats(redis: &Redis, layout: &CacheLayout) -> Result<CacheStats> {
     }
     slowlog.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
     slowlog.truncate(SLOWLOG_TOP);
-
-    let (sampled, memory_sampled) = sample(redis, layout.sample_size, &mut notes).await?;
-    let sample = summarize(&sampled, layout, memory_sampled);
-    let tree = PrefixNode::build(
-        sampled
-            .iter()
-            .map(|s| (s.key.as_str(), s.memory_bytes.unwrap_or(0))),
-        &layout.separator,
-    );
-    Ok(CacheStats {
-        target: redis.target.clone(),
-        cluster: redis.is_cluster(),
-        totals: totals(&nodes),
-        nodes,
-        slowlog,
-        sample,
-        notes,
-        tree,
-    })
+    Ok(slowlog)
 }
 
 fn totals(nodes: &[NodeStats]) -> Totals {
@@ -150,7 +212,8 @@ fn totals(nodes: &[NodeStats]) -> Totals {
         t.connected_clients += n.connected_clients.unwrap_or(0);
     }
     let lookups = t.keyspace_hits + t.keyspace_misses;
-    t.hit_ratio = (lookups > 0).then(|| t.keyspace_hits as f64 / lookups as f64);
+    t.hit_ratio_lifetime = (lookups > 0).then(|| t.keyspace_hits as f64 / lookups as f64);
+    t.hit_ratio = t.hit_ratio_lifetime;
     t
 }
 

@@ -48,8 +48,14 @@ pub async fn unlink_routed(redis: &Redis, keys: &[Vec<u8>]) -> Result<u64> {
     Ok(counts.iter().sum())
 }
 
-/// How many of `keys` exist, routed like [`unlink_routed`].
+/// How many of `keys` exist, routed like [`unlink_routed`]. Unobserved:
+/// EXISTS counts a keyspace hit or miss per key, which must not show in the
+/// hit ratio opsdeck reports.
 pub async fn count_existing(redis: &Redis, keys: &[Vec<u8>]) -> Result<u64> {
+    super::window::unobserved(redis, exists(redis, keys)).await
+}
+
+async fn exists(redis: &Redis, keys: &[Vec<u8>]) -> Result<u64> {
     if keys.is_empty() {
         return Ok(0);
     }

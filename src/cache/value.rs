@@ -37,7 +37,13 @@ pub struct KeyValue {
     pub notes: Vec<String>,
 }
 
+/// Unobserved: its TYPE, PTTL and reads count as keyspace hits, which must
+/// not show in the hit ratio opsdeck reports.
 pub async fn get(redis: &Redis, key: &[u8]) -> Result<KeyValue> {
+    super::window::unobserved(redis, read(redis, key)).await
+}
+
+async fn read(redis: &Redis, key: &[u8]) -> Result<KeyValue> {
     let mut conn = redis.routed();
     let kind: String = redis::cmd("TYPE").arg(key).query_async(&mut conn).await?;
     if kind == "none" {

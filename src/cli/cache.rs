@@ -14,8 +14,12 @@ use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCmd {
-    /// Memory, hit ratio, evictions, clients, slowlog, and keys/memory per prefix and TTLs from a bounded sample.
-    Stats,
+    /// Memory, hit ratio and ops/s over a short window, evictions, clients, slowlog, and keys/memory per prefix and TTLs from a bounded sample.
+    Stats {
+        /// Milliseconds between the two INFO samples that give the hit ratio and ops/s (0: one sample, no window).
+        #[arg(long, default_value_t = 1000)]
+        sample_ms: u64,
+    },
     /// List keys with SCAN (never KEYS) on every master, streaming; table output is one key per line.
     Keys {
         /// SCAN MATCH glob (default: every key); `\xNN` for raw bytes.
@@ -62,7 +66,7 @@ pub struct InvalidateArgs {
 pub async fn run(global: &Global, cmd: CacheCmd) -> Result<ExitCode> {
     let session = global.session()?;
     match cmd {
-        CacheCmd::Stats => stats(global, &session).await,
+        CacheCmd::Stats { sample_ms } => stats(global, &session, sample_ms).await,
         CacheCmd::Keys {
             pattern,
             limit,
@@ -102,9 +106,14 @@ fn out_err(e: std::io::Error) -> Error {
     Error::io("writing stdout", e)
 }
 
-async fn stats(global: &Global, session: &Session) -> Result<ExitCode> {
+async fn stats(global: &Global, session: &Session, sample_ms: u64) -> Result<ExitCode> {
     let redis = session.redis().await?;
-    let stats = cache::stats(&redis, &session.ctx.cache).await?;
+    let layout = &session.ctx.cache;
+    let stats = if sample_ms > 0 {
+        cache::stats_over(&redis, layout, std::time::Duration::from_millis(sample_ms)).await?
+    } else {
+        cache::stats(&redis, layout).await?
+    };
     for n in &stats.notes {
         eprintln!("note: {n}");
     }
@@ -128,18 +137,41 @@ fn pct(v: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// The windowed figures, or why there are none.
+fn window_line(w: Option<&cache::window::Window>) -> String {
+    let Some(w) = w else {
+        return "window: none (one INFO sample; --sample-ms N gives hit ratio and ops/s over N ms)"
+            .into();
+    };
+    let hit = match w.hit_ratio {
+        Some(r) => format!(
+            "hit {:.1}% ({} hits, {} misses)",
+            r * 100.0,
+            w.keyspace_hits,
+            w.keyspace_misses
+        ),
+        None => "hit - (no lookups)".into(),
+    };
+    format!(
+        "window {}: {hit}, {:.0} ops/s; opsdeck's own commands left out",
+        crate::units::millis(w.window_ms as f64),
+        w.ops_per_sec
+    )
+}
+
 fn print_stats(s: &CacheStats) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let kind = if s.cluster { "cluster" } else { "single node" };
     writeln!(out, "redis {} ({kind})", s.target)?;
+    writeln!(out, "{}", window_line(s.window.as_ref()))?;
     let mut t = output::table(vec![
         "node",
         "memory",
         "peak",
         "maxmemory",
         "frag",
-        "hit",
-        "ops/s",
+        "hit (lifetime)",
+        "ops/s (server est.)",
         "clients",
         "keys",
         "evicted",

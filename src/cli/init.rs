@@ -15,7 +15,8 @@ pub async fn run(global: &Global) -> Result<ExitCode> {
     Interrupts::run(&safety, plan, approval, |approved, _| {
         install_schema(&pg, approved)
     })
-    .await?;
+    .await
+    .map_err(|e| e.at(&pg.target))?;
     eprintln!("opsdeck: schema 'opsdeck' is ready in {}", pg.target);
     Ok(ExitCode::Ok)
 }

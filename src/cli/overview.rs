@@ -9,7 +9,7 @@ use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct OverviewArgs {
-    /// Milliseconds between the two samples that give TPS (0: one sample, no TPS).
+    /// Milliseconds between the two samples that give TPS and the Redis hit ratio and ops/s (0: one sample, none of them).
     #[arg(long, default_value_t = 1000)]
     pub sample_ms: u64,
 }
@@ -39,9 +39,11 @@ impl Tabular for Figure {
 pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
     let session = global.session()?;
     if !session.has_pg() && session.ctx.redis.is_none() {
-        return Err(Error::Usage(
-            "nothing to look at: pass --pg URL and/or --redis URL, or configure a context".into(),
-        ));
+        return Err(Error::Usage(format!(
+            "nothing to look at: {}; {}",
+            Error::no_postgres(),
+            Error::no_redis()
+        )));
     }
     let (mut overview, mut errors) = collect_with_errors(&session).await;
     if !errors.is_empty() && overview.postgres.is_none() && overview.redis.is_none() {
@@ -52,10 +54,10 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         }
         return Err(first);
     }
-    if args.sample_ms > 0 && overview.postgres.is_some() {
+    if args.sample_ms > 0 && (overview.postgres.is_some() || overview.redis.is_some()) {
         tokio::time::sleep(std::time::Duration::from_millis(args.sample_ms)).await;
         let (mut second, _) = collect_with_errors(&session).await;
-        second.tps_since(&overview);
+        second.window_since(&overview);
         overview = second;
     }
     let thresholds = &session.ctx.thresholds;

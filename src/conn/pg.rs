@@ -145,9 +145,32 @@ pub async fn connect_pg(ctx: &ResolvedContext) -> Result<Pg> {
     connect_pg_with(ctx, &params::process_env).await
 }
 
+/// libpq variables that name a server, database, service or role.
+const NAMING: [&str; 6] = [
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGSERVICE",
+];
+
+/// Whether a Postgres is configured: a spec (`--pg`, OPSDECK_PG_URL, the
+/// context's `pg`) or a libpq variable naming one. libpq's bare defaults (the
+/// local socket as the OS user) are not a choice anyone made, so without
+/// either every Postgres command stops with [`Error::no_postgres`] instead
+/// of connecting to whatever answers there.
+pub fn configured(ctx: &ResolvedContext, env: Env<'_>) -> bool {
+    ctx.pg.as_deref().is_some_and(|s| !s.trim().is_empty())
+        || NAMING.iter().any(|k| env(k).is_some())
+}
+
 /// [`connect_pg`] with an injected environment (tests, and callers that
 /// resolve for another user's env).
 pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> {
+    if !configured(ctx, env) {
+        return Err(Error::no_postgres());
+    }
     let p = params::resolve(ctx.pg.as_deref().unwrap_or(""), env)?;
     // Unix sockets never use TLS, so a socket-only spec needs no certificates (as libpq).
     let tls = if p.targets.iter().any(|t| !t.is_unix()) {
@@ -164,7 +187,11 @@ pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> 
         },
         credentials::keyring_get,
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        let hosts: Vec<String> = p.targets.iter().map(Target::display).collect();
+        e.at(&format!("{}@{}/{}", p.user, hosts.join(","), p.dbname))
+    })?;
     let session = SessionSettings::for_context(ctx);
     let mut targets = p.targets.clone();
     if p.load_balance {

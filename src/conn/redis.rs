@@ -90,9 +90,7 @@ impl Redis {
 }
 
 pub async fn connect_redis(ctx: &ResolvedContext) -> Result<Redis> {
-    let url = ctx.redis.clone().ok_or_else(|| {
-        Error::Usage("no Redis configured: pass --redis URL, set OPSDECK_REDIS_URL or REDIS_URL, or add redis = \"…\" to the context".into())
-    })?;
+    let url = ctx.redis.clone().ok_or_else(Error::no_redis)?;
     connect_url_with_ca(&url, ctx.redis_cluster, ctx.redis_ca.as_deref()).await
 }
 
@@ -108,9 +106,7 @@ pub async fn connect_url_with_ca(
     cluster: Option<bool>,
     ca: Option<&Path>,
 ) -> Result<Redis> {
-    let mut info: ConnectionInfo = url
-        .into_connection_info()
-        .map_err(|e| Error::Usage(format!("invalid Redis URL: {e}")))?;
+    let mut info = parse_url(url)?;
     let certs = ca.map(read_ca).transpose()?;
     let seed_addr = addr_string(&info.addr);
     let verified_tls = matches!(
@@ -223,6 +219,39 @@ async fn node(info: ConnectionInfo) -> Result<Node> {
         .await
         .map_err(|e| fail(&addr, e))?;
     Ok(Node { addr, conn })
+}
+
+/// URL schemes the redis crate connects with (valkey ones are aliases).
+const SCHEMES: [&str; 7] = [
+    "redis",
+    "rediss",
+    "unix",
+    "redis+unix",
+    "valkey",
+    "valkeys",
+    "valkey+unix",
+];
+
+const URL_FORMS: &str =
+    "redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://… for TLS, or unix:///PATH/TO/redis.sock";
+
+/// The URL as connection info, or one readable line naming the forms that
+/// work; never the URL itself, which may hold a password.
+fn parse_url(url: &str) -> Result<ConnectionInfo> {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme {
+        Some(s) if SCHEMES.contains(&s.as_str()) => url.into_connection_info().map_err(|_| {
+            Error::Usage(format!(
+                "invalid Redis URL: it does not parse as {URL_FORMS}"
+            ))
+        }),
+        Some(s) => Err(Error::Usage(format!(
+            "invalid Redis URL: scheme '{s}://' is not one Redis speaks; use {URL_FORMS}"
+        ))),
+        None => Err(Error::Usage(format!(
+            "invalid Redis URL: no scheme; use {URL_FORMS}"
+        ))),
+    }
 }
 
 fn addr_string(a: &ConnectionAddr) -> String {

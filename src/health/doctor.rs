@@ -2,7 +2,7 @@
 
 use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::Pg;
-use crate::error::Error;
+use crate::error::{Error, NO_POSTGRES_HINT, NO_REDIS_HINT};
 use crate::session::Session;
 use serde::Serialize;
 
@@ -71,7 +71,7 @@ pub async fn run(session: &Session) -> Vec<Check> {
             "postgres",
             Status::Warn,
             "no Postgres configured",
-            "pass --pg URL, set OPSDECK_PG_URL or PGHOST, or add pg = \"…\" to the context",
+            NO_POSTGRES_HINT,
         ));
     }
     if session.ctx.redis.is_some() {
@@ -89,7 +89,7 @@ pub async fn run(session: &Session) -> Vec<Check> {
             "redis",
             Status::Warn,
             "no Redis configured",
-            "pass --redis URL, set OPSDECK_REDIS_URL or REDIS_URL, or add redis = \"…\" to the context",
+            NO_REDIS_HINT,
         ));
     }
     out

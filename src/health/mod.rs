@@ -2,4 +2,3 @@
 
 pub mod doctor;
 pub mod overview;
-mod redis_info;

@@ -2,7 +2,8 @@
 //! screen: raw counters from Postgres and Redis plus figures judged against
 //! the context's thresholds.
 
-use super::redis_info;
+use crate::cache::info::parse_info;
+use crate::cache::window::{Sample, Window};
 use crate::config::Thresholds;
 use crate::conn::{Pg, Redis};
 use crate::error::{Error, Result};
@@ -47,11 +48,21 @@ pub struct RedisHealth {
     pub version: String,
     pub used_memory_bytes: u64,
     pub maxmemory_bytes: u64,
+    /// Since server start (opsdeck's own lookups included); kept under this
+    /// name for scripts, the same as `hit_ratio_lifetime`.
     pub hit_ratio: Option<f64>,
+    pub hit_ratio_lifetime: Option<f64>,
+    /// The server's own instantaneous estimate, opsdeck's commands included.
     pub ops_per_sec: f64,
+    /// Hits, misses and ops/s between two snapshots with opsdeck's own
+    /// commands left out; null for a single snapshot. The figures use this.
+    pub window: Option<Window>,
     pub connected_clients: u64,
     pub evicted_keys: u64,
     pub keys: u64,
+    /// The INFO sample behind these figures: the start of the next window.
+    #[serde(skip)]
+    pub info_sample: Option<Sample>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,7 +102,11 @@ SELECT
   pg_database_size(current_database())";
 
 pub async fn postgres(pg: &Pg) -> Result<PgHealth> {
-    let r = pg.client().query_one(PG_SQL, &[]).await?;
+    let r = pg
+        .client()
+        .query_one(PG_SQL, &[])
+        .await
+        .map_err(|e| Error::from_pg(e).at(&pg.target))?;
     Ok(PgHealth {
         target: pg.target.clone(),
         server_version: pg.server_version.clone(),
@@ -117,31 +132,34 @@ pub async fn redis(redis: &Redis) -> Result<RedisHealth> {
         used_memory_bytes: 0,
         maxmemory_bytes: 0,
         hit_ratio: None,
+        hit_ratio_lifetime: None,
         ops_per_sec: 0.0,
+        window: None,
         connected_clients: 0,
         evicted_keys: 0,
         keys: 0,
+        info_sample: None,
     };
-    let (mut hits, mut misses) = (0.0, 0.0);
-    for node in redis.masters() {
-        let text: String = redis::cmd("INFO")
-            .query_async(&mut node.conn.clone())
-            .await?;
-        let info = redis_info::parse(&text);
-        let n = |k: &str| redis_info::num(&info, k).unwrap_or(0.0);
-        h.version = info.get("redis_version").cloned().unwrap_or_default();
-        h.used_memory_bytes += n("used_memory") as u64;
-        h.maxmemory_bytes += n("maxmemory") as u64;
-        h.ops_per_sec += n("instantaneous_ops_per_sec");
-        h.connected_clients += n("connected_clients") as u64;
-        h.evicted_keys += n("evicted_keys") as u64;
-        h.keys += redis_info::total_keys(&info);
-        hits += n("keyspace_hits");
-        misses += n("keyspace_misses");
+    let (sample, texts) = Sample::take(redis).await.map_err(|e| e.at(&redis.target))?;
+    h.info_sample = Some(sample);
+    let (mut hits, mut misses) = (0u64, 0u64);
+    // The same INFO parser as `cache stats`, so both show the same figures.
+    for (addr, text) in &texts {
+        let n = parse_info(addr, text);
+        h.version = n.redis_version.unwrap_or_default();
+        h.used_memory_bytes += n.used_memory_bytes.unwrap_or(0);
+        h.maxmemory_bytes += n.maxmemory_bytes.unwrap_or(0);
+        h.ops_per_sec += n.instantaneous_ops_per_sec.unwrap_or(0) as f64;
+        h.connected_clients += n.connected_clients.unwrap_or(0);
+        h.evicted_keys += n.evicted_keys.unwrap_or(0);
+        h.keys += n.dbs.iter().map(|d| d.keys).sum::<u64>();
+        hits += n.keyspace_hits.unwrap_or(0);
+        misses += n.keyspace_misses.unwrap_or(0);
     }
-    if hits + misses > 0.0 {
-        h.hit_ratio = Some(hits / (hits + misses));
+    if hits + misses > 0 {
+        h.hit_ratio_lifetime = Some(hits as f64 / (hits + misses) as f64);
     }
+    h.hit_ratio = h.hit_ratio_lifetime;
     Ok(h)
 }
 
@@ -197,12 +215,18 @@ fn split<T>(r: Option<Result<T>>, errors: &mut Vec<Error>) -> (Option<T>, Option
 }
 
 impl Overview {
-    /// Fills `tps` from the transaction counter of an earlier snapshot.
-    pub fn tps_since(&mut self, previous: &Overview) {
+    /// Fills the figures that need an earlier snapshot: `tps` from the
+    /// transaction counter, and the Redis window (hit ratio, ops/s).
+    pub fn window_since(&mut self, previous: &Overview) {
         let secs = (self.collected_at - previous.collected_at).num_milliseconds() as f64 / 1000.0;
         if let (Some(now), Some(before)) = (self.postgres.as_mut(), previous.postgres.as_ref()) {
             if secs > 0.0 && now.xact_total >= before.xact_total {
                 now.tps = Some((now.xact_total - before.xact_total) as f64 / secs);
+            }
+        }
+        if let (Some(now), Some(before)) = (self.redis.as_mut(), previous.redis.as_ref()) {
+            if let (Some(a), Some(b)) = (&before.info_sample, &now.info_sample) {
+                now.window = b.since(a);
             }
         }
     }
@@ -301,22 +325,40 @@ impl Overview {
                 },
                 mem_pct.map_or(Level::Ok, |p| above(p, t.redis_memory_warn_pct, 95.0)),
             ));
-            let hit = r.hit_ratio.map(|h| h * 100.0);
+            // Judged over the window only: a lifetime ratio is mostly history
+            // (and opsdeck's own sampling), nothing to act on now.
+            let hit = r
+                .window
+                .as_ref()
+                .and_then(|w| w.hit_ratio)
+                .map(|h| h * 100.0);
+            let now = match &r.window {
+                Some(w) if w.hit_ratio.is_none() => "no lookups".to_string(),
+                _ => pct_text(hit),
+            };
             out.push(fig(
                 "redis_hit",
                 "Redis hit",
                 hit,
-                pct_text(hit),
+                match r.hit_ratio_lifetime {
+                    Some(l) => format!("{now} (lifetime {:.1}%)", l * 100.0),
+                    None => now,
+                },
                 hit.map_or(Level::Unknown, |h| {
                     below(h, t.cache_hit_warn_pct, t.cache_hit_error_pct)
                 }),
             ));
+            let ops = r.window.as_ref().map(|w| w.ops_per_sec);
             out.push(fig(
                 "redis_ops",
                 "Redis ops/s",
-                Some(r.ops_per_sec),
-                format!("{:.0}", r.ops_per_sec),
-                Level::Ok,
+                ops,
+                ops.map_or_else(|| "n/a".into(), |v| format!("{v:.0}")),
+                if ops.is_some() {
+                    Level::Ok
+                } else {
+                    Level::Unknown
+                },
             ));
         }
         out

@@ -193,6 +193,8 @@ impl CacheScreen {
             self.state = LoadState::Loading;
         }
         let gen = self.gen;
+        // Hit ratio and ops/s are over the time since the previous refresh.
+        let since = self.stats.as_ref().and_then(|s| s.info_sample.clone());
         vec![Cmd::task(
             "cache.stats",
             Some("cache:stats".into()),
@@ -200,7 +202,7 @@ impl CacheScreen {
                 let s = cx.session.clone();
                 let result = async {
                     let redis = s.redis().await?;
-                    let stats = cache::stats(&redis, &s.ctx.cache).await?;
+                    let stats = cache::stats_since(&redis, &s.ctx.cache, since.as_ref()).await?;
                     Ok((stats, s.ctx.cache.separator.clone()))
                 }
                 .await;

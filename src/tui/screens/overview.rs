@@ -77,10 +77,11 @@ impl OverviewScreen {
         )]
     }
 
-    /// Applies a snapshot: TPS from the previous one, then one point per figure.
+    /// Applies a snapshot: TPS and the Redis window from the previous one,
+    /// then one point per figure.
     pub fn apply(&mut self, mut snapshot: Overview, cx: &Cx) {
         if let Some(prev) = &self.current {
-            snapshot.tps_since(prev);
+            snapshot.window_since(prev);
         }
         for f in snapshot.figures(&cx.context.thresholds) {
             if let Some(v) = f.value {

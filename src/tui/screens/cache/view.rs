@@ -149,10 +149,13 @@ fn stats_figures(st: &CacheStats, theme: &Theme) -> Vec<Figure> {
         .filter_map(|n| n.mem_fragmentation_ratio)
         .fold(None, |a: Option<f64>, r| Some(a.map_or(r, |a| a.max(r))));
     let t = &st.totals;
-    let hit = t
-        .hit_ratio
-        .map(|r| format!("{:.1}%", r * 100.0))
-        .unwrap_or_else(|| "—".into());
+    // Since the previous refresh, opsdeck's own sampling left out; "—" until
+    // there is a previous refresh or when nothing looked a key up.
+    let window = st.window.as_ref();
+    let hit = window
+        .and_then(|w| w.hit_ratio)
+        .map_or_else(|| "—".into(), |r| format!("{:.1}%", r * 100.0));
+    let ops = window.map_or_else(|| "—".into(), |w| format!("{:.0}", w.ops_per_sec));
     let fig = |label: &str, value: String, style: Style, drop: u8| Figure {
         spans: vec![
             Span::styled(format!("{label} "), theme.muted()),
@@ -210,15 +213,7 @@ fn stats_figures(st: &CacheStats, theme: &Theme) -> Vec<Figure> {
             drop: 7,
         },
         group(1, fig("hit", hit, text_style, 0)),
-        group(
-            1,
-            fig(
-                "ops/s",
-                t.instantaneous_ops_per_sec.to_string(),
-                text_style,
-                1,
-            ),
-        ),
+        group(1, fig("ops/s", ops, text_style, 1)),
         group(
             1,
             fig("clients", t.connected_clients.to_string(), text_style, 4),
