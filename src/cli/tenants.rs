@@ -136,7 +136,7 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
 async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
     let pg = session.pg().await?;
     let map = &session.ctx.schema;
-    let mut q = ListQuery {
+    let q = ListQuery {
         status: a.status,
         search: a.search,
         sort: a.sort,
@@ -147,9 +147,8 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
         ..ListQuery::default()
     };
     if global.output == Format::Table {
-        return list_table(&pg, map, q, a.limit.is_some()).await;
+        return list_table(&pg, map, q).await;
     }
-    q.sizes = false;
     let done = match global.output {
         Format::Csv => write_csv(tenants::stream::csv(&pg, map, &q, a.limit).await?, a.limit).await,
         _ => write_json(tenants::stream::rows(&pg, map, &q, a.limit).await?, a.limit).await,
@@ -176,7 +175,6 @@ async fn list_table(
     pg: &crate::conn::Pg,
     map: &crate::config::SchemaMap,
     mut q: ListQuery,
-    explicit_limit: bool,
 ) -> Result<ExitCode> {
     let mut left = q.limit;
     let mut widths: Option<Vec<u16>> = None;
@@ -227,8 +225,8 @@ async fn list_table(
         est_tables = page.est_tables;
         next = page.next_cursor;
         match &next {
-            Some(c) if explicit_limit => q.after = Some(c.clone()),
-            _ => break,
+            Some(c) => q.after = Some(c.clone()),
+            None => break,
         }
     }
     if !est_tables.is_empty() {

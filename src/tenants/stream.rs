@@ -186,7 +186,13 @@ impl CsvCut {
             .records()
             .next()
             .transpose()
-            .map_err(|e| Error::Usage(format!("the server's CSV did not parse: {e}")))?;
+            .map_err(|e| Error::Server {
+                detail: format!("the last CSV row COPY sent did not parse ({e}), so no cursor follows it"),
+                hint: Some(
+                    "the rows written are complete; run the same list with --output json for the next cursor"
+                        .into(),
+                ),
+            })?;
         Ok(rec.and_then(|r| r.get(0).map(str::to_string)))
     }
 }
