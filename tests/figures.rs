@@ -124,6 +124,13 @@ async fn cache_stats_on_an_idle_server_reports_no_traffic_not_its_own_sampling()
 async fn the_window_counts_exactly_the_applications_hits_and_misses() {
     let mut s = server(500).await;
     let layout = CacheLayout::default();
+    let _: () = redis::cmd("SADD")
+        .arg("tag:t1")
+        .arg("t:1:user:1")
+        .arg("t:1:user:21")
+        .query_async(&mut s.app)
+        .await
+        .unwrap();
     let start = cache::stats(&s.redis, &layout).await.unwrap();
     assert_eq!(start.window, None, "one sample has no window");
 
@@ -140,6 +147,13 @@ async fn the_window_counts_exactly_the_applications_hits_and_misses() {
     cache::get(&s.redis, b"t:1:user:1").await.unwrap();
     assert!(cache::get(&s.redis, b"missing:x").await.is_err());
     cache::stats(&s.redis, &layout).await.unwrap();
+    // Dry runs: a tag's SSCAN and EXISTS, a tenant's SCANs.
+    let tag = cache::dry_run(&s.redis, &cache::Plan::tag(&layout, "t1"))
+        .await
+        .unwrap();
+    assert_eq!(tag.matched, 2);
+    let tenant = cache::Plan::tenant(&layout, "1", "1", None).unwrap();
+    assert_eq!(cache::dry_run(&s.redis, &tenant).await.unwrap().matched, 25);
     s.workload(0, 10).await;
 
     let end = cache::stats_since(&s.redis, &layout, start.info_sample.as_ref())

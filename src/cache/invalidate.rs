@@ -437,13 +437,16 @@ impl TagMembers {
     async fn next_page(&mut self, redis: &Redis) -> Result<Option<Vec<Vec<u8>>>> {
         let mut conn = redis.routed();
         while !self.done {
-            let (cursor, page): (u64, Vec<Vec<u8>>) = redis::cmd("SSCAN")
+            // SSCAN counts a keyspace hit: opsdeck's own, left out of windows.
+            let mut sscan = redis::cmd("SSCAN");
+            sscan
                 .arg(&self.key)
                 .arg(self.cursor)
                 .arg("COUNT")
-                .arg(self.count)
-                .query_async(&mut conn)
-                .await?;
+                .arg(self.count);
+            let (cursor, page): (u64, Vec<Vec<u8>>) =
+                super::window::unobserved(redis, async { Ok(sscan.query_async(&mut conn).await?) })
+                    .await?;
             self.cursor = cursor;
             self.done = cursor == 0;
             if !page.is_empty() {
