@@ -4,7 +4,7 @@
 
 use super::keyname::{escape, unescape};
 use super::matching::claimed_earlier;
-use super::scan::NodeScan;
+use super::scan::{scan_patterns, NodeScan};
 use super::unlink::{count_existing, unlink_on_node, unlink_routed};
 use crate::config::CacheLayout;
 use crate::conn::redis::Redis;
@@ -184,23 +184,13 @@ pub async fn dry_run(redis: &Redis, plan: &Plan) -> Result<DryRun> {
     let mut sample = Vec::new();
     match &plan.scope {
         Scope::Patterns(patterns) => {
-            for (i, p) in patterns.iter().enumerate() {
-                for node in redis.masters() {
-                    let mut scan = NodeScan::new(node, Some(p), super::scan::SCAN_COUNT);
-                    while let Some(page) = scan.next_page().await? {
-                        let mine: Vec<&Vec<u8>> = page
-                            .iter()
-                            .filter(|k| !claimed_earlier(&patterns[..i], k))
-                            .collect();
-                        matched += mine.len() as u64;
-                        sample.extend(
-                            mine.iter()
-                                .take(SAMPLE - sample.len().min(SAMPLE))
-                                .map(|k| escape(k)),
-                        );
-                    }
+            scan_patterns(redis, patterns, None, |k| {
+                matched += 1;
+                if sample.len() < SAMPLE {
+                    sample.push(escape(k));
                 }
-            }
+            })
+            .await?;
         }
         Scope::TagSet(set) => {
             let mut members = TagMembers::new(set.clone(), super::scan::SCAN_COUNT);

@@ -2,6 +2,7 @@
 //! so callers can stream, stop early or act on each page.
 
 use super::keyname::escape;
+use super::matching::claimed_earlier;
 use super::support::{
     as_error, as_int, as_text, is_unsupported, pipeline_values, unsupported_note,
 };
@@ -10,6 +11,7 @@ use crate::conn::redis::{Node, Redis};
 use crate::error::Result;
 use redis::aio::ConnectionManager;
 use serde::Serialize;
+use std::time::{Duration, Instant};
 
 /// COUNT hint for SCAN: large enough to keep round trips few, small enough
 /// that one call stays well under a millisecond of server time.
@@ -68,6 +70,61 @@ impl NodeScan {
     pub fn conn(&mut self) -> &mut ConnectionManager {
         &mut self.conn
     }
+}
+
+/// Limits for a scan that must stay quick (a detail view); `None` scans all.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub time: Duration,
+    pub scan_calls: usize,
+}
+
+impl Budget {
+    /// What a tenant's detail view may spend on its cache figure.
+    pub const DETAIL: Budget = Budget {
+        time: Duration::from_secs(2),
+        scan_calls: 2_000,
+    };
+}
+
+/// Visits every key that `patterns` select on every master, a key that
+/// several patterns select once (under the first), within `budget` when
+/// given; true when the budget stopped it early. The SCANs are opsdeck's own
+/// traffic and are left out of the Redis window.
+pub async fn scan_patterns<F>(
+    redis: &Redis,
+    patterns: &[Vec<u8>],
+    budget: Option<Budget>,
+    mut visit: F,
+) -> Result<bool>
+where
+    F: FnMut(&[u8]),
+{
+    unobserved(redis, async {
+        let started = Instant::now();
+        let mut calls = 0usize;
+        for (i, pattern) in patterns.iter().enumerate() {
+            for node in redis.masters() {
+                let mut scan = NodeScan::new(node, Some(pattern), SCAN_COUNT);
+                loop {
+                    if let Some(b) = budget {
+                        if calls >= b.scan_calls || started.elapsed() > b.time {
+                            return Ok(true);
+                        }
+                    }
+                    calls += 1;
+                    let Some(page) = scan.next_call().await? else {
+                        break;
+                    };
+                    for k in page.iter().filter(|k| !claimed_earlier(&patterns[..i], k)) {
+                        visit(k);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    })
+    .await
 }
 
 #[derive(Debug, Clone, Default)]

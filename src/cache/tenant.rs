@@ -5,13 +5,13 @@
 //! same patterns, so the count shown is the count an invalidation removes.
 
 use super::keyname::{escape, glob_escape};
-use super::matching::{claimed_earlier, glob_match};
-use super::scan::{NodeScan, SCAN_COUNT};
+use super::matching::glob_match;
+use super::scan::scan_patterns;
+pub use super::scan::Budget;
 use crate::config::CacheLayout;
 use crate::conn::redis::Redis;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use std::time::{Duration, Instant};
 
 /// The SCAN patterns of one tenant's keys, in config order, without repeats.
 pub fn patterns(layout: &CacheLayout, id: &str, slug: Option<&str>) -> Result<Vec<Vec<u8>>> {
@@ -34,21 +34,6 @@ pub fn patterns(layout: &CacheLayout, id: &str, slug: Option<&str>) -> Result<Ve
     Ok(out)
 }
 
-/// Limits for a count that must stay quick (a detail view); `None` counts all.
-#[derive(Debug, Clone, Copy)]
-pub struct Budget {
-    pub time: Duration,
-    pub scan_calls: usize,
-}
-
-impl Budget {
-    /// What a tenant's detail view may spend on its cache figure.
-    pub const DETAIL: Budget = Budget {
-        time: Duration::from_secs(2),
-        scan_calls: 2_000,
-    };
-}
-
 /// Keys matching the tenant's patterns, each key counted once.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheCount {
@@ -60,39 +45,14 @@ pub struct CacheCount {
 }
 
 /// Counts the keys `patterns` select on every master, a key that matches
-/// several patterns once (under the first), within `budget` when given.
+/// several patterns once, within `budget` when given.
 pub async fn count(
     redis: &Redis,
     patterns: &[Vec<u8>],
     budget: Option<Budget>,
 ) -> Result<CacheCount> {
-    let started = Instant::now();
-    let mut calls = 0usize;
     let mut keys = 0u64;
-    let mut capped = false;
-    'all: for (i, pattern) in patterns.iter().enumerate() {
-        for node in redis.masters() {
-            let mut scan = NodeScan::new(node, Some(pattern), SCAN_COUNT);
-            loop {
-                if let Some(b) = budget {
-                    if calls >= b.scan_calls || started.elapsed() > b.time {
-                        capped = true;
-                        break 'all;
-                    }
-                }
-                calls += 1;
-                match scan.next_call().await? {
-                    Some(page) => {
-                        keys += page
-                            .iter()
-                            .filter(|k| !claimed_earlier(&patterns[..i], k))
-                            .count() as u64
-                    }
-                    None => break,
-                }
-            }
-        }
-    }
+    let capped = scan_patterns(redis, patterns, budget, |_| keys += 1).await?;
     Ok(CacheCount {
         keys,
         capped,
