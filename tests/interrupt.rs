@@ -7,7 +7,7 @@
 mod common;
 
 use common::pty::Tui;
-use common::{home, TestDb};
+use common::{home, write_config, TestDb};
 use opsdeck::audit::{Actor, Audit};
 use opsdeck::safety::{Approval, Intent, Mutation, Risk, Safety};
 use serde_json::Value;
@@ -31,10 +31,9 @@ INSERT INTO billing.orgs VALUES (7, 'o''brien-ünï', 'O''Brien & Søn', 'on'),
 async fn system(home: &Path) -> TestDb {
     let db = TestDb::new().await;
     db.client().await.batch_execute(SCHEMA).await.unwrap();
-    std::fs::create_dir_all(home.join("config")).unwrap();
-    std::fs::write(
-        home.join("config/config.toml"),
-        format!(
+    write_config(
+        home,
+        &format!(
             r#"default_context = "b"
 [tui]
 refresh_secs = 60
@@ -55,8 +54,7 @@ suspend_hooks = ["{SLOW_HOOK}"]
 "#,
             db.url
         ),
-    )
-    .unwrap();
+    );
     common::opsdeck(home)
         .args(["init", "--yes"])
         .assert()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{home, opsdeck, redis_url, unique, TestDb};
+use common::{home, opsdeck, redis_url, unique, write_config, TestDb};
 use redis::AsyncCommands;
 use serde_json::Value;
 use std::path::Path;
@@ -25,10 +25,9 @@ INSERT INTO crm.accounts VALUES (7, 'acme', 'Acme Corp', 'live'),
 async fn system(home: &Path, prefix: &str) -> TestDb {
     let db = TestDb::new().await;
     db.client().await.batch_execute(SCHEMA).await.unwrap();
-    std::fs::create_dir_all(home.join("config")).unwrap();
-    std::fs::write(
-        home.join("config/config.toml"),
-        format!(
+    write_config(
+        home,
+        &format!(
             r#"default_context = "c"
 [contexts.c]
 pg = "{pg}"
@@ -50,8 +49,7 @@ tenant_pattern = ["{prefix}:t:{{tenant}}:*", "{prefix}:t:{{tenant}}:sess:*", "{p
             pg = db.url,
             redis = redis_url()
         ),
-    )
-    .unwrap();
+    );
     db
 }
 

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{home, TestDb};
+use common::pty::Tui;
+use common::{home, write_config, TestDb};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::config::{Config, ContextOverrides, Paths};
 use opsdeck::session::Session;
@@ -18,10 +19,9 @@ use opsdeck::tui::view::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::collections::VecDeque;
-use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Fixed ids and timestamps so the snapshots are stable.
 const FIXTURE: &str = r#"
@@ -350,116 +350,46 @@ async fn read_only_context_shows_the_refusal() {
     assert_eq!(state(&db, "acct-001").await, "live");
 }
 
-/// The real binary in a pseudo-terminal on the fixture, its screen parsed by
-/// vt100 and its raw output kept (to look for escapes that must not be there).
-struct Pty {
-    pty: expectrl::Session,
-    parser: vt100::Parser,
-    raw: Vec<u8>,
-    _home: tempfile::TempDir,
+/// The real binary in a pseudo-terminal on the fixture (see `common::pty`).
+fn start_pty(db: &TestDb, h: &tempfile::TempDir) -> Tui {
+    write_config(h.path(), &config_toml(&db.url, false));
+    Tui::spawn(h.path(), &[])
 }
 
-impl Pty {
-    fn start(db: &TestDb) -> Pty {
-        let h = home();
-        std::fs::create_dir_all(h.path().join("config")).unwrap();
-        std::fs::write(
-            h.path().join("config/config.toml"),
-            config_toml(&db.url, false),
-        )
-        .unwrap();
-        let bin = assert_cmd::cargo::cargo_bin("opsdeck");
-        let script = format!("stty sane; '{}'; printf '\\nEXIT=%s\\n' $?", bin.display());
-        let mut cmd = std::process::Command::new("sh");
-        cmd.arg("-c").arg(script);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("OPSDECK_") || k.starts_with("PG") || k == "REDIS_URL" {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("OPSDECK_HOME", h.path())
-            .env("TERM", "xterm-256color");
-        Pty {
-            pty: expectrl::Session::spawn(cmd).expect("spawn in a pty"),
-            parser: vt100::Parser::new(24, 80, 0),
-            raw: Vec::new(),
-            _home: h,
-        }
-    }
-
-    /// Reads until `pred` holds on the screen (or, for "exit", the shell
-    /// printed the exit code); the screen and the raw output so far.
-    fn wait_for(&mut self, what: &str, pred: &dyn Fn(&str) -> bool) -> (String, String) {
-        let start = Instant::now();
-        loop {
-            let mut buf = [0u8; 8192];
-            loop {
-                match self.pty.try_read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        self.raw.extend_from_slice(&buf[..n]);
-                        self.parser.process(&buf[..n]);
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(_) => break,
-                }
-            }
-            let s = self.parser.screen().contents();
-            let raw = String::from_utf8_lossy(&self.raw).to_string();
-            if pred(&s) || (what == "exit" && raw.contains("EXIT=")) {
-                return (s, raw);
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "{what} not seen within 20s; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.pty.send(keys).expect("write to pty");
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    /// `q`, then the exit code the shell printed.
-    fn quit(&mut self) {
-        self.send("q");
-        let (_, out) = self.wait_for("exit", &|_| false);
-        assert!(
-            out.contains("EXIT=0"),
-            "{}",
-            &out[out.len().saturating_sub(300)..]
-        );
-    }
+/// `q`, then the shell's report that opsdeck exited 0.
+fn quit(mut pty: Tui) {
+    pty.send("q");
+    let (out, code, _) = pty.finish();
+    assert_eq!(code, 0, "{}", &out[out.len().saturating_sub(300)..]);
 }
 
 /// The real binary in a pseudo-terminal: `:tenants`, `/` filter, Enter.
 #[tokio::test]
 async fn pty_filters_and_opens_a_tenant() {
     let db = fixture().await;
-    let mut pty = Pty::start(&db);
-    pty.wait_for("the first screen", &|s| s.contains("? help"));
+    let h = home();
+    let mut pty = start_pty(&db, &h);
+    pty.wait_for("the first screen", |s| s.contains("? help"));
     pty.send(":tenants\r");
-    pty.wait_for("the tenants list", &|s| {
+    pty.wait_for("the tenants list", |s| {
         s.contains("acct-001") && s.contains("slug")
     });
     pty.send("/brien");
-    let (s, _) = pty.wait_for("the filtered list", &|s| {
+    let s = pty.wait_for("the filtered list", |s| {
         s.contains("O'Brien") && !s.contains("acct-001")
     });
     assert!(s.contains("obrien"), "{s}");
     pty.send("\r");
     pty.send("\r");
-    let (s, _) = pty.wait_for("the detail pane", &|s| s.contains("api keys"));
+    let s = pty.wait_for("the detail pane", |s| s.contains("api keys"));
     assert!(
         s.contains("enterprise") && s.contains("2 (1 active)"),
         "{s}"
     );
     pty.send("G");
-    let (s, _) = pty.wait_for("the end of the detail", &|s| s.contains("old laptop"));
+    let s = pty.wait_for("the end of the detail", |s| s.contains("old laptop"));
     assert!(s.contains("crm.contacts") && s.contains("3 (exact)"), "{s}");
-    pty.quit();
+    quit(pty);
 }
 
 /// Tenants whose names carry a window-title OSC, a clear-screen CSI, a tab,
@@ -552,12 +482,14 @@ async fn control_characters_in_data_are_shown_escaped() {
 async fn pty_control_characters_never_reach_the_terminal() {
     let db = fixture().await;
     db.client().await.batch_execute(HOSTILE).await.unwrap();
-    let mut pty = Pty::start(&db);
-    pty.wait_for("the first screen", &|s| s.contains("? help"));
+    let h = home();
+    let mut pty = start_pty(&db, &h);
+    pty.wait_for("the first screen", |s| s.contains("? help"));
     pty.send(":tenants\r");
-    pty.wait_for("the tenants list", &|s| s.contains("acct-001"));
+    pty.wait_for("the tenants list", |s| s.contains("acct-001"));
     pty.send("G");
-    let (s, raw) = pty.wait_for("the hostile tenants", &|s| s.contains("Evil ␛]0;pwned"));
+    let s = pty.wait_for("the hostile tenants", |s| s.contains("Evil ␛]0;pwned"));
+    let raw = String::from_utf8_lossy(&pty.raw).to_string();
     assert!(
         !raw.contains("\x1b]0;pwned"),
         "the title escape reached the terminal"
@@ -575,8 +507,8 @@ async fn pty_control_characters_never_reach_the_terminal() {
             "row out of the frame: {row:?}\n{s}"
         );
     }
-    assert_eq!(pty.parser.screen().title(), "", "the window title was set");
-    pty.quit();
+    assert_eq!(pty.title(), "", "the window title was set");
+    quit(pty);
 }
 
 /// The table's status line: the one that starts with the position (`n/m`).

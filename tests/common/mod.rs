@@ -89,6 +89,12 @@ impl Drop for TestDb {
     }
 }
 
+/// Writes `text` as the config file of the opsdeck home `home`.
+pub fn write_config(home: &std::path::Path, text: &str) {
+    std::fs::create_dir_all(home.join("config")).expect("config dir");
+    std::fs::write(home.join("config/config.toml"), text).expect("write config");
+}
+
 /// An isolated home for config, data (audit log) and state.
 pub fn home() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")

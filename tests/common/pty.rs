@@ -62,6 +62,11 @@ impl Tui {
         }
     }
 
+    /// The window title the program set (OSC 0/2), empty when none.
+    pub fn title(&self) -> String {
+        self.parser.screen().title().to_string()
+    }
+
     pub fn screen(&self) -> String {
         self.parser.screen().contents()
     }
