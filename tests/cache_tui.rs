@@ -472,31 +472,20 @@ mod live {
         }
     }
 
-    async fn fill(c: &mut redis::aio::MultiplexedConnection, n: usize) {
-        let mut pipe = redis::pipe();
-        for i in 0..n {
-            pipe.cmd("SET")
-                .arg(format!("t:{i}:user:1"))
-                .arg("v")
-                .ignore();
-        }
-        for i in 0..500 {
-            pipe.cmd("SET").arg(format!("cfg:{i}")).arg("v").ignore();
-        }
-        pipe.query_async::<()>(c).await.unwrap();
-    }
-
-    /// The hit ratio shown is the application's between two refreshes: the
-    /// screen's own sampling, key listing and value reads are left out.
-    #[tokio::test]
-    async fn hit_ratio_is_the_traffic_between_refreshes_not_the_screens_own() {
+    /// A throwaway redis-server and a client standing for the application.
+    async fn server() -> (RedisSandbox, redis::aio::MultiplexedConnection) {
         let sb = RedisSandbox::start().await.unwrap();
-        let mut c = redis::Client::open(sb.url())
+        let c = redis::Client::open(sb.url())
             .unwrap()
             .get_multiplexed_async_connection()
             .await
             .unwrap();
-        fill(&mut c, 300).await;
+        (sb, c)
+    }
+
+    /// The cache screen entered on `sb`, with the session its tasks run on
+    /// (and the home that session's audit log lives in).
+    async fn opened(sb: &RedisSandbox) -> (tempfile::TempDir, Arc<Session>, Rig) {
         let dir = tempfile::tempdir().unwrap();
         let session = Arc::new(
             Session::new(
@@ -520,6 +509,30 @@ mod live {
             let m = run_task(cmd, &session).await;
             r.msg(m);
         }
+        (dir, session, r)
+    }
+
+    async fn fill(c: &mut redis::aio::MultiplexedConnection, n: usize) {
+        let mut pipe = redis::pipe();
+        for i in 0..n {
+            pipe.cmd("SET")
+                .arg(format!("t:{i}:user:1"))
+                .arg("v")
+                .ignore();
+        }
+        for i in 0..500 {
+            pipe.cmd("SET").arg(format!("cfg:{i}")).arg("v").ignore();
+        }
+        pipe.query_async::<()>(c).await.unwrap();
+    }
+
+    /// The hit ratio shown is the application's between two refreshes: the
+    /// screen's own sampling, key listing and value reads are left out.
+    #[tokio::test]
+    async fn hit_ratio_is_the_traffic_between_refreshes_not_the_screens_own() {
+        let (sb, mut c) = server().await;
+        fill(&mut c, 300).await;
+        let (_dir, session, mut r) = opened(&sb).await;
         let hit_of = |r: &Rig| {
             text(&r.draw(100, 24))
                 .lines()
@@ -568,12 +581,7 @@ mod live {
 
     #[tokio::test]
     async fn prefixes_with_control_bytes_and_backslashes_open_and_plan() {
-        let sb = RedisSandbox::start().await.unwrap();
-        let mut c = redis::Client::open(sb.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let (sb, mut c) = server().await;
         let big = "v".repeat(4096);
         let mut pipe = redis::pipe();
         for i in 0..3 {
@@ -592,29 +600,7 @@ mod live {
         pipe.cmd("SET").arg("ctlx01x:a:9").arg("v").ignore();
         pipe.cmd("SET").arg("back\\\\slash:9").arg("v").ignore();
         pipe.query_async::<()>(&mut c).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let session = Arc::new(
-            Session::new(
-                Config::default(),
-                Paths::under(dir.path().to_path_buf()),
-                None,
-                &ContextOverrides {
-                    redis: Some(sb.url()),
-                    ..Default::default()
-                },
-            )
-            .unwrap(),
-        );
-        let mut r = Rig {
-            env: Env::test_env_with_theme("mono"),
-            ctx: context(),
-            now: Instant::now(),
-            screen: CacheScreen::new(),
-        };
-        for cmd in r.with(|s, cx| s.enter(cx)) {
-            let m = run_task(cmd, &session).await;
-            r.msg(m);
-        }
+        let (_dir, session, mut r) = opened(&sb).await;
         let top: Vec<String> = r
             .screen
             .rows()
@@ -651,36 +637,9 @@ mod live {
 
     #[tokio::test]
     async fn invalidate_from_the_tree_runs_audited_and_cancellable() {
-        let sb = RedisSandbox::start().await.unwrap();
-        let mut c = redis::Client::open(sb.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let (sb, mut c) = server().await;
         fill(&mut c, 3000).await;
-        let dir = tempfile::tempdir().unwrap();
-        let session = Arc::new(
-            Session::new(
-                Config::default(),
-                Paths::under(dir.path().to_path_buf()),
-                None,
-                &ContextOverrides {
-                    redis: Some(sb.url()),
-                    ..Default::default()
-                },
-            )
-            .unwrap(),
-        );
-        let mut r = Rig {
-            env: Env::test_env_with_theme("mono"),
-            ctx: context(),
-            now: Instant::now(),
-            screen: CacheScreen::new(),
-        };
-        for cmd in r.with(|s, cx| s.enter(cx)) {
-            let m = run_task(cmd, &session).await;
-            r.msg(m);
-        }
+        let (_dir, session, mut r) = opened(&sb).await;
         let top: Vec<(String, u64)> = r
             .screen
             .rows()
