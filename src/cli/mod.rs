@@ -3,6 +3,7 @@
 
 mod audit;
 mod cache;
+mod completions;
 pub mod confirm;
 mod demo;
 mod doctor;
@@ -10,6 +11,7 @@ mod init;
 mod interrupt;
 pub mod logging;
 mod login;
+mod man;
 pub mod output;
 mod overview;
 mod tenants;
@@ -92,6 +94,10 @@ pub enum Command {
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 impl Global {
@@ -126,6 +132,8 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man => man::run(),
     };
     match result {
         // The reader went away (`| head`): what it wanted was written.
