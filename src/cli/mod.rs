@@ -59,6 +59,10 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// Tables as wide as their content instead of wrapped to the terminal
+    /// (COLUMNS, or 80 when piped).
+    #[arg(long, global = true)]
+    pub wide: bool,
     /// Confirm changes without asking (for scripts).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
@@ -123,6 +127,7 @@ impl Global {
 /// Runs a subcommand and returns its exit code.
 pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
     logging::init(&global);
+    output::set_wide(global.wide);
     let result = match command {
         Command::Demo(args) => demo::run(&global, args).await,
         Command::Doctor => doctor::run(&global).await,

@@ -178,6 +178,8 @@ async fn list_table(
 ) -> Result<ExitCode> {
     let mut left = q.limit;
     let mut widths: Option<Vec<u16>> = None;
+    // Fitted to the terminal by the first chunk; the later ones reuse them.
+    let mut fitted: Option<Vec<u16>> = None;
     let mut est_tables = Vec::new();
     let mut next = None;
     let stdout = std::io::stdout();
@@ -190,6 +192,7 @@ async fn list_table(
             Some(_) => {
                 let mut t = comfy_table::Table::new();
                 t.load_preset(comfy_table::presets::NOTHING);
+                output::fit(&mut t);
                 t
             }
         };
@@ -205,10 +208,14 @@ async fn list_table(
             output::row(&mut t, cells);
         }
         // Constraints only reach columns that exist, so they follow the rows.
-        if let Some(w) = &widths {
-            t.set_constraints(w.iter().map(|w| {
-                comfy_table::ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(w + 2))
-            }));
+        match (&fitted, &widths) {
+            (Some(f), _) => output::set_widths(&mut t, f),
+            (None, Some(w)) => {
+                t.set_constraints(w.iter().map(|w| {
+                    comfy_table::ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(w + 2))
+                }));
+            }
+            (None, None) => fitted = output::fit_columns(&mut t),
         }
         let first = widths.is_none();
         if first || !page.rows.is_empty() {
