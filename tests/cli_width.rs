@@ -170,3 +170,49 @@ async fn cache_invalidate_dry_run_fits_100_columns() {
     assert_eq!(json_narrow, json);
     assert_eq!(json_wide, json);
 }
+
+#[tokio::test]
+async fn tenants_list_chunks_fit_and_line_up() {
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, plan text,
+                                   status text, created_at timestamptz DEFAULT now());
+             INSERT INTO tenants (id, slug, name, plan, status)
+             SELECT g, 'slug-' || g, 'Tenant ' || g || ' of a rather long company name',
+                    'pro', 'active'
+             FROM generate_series(1000, 2199) g;",
+        )
+        .await
+        .unwrap();
+    let h = home();
+    // More rows than one chunk of table output (500); values of one width,
+    // so the later chunks have no wider value to move a column.
+    let (code, table) = run(
+        h.path(),
+        "70",
+        &[
+            "--pg",
+            &db.url,
+            "tenants",
+            "list",
+            "--limit",
+            "1100",
+            "--no-sizes",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(widest(&table) <= 70, "{table}");
+    let header = table.lines().next().unwrap();
+    let slug_at = header.find("SLUG").unwrap();
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("slug-")).collect();
+    assert_eq!(rows.len(), 1100, "one line with the slug per tenant");
+    for l in &rows {
+        assert_eq!(
+            l.find("slug-"),
+            Some(slug_at),
+            "aligned with the header: {l:?}"
+        );
+    }
+}

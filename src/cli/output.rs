@@ -112,25 +112,25 @@ pub fn fit(t: &mut comfy_table::Table) {
 /// Narrowest share a wrapped column keeps when shorter ones stay whole.
 const MIN_WRAPPED: usize = 16;
 
-/// Once the rows are in, fixes every column's width so that the table fits
-/// and returns the widths (without padding), or `None` when it may be as
-/// wide as it likes. comfy-table's own dynamic layout splits the width
-/// evenly, which also wraps short identity columns (kind, table, id) that
-/// would fit whole; and widths known here let later chunks of the same
-/// listing line up with the first.
-pub fn fit_columns(t: &mut comfy_table::Table) -> Option<Vec<u16>> {
-    if WIDE.load(Ordering::Relaxed) {
-        return None;
-    }
-    let width = t.width()?;
-    let widths = fitted_widths(&t.column_max_content_widths(), width);
-    set_widths(t, &widths);
-    Some(widths)
+/// Once the rows are in, fixes every column's width so that the table fits.
+/// comfy-table's own dynamic layout splits the width evenly, which also
+/// wraps short identity columns (kind, table, id) that would fit whole.
+pub fn fit_columns(t: &mut comfy_table::Table) {
+    let content = t.column_max_content_widths();
+    fit_to(t, &content);
 }
 
-/// Gives the columns exactly these content widths.
-pub fn set_widths(t: &mut comfy_table::Table, widths: &[u16]) {
-    for (i, w) in widths.iter().enumerate() {
+/// Fits the columns as if they held content this wide (a listing printed in
+/// chunks passes the widest of every chunk so far, so the chunks line up);
+/// false when the table may be as wide as it likes.
+pub fn fit_to(t: &mut comfy_table::Table, content: &[u16]) -> bool {
+    if WIDE.load(Ordering::Relaxed) {
+        return false;
+    }
+    let Some(width) = t.width() else {
+        return false;
+    };
+    for (i, w) in fitted_widths(content, width).into_iter().enumerate() {
         if let Some(c) = t.column_mut(i) {
             // The width comfy-table constrains includes the padding.
             c.set_constraint(comfy_table::ColumnConstraint::Absolute(
@@ -138,6 +138,7 @@ pub fn set_widths(t: &mut comfy_table::Table, widths: &[u16]) {
             ));
         }
     }
+    true
 }
 
 /// Content widths within `width` columns (each column is padded by a space
