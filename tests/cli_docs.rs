@@ -108,6 +108,8 @@ fn man_page_is_roff_naming_every_command() {
         );
     }
     assert!(page.contains(".SS \"opsdeck tenants lint\""));
+    // Plain ASCII: groff without a preconv step warns on anything else.
+    assert!(page.is_ascii(), "non-ASCII in the man page");
     // Options of a subcommand appear under it, flags roff-escaped.
     assert!(
         page.contains("\\fB\\-\\-dry\\-run\\fR"),

@@ -12,7 +12,7 @@ pub fn run() -> Result<ExitCode> {
     render(&mut page).map_err(|e| Error::io("writing stdout", e))?;
     std::io::stdout()
         .lock()
-        .write_all(&page)
+        .write_all(ascii(&String::from_utf8_lossy(&page)).as_bytes())
         .map_err(|e| Error::io("writing stdout", e))?;
     Ok(ExitCode::Ok)
 }
@@ -35,6 +35,20 @@ fn render(out: &mut dyn Write) -> std::io::Result<()> {
     commands(&mut roff, &cmd, "opsdeck");
     roff.to_writer(out)?;
     man.render_version_section(out)
+}
+
+/// Help texts may hold any character (a dash, an ellipsis); groff reads
+/// ASCII unless preconv runs first, so the rest become `\[uXXXX]` escapes.
+fn ascii(page: &str) -> String {
+    let mut out = String::with_capacity(page.len());
+    for c in page.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    out
 }
 
 fn commands(roff: &mut Roff, parent: &clap::Command, path: &str) {
@@ -90,7 +104,7 @@ fn label(arg: &clap::Arg) -> Vec<roff::Inline> {
             .map(|n| n.iter().map(ToString::to_string).collect::<Vec<_>>())
             .unwrap_or_else(|| vec![arg.get_id().as_str().to_uppercase()]);
         let many = arg.get_num_args().is_some_and(|n| n.max_values() > 1);
-        format!("<{}>{}", names.join("> <"), if many { "…" } else { "" })
+        format!("<{}>{}", names.join("> <"), if many { "..." } else { "" })
     };
     if arg.is_positional() {
         return vec![italic(value())];
@@ -108,4 +122,16 @@ fn label(arg: &clap::Arg) -> Vec<roff::Inline> {
         out.push(italic(value()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn non_ascii_becomes_groff_escapes() {
+        assert_eq!(
+            super::ascii("a … b — ü"),
+            "a \\[u2026] b \\[u2014] \\[u00FC]"
+        );
+        assert_eq!(super::ascii(".TH opsdeck 1"), ".TH opsdeck 1");
+    }
 }
