@@ -166,7 +166,21 @@ async fn get_stats_and_not_found() {
 async fn invalidate_dry_run_then_real_run_is_audited() {
     let mut f = Fixture::new().await;
     f.fill(&tenant_keys()).await;
-    let dry = f.json(&["cache", "invalidate", "--tenant", "1", "--dry-run"]);
+    let (code, out, err) = f.run(&[
+        "--output",
+        "json",
+        "cache",
+        "invalidate",
+        "--tenant",
+        "1",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        ["opsdeck: dry run: 30 keys would be deleted; nothing was changed"]
+    );
+    let dry: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(dry["matched"], 30);
     assert_eq!(dry["dry_run"], true);
     assert_eq!(dry["pattern"], "t:1:*");
@@ -191,7 +205,10 @@ async fn invalidate_dry_run_then_real_run_is_audited() {
         "--yes",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("progress: deleted 30 keys"), "{err}");
+    assert!(err.contains("opsdeck: progress: deleted 30 keys"), "{err}");
+    // Every narration line has the one prefix that errors have too.
+    assert!(err.lines().all(|l| l.starts_with("opsdeck: ")), "{err}");
+    assert!(err.ends_with("opsdeck: deleted 30 keys\n"), "{err}");
     let done: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(done["deleted"], 30);
     assert_eq!(done["cancelled"], false);
@@ -408,7 +425,7 @@ async fn signal_stops_between_batches(signal: &str, name: &str, code: i32) {
     // stderr names the signal, says how far the run got and that it stopped.
     assert!(
         err.contains(&format!(
-            "cancelled: {deleted} keys were deleted before stopping"
+            "opsdeck: cancelled: {deleted} keys were deleted before stopping"
         )),
         "SIG{signal}: {err}"
     );

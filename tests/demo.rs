@@ -51,24 +51,38 @@ fn start_demo(home: &Path, extra: &[&str]) -> Running {
             }
         }
     });
-    let mut pg_url = None;
-    let mut redis_url = None;
-    while pg_url.is_none() || redis_url.is_none() {
+    let mut script = String::new();
+    for var in ["OPSDECK_PG_URL", "OPSDECK_REDIS_URL"] {
         let line = line_rx
             .recv_timeout(Duration::from_secs(120))
-            .expect("demo printed its URLs");
-        if let Some(u) = line.strip_prefix("OPSDECK_PG_URL=") {
-            pg_url = Some(u.to_string());
-        } else if let Some(u) = line.strip_prefix("OPSDECK_REDIS_URL=") {
-            redis_url = Some(u.to_string());
-        } else {
-            panic!("unexpected stdout line: {line}");
-        }
+            .expect("demo printed its settings");
+        assert!(
+            line.starts_with(&format!("export {var}=")),
+            "unexpected stdout line: {line}"
+        );
+        script.push_str(&line);
+        script.push('\n');
     }
+    // The lines are meant to be pasted into a shell: a shell reads them.
+    script.push_str(r#"printf '%s\n' "$OPSDECK_PG_URL" "$OPSDECK_REDIS_URL""#);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env_remove("OPSDECK_PG_URL")
+        .env_remove("OPSDECK_REDIS_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}");
+    let values = String::from_utf8(out.stdout).unwrap();
+    let [pg_url, redis_url] = values.lines().collect::<Vec<_>>()[..] else {
+        panic!("two settings from {script}: {values}");
+    };
+    assert!(pg_url.starts_with("postgres"), "{pg_url}");
+    assert!(redis_url.starts_with("redis://"), "{redis_url}");
     Running {
         child,
-        pg_url: pg_url.unwrap(),
-        redis_url: redis_url.unwrap(),
+        pg_url: pg_url.to_string(),
+        redis_url: redis_url.to_string(),
         stderr: rx,
     }
 }
@@ -171,7 +185,7 @@ async fn demo_prints_working_urls_and_cleans_up_on_sigterm() {
     demo.signal("TERM");
     let (ok, stderr) = demo.wait();
     assert!(ok, "exit 0 after SIGTERM; stderr: {stderr}");
-    assert!(stderr.contains("export them"), "{stderr}");
+    assert!(stderr.contains("paste the export lines"), "{stderr}");
     assert!(stderr.contains("stopping the demo servers"), "{stderr}");
     assert!(leftovers(pid).is_empty(), "{:?}", leftovers(pid));
     assert!(port_closed(pg_port) && port_closed(redis_port));

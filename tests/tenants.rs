@@ -852,7 +852,12 @@ async fn table_output_escapes_control_characters_and_cuts_long_names() {
         vec!["tenants", "list", "--search", "acct-000", "--no-sizes"],
         vec!["tenants", "show", "acct-0001"],
     ] {
-        let out = opsdeck(h.path()).args(&args).output().unwrap();
+        // Wide enough that no cell wraps: the escaped name is checked whole.
+        let out = opsdeck(h.path())
+            .env("COLUMNS", "200")
+            .args(&args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(

@@ -73,6 +73,8 @@ fn run_measured(home: &std::path::Path, args: &[&str]) -> (Vec<u8>, String, u64)
     }
     let mut child = cmd
         .env("OPSDECK_HOME", home)
+        // Table rows are counted as lines: wide enough that none wraps.
+        .env("COLUMNS", "200")
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

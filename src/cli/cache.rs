@@ -115,7 +115,7 @@ async fn stats(global: &Global, session: &Session, sample_ms: u64) -> Result<Exi
         cache::stats(&redis, layout).await?
     };
     for n in &stats.notes {
-        eprintln!("note: {n}");
+        eprintln!("opsdeck: note: {n}");
     }
     match global.output {
         Format::Table => print_stats(&stats).map_err(out_err)?,
@@ -360,10 +360,10 @@ async fn keys(global: &Global, session: &Session, opts: &KeysOptions) -> Result<
     let summary = result?;
     w.finish().map_err(out_err)?;
     for n in &summary.notes {
-        eprintln!("note: {n}");
+        eprintln!("opsdeck: note: {n}");
     }
     if summary.limited {
-        eprintln!("stopped at --limit {} keys", summary.found);
+        eprintln!("opsdeck: stopped at --limit {} keys", summary.found);
     }
     Ok(ExitCode::Ok)
 }
@@ -427,7 +427,10 @@ async fn del(global: &Global, session: &Session, keys: &[String]) -> Result<Exit
         cache::del(&redis, approved)
     })
     .await?;
-    eprintln!("deleted {} of {} keys", done.deleted, done.requested);
+    eprintln!(
+        "opsdeck: deleted {} of {} keys",
+        done.deleted, done.requested
+    );
     output::print_item(&done, global.output)?;
     Ok(ExitCode::Ok)
 }
@@ -447,7 +450,7 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     if args.dry_run {
         let dry = cache::dry_run(&redis, &plan).await?;
         eprintln!(
-            "dry run: {} keys would be deleted; nothing was changed",
+            "opsdeck: dry run: {} keys would be deleted; nothing was changed",
             dry.matched
         );
         output::print_item(&dry, global.output)?;
@@ -483,7 +486,7 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
             p.deleted, p.scanned, p.batches, p.node
         );
         if plain && last_line.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
-            eprintln!("progress: {text}");
+            eprintln!("opsdeck: progress: {text}");
             last_line = Some(std::time::Instant::now());
         }
         bar.set_message(text);
@@ -495,13 +498,13 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
         output::print_item(done, global.output)?;
         if done.cancelled {
             eprintln!(
-                "cancelled: {} keys were deleted before stopping",
+                "opsdeck: cancelled: {} keys were deleted before stopping",
                 done.deleted
             );
         }
     }
     // Only a signal stops a run here, and then this exits 128 + its number.
     let done = interrupts.finish(result)?;
-    eprintln!("deleted {} keys", done.deleted);
+    eprintln!("opsdeck: deleted {} keys", done.deleted);
     Ok(ExitCode::Ok)
 }

@@ -77,19 +77,24 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
     }
 
     let mut out = std::io::stdout().lock();
-    let printed = writeln!(out, "OPSDECK_PG_URL={pg_url}")
-        .and_then(|()| writeln!(out, "OPSDECK_REDIS_URL={redis_url}"))
+    let printed = writeln!(out, "export OPSDECK_PG_URL={}", shell_quote(&pg_url))
+        .and_then(|()| writeln!(out, "export OPSDECK_REDIS_URL={}", shell_quote(&redis_url)))
         .and_then(|()| out.flush());
     drop(out);
     printed.map_err(|e| Error::io("cannot write to stdout", e))?;
     eprintln!(
-        "opsdeck: demo ready; export them, then run: opsdeck overview  (Ctrl-C stops the servers)"
+        "opsdeck: demo ready; paste the export lines into your shell, then run: opsdeck overview  (Ctrl-C stops the servers)"
     );
 
     let sig = stop.recv().await;
     eprintln!("opsdeck: {}: stopping the demo servers", signals::name(sig));
     finish(demo, args.keep);
     Ok(ExitCode::Ok)
+}
+
+/// One word for a POSIX shell, whatever the URL holds (`?`, `&` in options).
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Stops the servers and removes their directories, except a kept data dir.
@@ -184,4 +189,22 @@ fn demo_session(global: &Global, overrides: &ContextOverrides) -> Result<Session
         .contexts
         .insert(DEMO_CONTEXT.into(), Context::default());
     Session::new(config, paths, Some(DEMO_CONTEXT), overrides)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shell_quote_survives_a_shell() {
+        for s in [
+            "postgres://u@h:5432/app?sslmode=disable&x=1",
+            "it's $HOME `x` *",
+        ] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", super::shell_quote(s)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
+        }
+    }
 }

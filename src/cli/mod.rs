@@ -3,6 +3,7 @@
 
 mod audit;
 mod cache;
+mod completions;
 pub mod confirm;
 mod demo;
 mod doctor;
@@ -10,6 +11,7 @@ mod init;
 mod interrupt;
 pub mod logging;
 mod login;
+mod man;
 pub mod output;
 mod overview;
 mod tenants;
@@ -57,6 +59,10 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// Tables as wide as their content instead of wrapped to the terminal
+    /// (COLUMNS, or 80 when piped).
+    #[arg(long, global = true)]
+    pub wide: bool,
     /// Confirm changes without asking (for scripts).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
@@ -92,6 +98,10 @@ pub enum Command {
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 impl Global {
@@ -117,6 +127,7 @@ impl Global {
 /// Runs a subcommand and returns its exit code.
 pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
     logging::init(&global);
+    output::set_wide(global.wide);
     let result = match command {
         Command::Demo(args) => demo::run(&global, args).await,
         Command::Doctor => doctor::run(&global).await,
@@ -126,6 +137,8 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man => man::run(),
     };
     match result {
         // The reader went away (`| head`): what it wanted was written.

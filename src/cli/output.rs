@@ -2,7 +2,8 @@
 
 use crate::error::{Error, Result};
 use serde::Serialize;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -35,6 +36,7 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
             for r in rows {
                 row(&mut t, r.cells());
             }
+            fit_columns(&mut t);
             writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
         }
     }
@@ -64,6 +66,7 @@ pub fn print_item<T: Serialize>(item: &T, format: Format) -> Result<()> {
             for (k, v) in pairs {
                 row(&mut t, vec![k, v]);
             }
+            fit_columns(&mut t);
             writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
         }
     }
@@ -76,12 +79,105 @@ pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> Result
     writeln!(out).map_err(|e| Error::io("writing stdout", e))
 }
 
+/// `--wide`: tables as wide as their content. Set once from the command
+/// line, before any output, so every table gets it without a parameter.
+static WIDE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, Ordering::Relaxed);
+}
+
 pub fn table(headers: Vec<&str>) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
         .set_header(headers.iter().map(|h| h.to_uppercase()));
+    fit(&mut t);
     t
+}
+
+/// Long cells (fix SQL, key samples, messages) wrap so that rows fit the
+/// terminal, unless `--wide` asks for everything on one line.
+pub fn fit(t: &mut comfy_table::Table) {
+    if WIDE.load(Ordering::Relaxed) {
+        t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        return;
+    }
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    // On a terminal comfy-table asks it for its width.
+    if !std::io::stdout().is_terminal() {
+        t.set_width(piped_width(std::env::var("COLUMNS").ok().as_deref()));
+    }
+}
+
+/// Narrowest share a wrapped column keeps when shorter ones stay whole.
+const MIN_WRAPPED: usize = 16;
+
+/// Once the rows are in, fixes every column's width so that the table fits.
+/// comfy-table's own dynamic layout splits the width evenly, which also
+/// wraps short identity columns (kind, table, id) that would fit whole.
+pub fn fit_columns(t: &mut comfy_table::Table) {
+    let content = t.column_max_content_widths();
+    fit_to(t, &content);
+}
+
+/// Fits the columns as if they held content this wide (a listing printed in
+/// chunks passes the widest of every chunk so far, so the chunks line up);
+/// false when the table may be as wide as it likes.
+pub fn fit_to(t: &mut comfy_table::Table, content: &[u16]) -> bool {
+    if WIDE.load(Ordering::Relaxed) {
+        return false;
+    }
+    let Some(width) = t.width() else {
+        return false;
+    };
+    for (i, w) in fitted_widths(content, width).into_iter().enumerate() {
+        if let Some(c) = t.column_mut(i) {
+            // The width comfy-table constrains includes the padding.
+            c.set_constraint(comfy_table::ColumnConstraint::Absolute(
+                comfy_table::Width::Fixed(w + 2),
+            ));
+        }
+    }
+    true
+}
+
+/// Content widths within `width` columns (each column is padded by a space
+/// on either side): everything whole when it fits; else the shortest
+/// columns whole as long as each remaining one keeps [`MIN_WRAPPED`], and
+/// those share what is left, none wider than its content.
+fn fitted_widths(content: &[u16], width: u16) -> Vec<u16> {
+    let n = content.len();
+    let mut left = usize::from(width).saturating_sub(2 * n);
+    if content.iter().map(|&w| usize::from(w)).sum::<usize>() <= left {
+        return content.to_vec();
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| content[i]);
+    let mut out = content.to_vec();
+    let mut kept = 0;
+    for &i in &order {
+        let w = usize::from(content[i]);
+        if w + (n - kept - 1) * MIN_WRAPPED > left {
+            break;
+        }
+        left -= w;
+        kept += 1;
+    }
+    for (k, &i) in order.iter().enumerate().skip(kept) {
+        let share = (left / (n - k)).max(1);
+        let w = share.min(usize::from(content[i]));
+        out[i] = u16::try_from(w).unwrap_or(u16::MAX);
+        left = left.saturating_sub(w);
+    }
+    out
+}
+
+/// `COLUMNS` when it holds a width, else the traditional 80.
+fn piped_width(columns: Option<&str>) -> u16 {
+    columns
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&w| w > 0)
+        .unwrap_or(80)
 }
 
 /// Adds a row of cells shown to a person on a terminal. Data such as tenant
@@ -177,6 +273,37 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("next"), "{text}");
+    }
+
+    #[test]
+    fn fitted_widths_keep_short_columns_whole() {
+        // Fits: untouched.
+        assert_eq!(fitted_widths(&[10, 20], 80), vec![10, 20]);
+        // tenants lint at 100: kind and table whole, detail and fix share.
+        assert_eq!(fitted_widths(&[20, 20, 80, 150], 100), vec![20, 20, 26, 26]);
+        // A wrapped column narrower than its share gives the rest away.
+        assert_eq!(fitted_widths(&[13, 100], 32), vec![13, 15]);
+        // Whole while the wrapped rest keeps MIN_WRAPPED, then wrapped.
+        assert_eq!(fitted_widths(&[5, 30, 200], 60), vec![5, 30, 19]);
+        assert_eq!(fitted_widths(&[5, 40, 200], 60), vec![5, 24, 25]);
+        let w = fitted_widths(&[20, 36, 80, 150], 120);
+        assert_eq!(
+            w.iter().map(|&w| w as usize + 2).sum::<usize>(),
+            120,
+            "{w:?}"
+        );
+        assert_eq!(&w[..2], &[20, 36]);
+        // Too narrow for anything: every column still gets a character.
+        assert!(fitted_widths(&[50, 50, 50], 4).iter().all(|&w| w >= 1));
+    }
+
+    #[test]
+    fn piped_width_reads_columns_else_80() {
+        assert_eq!(piped_width(Some("100")), 100);
+        assert_eq!(piped_width(Some(" 132 ")), 132);
+        assert_eq!(piped_width(Some("0")), 80);
+        assert_eq!(piped_width(Some("wide")), 80);
+        assert_eq!(piped_width(None), 80);
     }
 
     #[test]

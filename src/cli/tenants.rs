@@ -169,8 +169,8 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
 /// Table output: one page (of `--limit`, else a screenful). A limit larger
 /// than [`TABLE_CHUNK`] is fetched and printed a chunk at a time (keyset
 /// pages, so est_rows stays bounded per chunk and memory does not grow with
-/// the limit). Columns never get narrower than an earlier chunk had them,
-/// so they stay aligned unless a later value is wider.
+/// the limit). Columns are fitted to the widest values of every chunk so
+/// far, so they stay aligned unless a later value is wider.
 async fn list_table(
     pg: &crate::conn::Pg,
     map: &crate::config::SchemaMap,
@@ -190,6 +190,7 @@ async fn list_table(
             Some(_) => {
                 let mut t = comfy_table::Table::new();
                 t.load_preset(comfy_table::presets::NOTHING);
+                output::fit(&mut t);
                 t
             }
         };
@@ -204,18 +205,18 @@ async fn list_table(
             cells.truncate(7);
             output::row(&mut t, cells);
         }
-        // Constraints only reach columns that exist, so they follow the rows.
-        if let Some(w) = &widths {
-            t.set_constraints(w.iter().map(|w| {
-                comfy_table::ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(w + 2))
-            }));
-        }
         let first = widths.is_none();
         if first || !page.rows.is_empty() {
             let now = t.column_max_content_widths();
             let seen = widths.get_or_insert_with(|| vec![0; now.len()]);
             for (w, n) in seen.iter_mut().zip(now) {
                 *w = (*w).max(n);
+            }
+            // Constraints only reach columns that exist, so they follow the rows.
+            if !output::fit_to(&mut t, seen) {
+                t.set_constraints(seen.iter().map(|w| {
+                    comfy_table::ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(w + 2))
+                }));
             }
             match writeln!(stdout.lock(), "{t}") {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::Ok),
