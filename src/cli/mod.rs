@@ -12,6 +12,7 @@ pub mod logging;
 mod login;
 pub mod output;
 mod overview;
+mod safe;
 mod tenants;
 
 use crate::config::{Config, ContextOverrides, Paths};
@@ -146,14 +147,44 @@ pub fn report(err: &Error) {
     );
 }
 
+/// A command-line error as clap words it (the error, usage, a pointer to
+/// `--help`), each line bounded and escaped like [`one_line`]: clap quotes
+/// the offending argument, which may be huge or hold control characters.
+pub fn report_usage(rendered: &str) {
+    let mut err = std::io::stderr().lock();
+    for line in rendered.trim_end().lines() {
+        let _ = writeln!(err, "{}", bounded(&output::printable(line)));
+    }
+}
+
+/// The longest error line, in characters: enough for any real message,
+/// while a 10 MB dbname or cursor quoted back stays readable.
+const MAX_LINE: usize = 500;
+
 /// Folds a multi-line message (server replies, parser dumps) into one line so
-/// that every error stays one readable line.
+/// that every error stays one readable line, escapes what would drive the
+/// terminal (messages quote user input), and cuts the middle out of an
+/// overlong one, keeping its start and its end (where hints are).
 pub fn one_line(text: &str) -> String {
-    text.split(['\n', '\r'])
+    let folded = text
+        .split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    bounded(&output::printable(&folded))
+}
+
+fn bounded(shown: &str) -> String {
+    let count = shown.chars().count();
+    if count <= MAX_LINE {
+        return shown.to_string();
+    }
+    let head_len = (MAX_LINE - 1) / 2;
+    let tail_len = MAX_LINE - 1 - head_len;
+    let head: String = shown.chars().take(head_len).collect();
+    let tail: String = shown.chars().skip(count - tail_len).collect();
+    format!("{head}…{tail}")
 }
 
 #[cfg(test)]
@@ -221,5 +252,19 @@ mod tests {
     fn errors_fold_to_one_line() {
         assert_eq!(super::one_line("a: b\n  c\r\n\nd"), "a: b; c; d");
         assert_eq!(super::one_line("plain"), "plain");
+        assert_eq!(
+            super::one_line("bad \u{1b}]0;x\u{7} \u{202e}name"),
+            "bad \\u{1b}]0;x\\u{7} \\u{202e}name"
+        );
+    }
+
+    #[test]
+    fn long_errors_keep_start_and_end() {
+        let long = format!("cannot connect to db {}: try --pg", "x".repeat(10_000_000));
+        let line = super::one_line(&long);
+        assert_eq!(line.chars().count(), super::MAX_LINE);
+        assert!(line.starts_with("cannot connect to db xxx"), "{line}");
+        assert!(line.ends_with("xxx: try --pg"), "{line}");
+        assert!(line.contains('…'), "{line}");
     }
 }

@@ -8,7 +8,7 @@ use crate::session::Session;
 use crate::tenants::{self, Change, Finding, ListQuery, SortField, StatusAction, TenantRow};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// Rows of table output without --limit (about a screenful).
 const DEFAULT_PAGE: usize = 50;
@@ -252,7 +252,11 @@ async fn write_csv(
     limit: Option<usize>,
 ) -> Result<Option<String>> {
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let terminal = stdout.is_terminal();
+    let mut out = super::safe::Csv::new(
+        std::io::BufWriter::with_capacity(256 * 1024, stdout.lock()),
+        terminal,
+    );
     let mut cut = limit.map(tenants::stream::CsvCut::new);
     while let Some(chunk) = s.next().await {
         let chunk = chunk?;

@@ -28,13 +28,16 @@ impl Cursor {
     }
 
     pub fn decode(text: &str) -> Result<Cursor> {
-        let bad = || {
-            Error::Usage(format!(
-                "invalid cursor '{text}': pass the next_cursor value printed by a previous page"
-            ))
-        };
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| bad())?;
-        serde_json::from_slice(&bytes).map_err(|_| bad())
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| Cursor::invalid(text))?;
+        serde_json::from_slice(&bytes).map_err(|_| Cursor::invalid(text))
+    }
+
+    pub fn invalid(text: &str) -> Error {
+        Error::Usage(format!(
+            "invalid cursor '{text}': pass the next_cursor value printed by a previous page"
+        ))
     }
 
     /// A cursor only continues the listing it came from.
