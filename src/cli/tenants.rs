@@ -134,6 +134,10 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
 }
 
 async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
+    // A bad cursor is the caller's mistake whether or not the server is up.
+    if let Some(after) = &a.after {
+        tenants::Cursor::decode(after)?.check(a.sort, a.desc)?;
+    }
     let pg = session.pg().await?;
     let map = &session.ctx.schema;
     let q = ListQuery {

@@ -1,0 +1,541 @@
+//! Hostile input: the parsers take arbitrary text without panicking, the
+//! binary answers hostile arguments with a contract exit code and one
+//! bounded stderr line, and data cannot drive the operator's terminal.
+
+mod common;
+
+use clap::Parser;
+use common::{home, opsdeck, TestDb};
+use opsdeck::cache::{escape, unescape};
+use opsdeck::cli::Cli;
+use opsdeck::config::Config;
+use opsdeck::conn::{conninfo, params, pgpass, service};
+use opsdeck::tenants::{Cursor, SortField};
+use opsdeck::Error;
+use proptest::prelude::*;
+use std::path::Path;
+
+fn config() -> ProptestConfig {
+    ProptestConfig::with_cases(256)
+}
+
+/// Pieces of conninfo strings and URLs, glued at random: real keywords and
+/// separators reach deeper into the parser than uniform noise does.
+fn conninfo_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("postgres://".to_string()),
+        Just("postgresql://".to_string()),
+        Just("host=".to_string()),
+        Just("port=".to_string()),
+        Just("hostaddr=".to_string()),
+        Just("dbname=".to_string()),
+        Just("user=".to_string()),
+        Just("password=".to_string()),
+        Just("service=".to_string()),
+        Just("sslmode=".to_string()),
+        Just("connect_timeout=".to_string()),
+        Just("keepalives_idle=".to_string()),
+        Just("keepalives_count=".to_string()),
+        Just("tcp_user_timeout=".to_string()),
+        Just("options=".to_string()),
+        Just("?".to_string()),
+        Just("&".to_string()),
+        Just("@".to_string()),
+        Just(":".to_string()),
+        Just("/".to_string()),
+        Just(",".to_string()),
+        Just("[".to_string()),
+        Just("]".to_string()),
+        Just("'".to_string()),
+        Just("\\".to_string()),
+        Just(" ".to_string()),
+        Just("%".to_string()),
+        "%[0-9a-fA-Fg]{0,2}",
+        "-?[0-9]{1,25}",
+        "\\PC{0,8}",
+        any::<String>(),
+    ];
+    prop::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+}
+
+fn empty_env(_: &str) -> Option<String> {
+    None
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn conninfo_and_urls_never_panic(text in conninfo_text()) {
+        let _ = conninfo::parse(&text);
+        if let Err(e) = params::resolve(&text, &empty_env) {
+            prop_assert!(matches!(e, Error::Usage(_) | Error::Config(_)), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn service_and_pgpass_files_never_panic(text in "(\\PC|\n|\\[|\\]|=|:|\\\\|#|\\*){0,200}", name in "\\PC{0,6}") {
+        let _ = service::parse(&text, &name, Path::new("pg_service.conf"));
+        let key = pgpass::Key { host: &name, port: "5432", dbname: "d", user: "u" };
+        let _ = pgpass::find(&text, key);
+    }
+
+    #[test]
+    fn config_text_is_ok_or_a_typed_error(text in any::<String>()) {
+        if let Err(e) = Config::parse(&text, Path::new("c.toml")) {
+            prop_assert!(matches!(e, Error::ConfigSyntax { .. } | Error::Config(_)), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn config_numbers_are_ok_or_config_errors(
+        key in prop::sample::select(vec![
+            "statement_timeout_ms", "lock_timeout_ms", "idle_in_transaction_timeout_ms",
+            "redis_cluster", "read_only",
+        ]),
+        value in prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:?}")),
+            Just("nan".to_string()),
+            Just("inf".to_string()),
+            Just("99999999999999999999999".to_string()),
+        ],
+        section in prop::sample::select(vec!["[contexts.a]", "[contexts.a.thresholds]", "[contexts.a.cache]", "[tui]"]),
+    ) {
+        let text = format!("{section}\n{key} = {value}\nrefresh_secs = {value}\nsample_size = {value}\n");
+        match Config::parse(&text, Path::new("c.toml")) {
+            Ok(cfg) => {
+                // Whatever was accepted resolves to the timeouts Postgres takes.
+                for (name, ctx) in cfg.contexts {
+                    let r = opsdeck::config::ResolvedContext::resolve(name, ctx, &Default::default());
+                    prop_assert!(r.statement_timeout.as_millis() <= i32::MAX as u128);
+                    prop_assert!(r.lock_timeout.as_millis() <= i32::MAX as u128);
+                    prop_assert!(r.idle_in_transaction_timeout.as_millis() <= i32::MAX as u128);
+                }
+            }
+            Err(e) => prop_assert!(matches!(e, Error::ConfigSyntax { .. } | Error::Config(_)), "{e:?}"),
+        }
+    }
+
+    #[test]
+    fn cursors_from_arbitrary_text_are_ok_or_usage_errors(text in any::<String>()) {
+        if let Err(e) = Cursor::decode(&text) {
+            prop_assert!(matches!(e, Error::Usage(_)), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_of_arbitrary_bytes_are_ok_or_usage_errors(bytes in any::<Vec<u8>>(), cut in 0usize..64) {
+        use base64::Engine;
+        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
+        let truncated = &text[..text.len().saturating_sub(cut % 3)];
+        for t in [text.as_str(), truncated] {
+            if let Err(e) = Cursor::decode(t) {
+                prop_assert!(matches!(e, Error::Usage(_)), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip(key in proptest::option::of(any::<String>()), id in any::<String>(), desc: bool) {
+        let c = Cursor { field: SortField::Name, desc, key, id };
+        prop_assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+    }
+
+    #[test]
+    fn escaped_keys_round_trip_and_show_nothing_hostile(bytes in any::<Vec<u8>>()) {
+        let shown = escape(&bytes);
+        prop_assert_eq!(unescape(&shown).unwrap(), bytes);
+        prop_assert!(
+            !shown.chars().any(|c| c.is_control() || opsdeck::cache::keyname::is_bidi(c)),
+            "{:?}", shown
+        );
+    }
+
+    #[test]
+    fn unescape_of_arbitrary_text_is_ok_or_a_usage_error(text in "(\\PC|\\\\|x|[0-9a-f]){0,40}") {
+        if let Err(e) = unescape(&text) {
+            prop_assert!(matches!(e, Error::Usage(_)), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn random_command_lines_parse_or_fail_without_panicking(
+        words in prop::collection::vec(prop_oneof![
+            prop::sample::select(VOCABULARY.to_vec()).prop_map(str::to_string),
+            "-?-?[a-z-]{0,12}",
+            "-?[0-9]{1,30}[smhdw]?",
+            any::<String>(),
+        ], 0..10)
+    ) {
+        let argv = std::iter::once("opsdeck".to_string()).chain(words);
+        if let Err(e) = Cli::try_parse_from(argv) {
+            // Rendering is what the binary prints; it must not panic either.
+            let _ = e.render().to_string();
+        }
+    }
+}
+
+const VOCABULARY: &[&str] = &[
+    "demo",
+    "--keep",
+    "--no-tui",
+    "doctor",
+    "overview",
+    "init",
+    "login",
+    "--delete",
+    "cache",
+    "stats",
+    "keys",
+    "get",
+    "del",
+    "invalidate",
+    "--pattern",
+    "--tag",
+    "--tenant",
+    "--dry-run",
+    "--sizes",
+    "tenants",
+    "list",
+    "show",
+    "suspend",
+    "resume",
+    "lint",
+    "--status",
+    "--search",
+    "--sort",
+    "--desc",
+    "--limit",
+    "--after",
+    "--no-sizes",
+    "audit",
+    "--since",
+    "--actor",
+    "help",
+    "--context",
+    "--config",
+    "--pg",
+    "--redis",
+    "--read-only",
+    "--output",
+    "table",
+    "json",
+    "csv",
+    "--yes",
+    "-y",
+    "--no-color",
+    "-v",
+    "-vvvv",
+    "--log-file",
+    "--help",
+    "-h",
+    "--version",
+    "--",
+    "=",
+];
+
+/// A Postgres nobody listens on: connecting fails at once, with exit 4.
+const DEAD_PG: &str = "postgres://u@127.0.0.1:1/d";
+
+/// Runs the binary; returns (exit code, stderr).
+fn run_binary(home: &Path, args: &[std::ffi::OsString]) -> (i32, String) {
+    let out = opsdeck(home).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+    args.iter().map(Into::into).collect()
+}
+
+fn assert_one_bounded_line(what: &str, code: i32, err: &str) {
+    assert!((0..=5).contains(&code), "{what}: exit {code}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert_eq!(err.lines().count(), 1, "{what}: {err:?}");
+    assert!(err.chars().count() <= 520, "{what}: {} chars", err.len());
+    assert!(
+        !err.trim_end().chars().any(|c| c.is_control()),
+        "{what}: {err:?}"
+    );
+}
+
+#[test]
+fn hostile_arguments_get_a_contract_exit_code_and_one_bounded_line() {
+    let h = home();
+    let huge = "9".repeat(40);
+    let long_db = format!("postgres://u@127.0.0.1:1/{}", "x".repeat(100_000));
+    let cases: Vec<(Vec<std::ffi::OsString>, i32)> = vec![
+        (os(&["audit", "list", "--since", "100000000d"]), 2),
+        (os(&["audit", "list", "--since", "9999999999999999h"]), 2),
+        (os(&["audit", "list", "--since", &format!("{huge}s")]), 2),
+        (os(&["--pg", &long_db, "tenants", "list"]), 4),
+        (
+            os(&["--pg", DEAD_PG, "tenants", "list", "--after", "garbage"]),
+            2,
+        ),
+        (
+            os(&[
+                "--pg",
+                DEAD_PG,
+                "tenants",
+                "show",
+                "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}",
+            ]),
+            4,
+        ),
+        (
+            os(&[
+                "--pg",
+                "host=127.0.0.1 port=1 keepalives_idle=99999999999",
+                "tenants",
+                "list",
+            ]),
+            2,
+        ),
+        (
+            os(&[
+                "--redis",
+                "redis://127.0.0.1:1",
+                "cache",
+                "get",
+                "\u{1b}[2J\\xZZ",
+            ]),
+            2,
+        ),
+        (
+            os(&["--context", &"\u{7}".repeat(100_000), "tenants", "list"]),
+            2,
+        ),
+    ];
+    for (args, want) in cases {
+        let what = format!("{:.80?}", args);
+        let (code, err) = run_binary(h.path(), &args);
+        assert_one_bounded_line(&what, code, &err);
+        assert_eq!(code, want, "{what}: {err}");
+    }
+}
+
+#[test]
+fn command_line_errors_are_bounded_and_escaped_even_for_invalid_utf8() {
+    use std::os::unix::ffi::OsStringExt;
+    let h = home();
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        vec![
+            "tenants".into(),
+            "show".into(),
+            std::ffi::OsString::from_vec(vec![0xff, 0xfe, b'x']),
+        ],
+        os(&["tenants", "list", "--limit", &"9".repeat(100_000)]),
+        os(&["tenants", "list", "--output", "\u{1b}]0;pwned\u{7}"]),
+        os(&["\u{1b}[2J", "--\u{202e}"]),
+    ];
+    for args in cases {
+        let what = format!("{:.80?}", args);
+        let (code, err) = run_binary(h.path(), &args);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(!err.contains("panicked"), "{what}: {err}");
+        // clap's own layout (error, usage, --help pointer), each line bounded.
+        assert!(err.lines().count() <= 6, "{what}: {err}");
+        for line in err.lines() {
+            assert!(line.chars().count() <= 500, "{what}: {} chars", line.len());
+            assert!(!line.chars().any(|c| c.is_control()), "{what}: {line:?}");
+        }
+    }
+}
+
+#[test]
+fn a_ten_megabyte_dbname_gives_one_short_line() {
+    let h = home();
+    let cfg = h.path().join("config.toml");
+    let db = "x".repeat(10_000_000);
+    std::fs::write(
+        &cfg,
+        format!("[contexts.t]\npg = \"postgres://u@127.0.0.1:1/{db}\"\n"),
+    )
+    .unwrap();
+    let (code, err) = run_binary(
+        h.path(),
+        &[
+            "--config".into(),
+            cfg.into_os_string(),
+            "tenants".into(),
+            "list".into(),
+        ],
+    );
+    assert_one_bounded_line("10 MB dbname", code, &err);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains('…'), "{err}");
+}
+
+#[test]
+fn out_of_range_timeouts_in_a_context_are_config_errors() {
+    let h = home();
+    let cfg = h.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!("[contexts.t]\npg = \"{DEAD_PG}\"\nstatement_timeout_ms = 9223372036854775807\n"),
+    )
+    .unwrap();
+    let (code, err) = run_binary(
+        h.path(),
+        &[
+            "--config".into(),
+            cfg.into_os_string(),
+            "tenants".into(),
+            "list".into(),
+        ],
+    );
+    assert_one_bounded_line("timeout", code, &err);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("contexts.t.statement_timeout_ms")
+            && err.contains("0 (no limit) to 2147483647"),
+        "{err}"
+    );
+}
+
+/// A tenants table whose second tenant's name would retitle the window and
+/// clear the screen, and reverse the rest of the line, if a terminal obeyed it.
+async fn hostile_tenants() -> (TestDb, tempfile::TempDir, std::path::PathBuf) {
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text UNIQUE, name text, plan text,
+                                   status text NOT NULL DEFAULT 'active', created_at timestamptz DEFAULT now());
+             INSERT INTO tenants (id, slug, name, plan) VALUES
+               (1, 'acme', 'Acme', 'pro'),
+               (2, 'evil', E'\\x1b]0;pwned\\x07\\x1b[2J two\\nlines \\u202Egpj.exe', 'free'),
+               (3, 'zed', 'Zed', 'pro');",
+        )
+        .await
+        .unwrap();
+    let h = home();
+    let cfg = h.path().join("config.toml");
+    std::fs::write(&cfg, format!("[contexts.t]\npg = \"{}\"\n", db.url)).unwrap();
+    (db, h, cfg)
+}
+
+const EVIL: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J two\nlines \u{202e}gpj.exe";
+
+#[tokio::test]
+async fn tampered_cursors_are_usage_errors() {
+    use base64::Engine;
+    let (_db, h, cfg) = hostile_tenants().await;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let other_sort = Cursor {
+        field: SortField::Slug,
+        desc: false,
+        key: Some("acme".into()),
+        id: "1".into(),
+    }
+    .encode();
+    let wrong_id = Cursor {
+        field: SortField::Id,
+        desc: false,
+        key: None,
+        id: "1 OR true".into(),
+    }
+    .encode();
+    let good = Cursor {
+        field: SortField::Id,
+        desc: false,
+        key: None,
+        id: "1".into(),
+    }
+    .encode();
+    for after in [
+        "garbage".to_string(),
+        good[..good.len() - 3].to_string(),
+        b64("{\"f\":\"id\",\"d\":false"),
+        b64("\u{0}\u{1}junk"),
+        other_sort,
+        wrong_id,
+    ] {
+        for output in ["table", "csv", "json"] {
+            let out = opsdeck(h.path())
+                .arg("--config")
+                .arg(&cfg)
+                .args(["--output", output, "tenants", "list", "--after", &after])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_one_bounded_line(&after, out.status.code().unwrap_or(-1), &err);
+            assert_eq!(out.status.code(), Some(2), "{after} ({output}): {err}");
+        }
+    }
+    // The untampered cursor still continues the listing.
+    let out = opsdeck(h.path())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--output", "csv", "tenants", "list", "--after", &good])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\n3,zed,Zed,"));
+}
+
+#[tokio::test]
+async fn csv_to_a_pipe_is_byte_exact() {
+    let (_db, h, cfg) = hostile_tenants().await;
+    let out = opsdeck(h.path())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--output", "csv", "tenants", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    let names: Vec<String> = r.records().map(|rec| rec.unwrap()[2].to_string()).collect();
+    assert_eq!(names, ["Acme", EVIL, "Zed"]);
+}
+
+#[tokio::test]
+async fn csv_and_tables_on_a_terminal_show_data_escaped() {
+    let (_db, h, cfg) = hostile_tenants().await;
+    let cfg = cfg.display().to_string();
+    for output in ["csv", "table"] {
+        let mut t = common::pty::Tui::spawn(
+            h.path(),
+            &[
+                "--config",
+                &cfg,
+                "--output",
+                output,
+                "tenants",
+                "list",
+                "--no-sizes",
+            ],
+        );
+        let (text, code, _) = t.finish();
+        assert_eq!(code, 0, "{output}: {text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{output}: {text:?}"
+        );
+        assert!(!text.contains('\u{202e}'), "{output}: {text:?}");
+        assert!(
+            text.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[2J two\\nlines \\u{202e}gpj.exe"),
+            "{output}: {text:?}"
+        );
+        // Header and three rows, one line each (the pty turns \n into \r\n).
+        let rows: Vec<&str> = text
+            .split("\r\n")
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(rows.len(), 4, "{output}: {rows:?}");
+    }
+}
