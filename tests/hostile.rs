@@ -247,6 +247,11 @@ fn run_binary(home: &Path, args: &[std::ffi::OsString]) -> (i32, String) {
     )
 }
 
+/// The arguments for a failure message, cut short: some are 100 KB long.
+fn label(args: &[std::ffi::OsString]) -> String {
+    format!("{args:?}").chars().take(120).collect()
+}
+
 fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
     args.iter().map(Into::into).collect()
 }
@@ -311,7 +316,7 @@ fn hostile_arguments_get_a_contract_exit_code_and_one_bounded_line() {
         ),
     ];
     for (args, want) in cases {
-        let what = format!("{:.80?}", args);
+        let what = label(&args);
         let (code, err) = run_binary(h.path(), &args);
         assert_one_bounded_line(&what, code, &err);
         assert_eq!(code, want, "{what}: {err}");
@@ -333,7 +338,7 @@ fn command_line_errors_are_bounded_and_escaped_even_for_invalid_utf8() {
         os(&["\u{1b}[2J", "--\u{202e}"]),
     ];
     for args in cases {
-        let what = format!("{:.80?}", args);
+        let what = label(&args);
         let (code, err) = run_binary(h.path(), &args);
         assert_eq!(code, 2, "{what}: {err}");
         assert!(!err.contains("panicked"), "{what}: {err}");
