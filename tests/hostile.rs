@@ -544,3 +544,21 @@ async fn csv_and_tables_on_a_terminal_show_data_escaped() {
         assert_eq!(rows.len(), 4, "{output}: {rows:?}");
     }
 }
+
+#[tokio::test]
+async fn a_limit_past_bigint_means_every_row() {
+    let (_db, h, cfg) = hostile_tenants().await;
+    for output in ["csv", "json", "table"] {
+        let out = opsdeck(h.path())
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--output", output, "tenants", "list", "--no-sizes"])
+            .args(["--limit", &usize::MAX.to_string()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{output}: {err}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("zed"), "{output}: {text}");
+    }
+}

@@ -131,4 +131,18 @@ mod tests {
         assert_eq!(super::parse_age("36500d").unwrap().num_days(), 36_500);
         assert_eq!(super::parse_age("5214w").unwrap().num_weeks(), 5214);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_age_text_is_a_duration_now_can_go_back_by_or_a_usage_error(
+            s in "[0-9+-]{0,25}[smhdwy ]?|\\PC{0,12}"
+        ) {
+            match super::parse_age(&s) {
+                Ok(d) => proptest::prop_assert!(chrono::Utc::now().checked_sub_signed(d).is_some()),
+                Err(e) => proptest::prop_assert!(matches!(e, crate::error::Error::Usage(_)), "{e:?}"),
+            }
+        }
+    }
 }

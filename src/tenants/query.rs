@@ -186,10 +186,15 @@ pub fn page(m: &TenantsMeta, q: &ListQuery, sized: &[(String, String)]) -> Resul
         text: format!(
             "SELECT {cols} FROM {} t {filter} {order} LIMIT {}",
             m.table.sql(),
-            q.limit.saturating_add(1)
+            sql_limit(q.limit.saturating_add(1))
         ),
         params: b.params,
     })
+}
+
+/// Postgres takes LIMIT as a bigint; a larger `--limit` means every row.
+fn sql_limit(n: usize) -> u64 {
+    (n as u64).min(i64::MAX as u64)
 }
 
 /// The (filtered) table in order from `q.after` on, at most `limit` rows,
@@ -200,7 +205,9 @@ pub fn stream(m: &TenantsMeta, q: &ListQuery, values: Values, limit: Option<usiz
         params: Vec::new(),
     };
     let (filter, order) = filter_and_order(m, q, &mut b)?;
-    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let limit = limit
+        .map(|n| format!(" LIMIT {}", sql_limit(n)))
+        .unwrap_or_default();
     Ok(Sql {
         text: format!(
             "SELECT {}, NULL::bigint AS est_rows, NULL::boolean AS est_rows_capped FROM {} t {filter} {order}{limit}",
@@ -337,6 +344,12 @@ mod tests {
         let s = stream(&meta(), &q, Values::Inline, Some(7)).unwrap();
         assert!(s.params.is_empty());
         assert!(s.text.ends_with(" LIMIT 7"), "{}", s.text);
+        let all = stream(&meta(), &q, Values::Inline, Some(usize::MAX)).unwrap();
+        assert!(
+            all.text.ends_with(" LIMIT 9223372036854775807"),
+            "{}",
+            all.text
+        );
         assert!(s.text.contains("E'%O''Brien%'::text"), "{}", s.text);
         assert!(s.text.contains("NULL::bigint AS est_rows"), "{}", s.text);
     }
