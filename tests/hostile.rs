@@ -562,3 +562,28 @@ async fn a_limit_past_bigint_means_every_row() {
         assert!(text.contains("zed"), "{output}: {text}");
     }
 }
+
+#[test]
+fn nul_characters_in_the_config_are_refused_before_connecting() {
+    let h = home();
+    let cfg = h.path().join("config.toml");
+    for (text, names) in [
+        (
+            "[contexts.t]\npg = \"host=127.0.0.1 port=1 dbname=a\\u0000b\"\n".to_string(),
+            "\"dbname\" contains a NUL",
+        ),
+        (
+            format!("[contexts.t]\npg = \"{DEAD_PG}\"\n[contexts.t.schema]\ntenants_table = \"x\\u0000\"\n"),
+            "contexts.t.schema.tenants_table contains a NUL",
+        ),
+    ] {
+        std::fs::write(&cfg, &text).unwrap();
+        let (code, err) = run_binary(
+            h.path(),
+            &["--config".into(), cfg.clone().into_os_string(), "tenants".into(), "list".into()],
+        );
+        assert_one_bounded_line(&text, code, &err);
+        assert_eq!(code, 2, "{text}: {err}");
+        assert!(err.contains(names), "{err}");
+    }
+}

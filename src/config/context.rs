@@ -56,7 +56,7 @@ impl Context {
                 )));
             }
         }
-        Ok(())
+        self.schema.check(name)
     }
 }
 

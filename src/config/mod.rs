@@ -221,6 +221,13 @@ mod tests {
                 "{msg}"
             );
         }
+        let nul = "[contexts.n.schema]\ntenants_table = \"x\\u0000y\"\n";
+        let err = Config::parse(nul, Path::new("c.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("contexts.n.schema.tenants_table contains a NUL"),
+            "{err}"
+        );
         let ok = "[contexts.a]\nstatement_timeout_ms = 2147483647\n[tui]\nrefresh_secs = 86400\n";
         assert!(Config::parse(ok, Path::new("c.toml")).is_ok());
     }

@@ -31,7 +31,12 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD
             .decode(text.trim())
             .map_err(|_| Cursor::invalid(text))?;
-        serde_json::from_slice(&bytes).map_err(|_| Cursor::invalid(text))
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| Cursor::invalid(text))?;
+        // No cursor opsdeck printed holds a NUL: Postgres text cannot.
+        if c.id.contains('\0') || c.key.as_deref().is_some_and(|k| k.contains('\0')) {
+            return Err(Cursor::invalid(text));
+        }
+        Ok(c)
     }
 
     pub fn invalid(text: &str) -> Error {
@@ -75,5 +80,10 @@ mod tests {
         assert!(c.check(SortField::Name, false).is_err());
         assert!(Cursor::decode("not a cursor!").is_err());
         assert!(Cursor::decode("e30").is_err());
+        let nul = Cursor {
+            key: Some("a\0b".into()),
+            ..c.clone()
+        };
+        assert!(Cursor::decode(&nul.encode()).is_err());
     }
 }
