@@ -587,3 +587,61 @@ fn nul_characters_in_the_config_are_refused_before_connecting() {
         assert!(err.contains(names), "{err}");
     }
 }
+
+#[tokio::test]
+async fn cache_keys_and_values_on_a_terminal_show_data_escaped() {
+    let prefix = common::unique("hostile");
+    let key = format!("{prefix}:evil\u{1b}]0;pwned\u{7}\u{202e}gpj");
+    let mut conn = redis::Client::open(common::redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("ok\rEVIL \u{202e}txt")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let h = home();
+    let redis = common::redis_url();
+    let pattern = format!("{prefix}:*");
+    let shown_key = format!("{prefix}:evil\\x1b]0;pwned\\x07\\xe2\\x80\\xaegpj");
+    let runs: [&[&str]; 4] = [
+        &["cache", "keys", "--pattern", &pattern, "--output", "csv"],
+        &["cache", "keys", "--pattern", &pattern],
+        &["cache", "keys", "--pattern", &pattern, "--output", "json"],
+        &["cache", "get", &shown_key],
+    ];
+    for args in runs {
+        let mut all = vec!["--redis", redis.as_str()];
+        all.extend_from_slice(args);
+        let mut t = common::pty::Tui::spawn(h.path(), &all);
+        let (text, code, _) = t.finish();
+        assert_eq!(code, 0, "{args:?}: {text}");
+        // JSON doubles the escapes' backslashes.
+        let json_key = shown_key.replace('\\', "\\\\");
+        assert!(
+            text.contains(&shown_key) || text.contains(&json_key),
+            "{args:?}: {text:?}"
+        );
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\r' && c != '\n' && opsdeck_hostile(c)),
+            "{args:?}: {text:?}"
+        );
+        if args[1] == "get" {
+            assert!(text.contains("ok\\rEVIL \\u{202e}txt"), "{text:?}");
+        }
+    }
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+fn opsdeck_hostile(c: char) -> bool {
+    c.is_control() || opsdeck::cache::keyname::is_bidi(c)
+}

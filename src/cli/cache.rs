@@ -403,7 +403,7 @@ fn print_value(v: &KeyValue, format: Format) -> Result<()> {
         }
         writeln!(out)?;
         match &v.value {
-            serde_json::Value::String(s) => writeln!(out, "{s}"),
+            serde_json::Value::String(s) => writeln!(out, "{}", super::safe::text_block(s)),
             other => {
                 serde_json::to_writer_pretty(&mut *out, other).map_err(std::io::Error::other)?;
                 writeln!(out)

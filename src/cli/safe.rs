@@ -23,6 +23,19 @@ pub fn push_shown(out: &mut String, c: char) {
     }
 }
 
+/// A text shown as a block of its own (a cached value): its line breaks and
+/// tabs stay, whatever else [`hostile`] names is escaped.
+pub fn text_block(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c => push_shown(&mut out, c),
+        }
+    }
+    out
+}
+
 /// CSV on its way to stdout: escaped for a terminal, byte-exact otherwise.
 /// On a terminal, row ends stay line breaks while a line break inside a
 /// quoted field is shown as `\n`, so every row is one screen line; bytes that
@@ -129,6 +142,14 @@ mod tests {
         assert_eq!(
             out,
             "id,name\n1,\"\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\"\n2,\"two\\nlines \\u{202e}cba\"\n3,\\u{9b}x\\r\n"
+        );
+    }
+
+    #[test]
+    fn text_blocks_keep_lines_and_tabs_only() {
+        assert_eq!(
+            text_block("a\tb\nok\rEVIL \u{202e}x\u{1b}[2J"),
+            "a\tb\nok\\rEVIL \\u{202e}x\\u{1b}[2J"
         );
     }
 
