@@ -147,14 +147,32 @@ pub fn report(err: &Error) {
     );
 }
 
-/// A command-line error as clap words it (the error, usage, a pointer to
-/// `--help`), each line bounded and escaped like [`one_line`]: clap quotes
-/// the offending argument, which may be huge or hold control characters.
+/// A command-line error as one line like every other error: clap's message,
+/// its tip and the usage it shows, without the pointer to `--help` (the
+/// usage says where help is). clap quotes the offending argument, which may
+/// be huge or hold control characters, so the line is bounded and escaped.
 pub fn report_usage(rendered: &str) {
-    let mut err = std::io::stderr().lock();
-    for line in rendered.trim_end().lines() {
-        let _ = writeln!(err, "{}", bounded(&output::printable(line)));
+    let _ = writeln!(
+        std::io::stderr(),
+        "opsdeck: error: {}",
+        one_line(&usage_line(rendered))
+    );
+}
+
+fn usage_line(rendered: &str) -> String {
+    let (mut message, mut usage) = (Vec::new(), None);
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u);
+        } else if !line.starts_with("For more information") {
+            message.push(line.strip_prefix("error: ").unwrap_or(line));
+        }
     }
+    let mut out = message.join(" ");
+    if let Some(u) = usage {
+        out.push_str(&format!(" (usage: {u}; see --help)"));
+    }
+    out
 }
 
 /// The longest error line, in characters: enough for any real message,
@@ -255,6 +273,20 @@ mod tests {
         assert_eq!(
             super::one_line("bad \u{1b}]0;x\u{7} \u{202e}name"),
             "bad \\u{1b}]0;x\\u{7} \\u{202e}name"
+        );
+    }
+
+    #[test]
+    fn clap_errors_become_one_line_with_their_usage() {
+        let rendered = "error: the following required arguments were not provided:\n  <TENANT>\n\nUsage: opsdeck tenants show <TENANT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::usage_line(rendered),
+            "the following required arguments were not provided: <TENANT> (usage: opsdeck tenants show <TENANT>; see --help)"
+        );
+        let tip = "error: unrecognized subcommand 'lst'\n\n  tip: some similar subcommands exist: 'lint', 'list'\n\nUsage: opsdeck tenants [OPTIONS] <COMMAND>\n";
+        assert_eq!(
+            super::usage_line(tip),
+            "unrecognized subcommand 'lst' tip: some similar subcommands exist: 'lint', 'list' (usage: opsdeck tenants [OPTIONS] <COMMAND>; see --help)"
         );
     }
 
