@@ -11,13 +11,13 @@ use std::io::IsTerminal;
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            cli::report_usage(&e.render().to_string());
+            return std::process::ExitCode::from(ExitCode::Usage as u8);
+        }
         Err(e) => {
             let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() {
-                ExitCode::Usage as u8
-            } else {
-                0
-            });
+            return std::process::ExitCode::from(0);
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

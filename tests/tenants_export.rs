@@ -242,8 +242,13 @@ async fn limits_and_cursors_stream_in_bounded_memory() {
     let (table, err, rss_kib) = run(&["--limit", "20000", "--no-sizes"]);
     assert_eq!(
         lines(&table),
-        20_000 + 1 + 20,
-        "the header once, then every row (20 names span two lines)"
+        20_000 + 1,
+        "the header once, then every row on one line (20 names hold a line break)"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&table).matches("\\n").count(),
+        20,
+        "the names' line breaks are shown as \\n"
     );
     assert!(cursor(&err).len() > 1);
     assert!(

@@ -4,7 +4,8 @@
 
 use crate::error::{Error, Result};
 
-/// Printable UTF-8 stays as is; control characters and invalid bytes become
+/// Printable UTF-8 stays as is; control characters, bidirectional controls
+/// (which would reorder the line on a terminal) and invalid bytes become
 /// `\xNN`; a backslash doubles so the form can be read back unambiguously.
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
@@ -22,7 +23,7 @@ pub fn escape(bytes: &[u8]) -> String {
         for c in valid.chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
-                c if c.is_control() => {
+                c if c.is_control() || is_bidi(c) => {
                     let mut buf = [0u8; 4];
                     for b in c.encode_utf8(&mut buf).bytes() {
                         out.push_str(&format!("\\x{b:02x}"));
@@ -39,6 +40,15 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
+/// The bidirectional marks, embeddings, overrides and isolates: printable
+/// by Unicode's reckoning, but they make a terminal line read other than it is.
+pub fn is_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 /// Reads the escaped form back to bytes: `\xNN` and `\\`; any other text is taken literally.
 pub fn unescape(text: &str) -> Result<Vec<u8>> {
     let bytes = text.as_bytes();
@@ -53,7 +63,11 @@ pub fn unescape(text: &str) -> Result<Vec<u8>> {
                     continue;
                 }
                 b'x' => {
-                    let hex = text.get(i + 2..i + 4).ok_or_else(|| bad_escape(text))?;
+                    // from_str_radix alone would also take a sign (`\x+1`).
+                    let hex = text
+                        .get(i + 2..i + 4)
+                        .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                        .ok_or_else(|| bad_escape(text))?;
                     let b = u8::from_str_radix(hex, 16).map_err(|_| bad_escape(text))?;
                     out.push(b);
                     i += 4;
@@ -128,6 +142,10 @@ mod tests {
             ("caf\u{e9}:\u{1f600}".as_bytes(), "caf\u{e9}:\u{1f600}"),
             (b"tab\tnl\n", "tab\\x09nl\\x0a"),
             (b"\xe2\x82", "\\xe2\\x82"),
+            (
+                "evil\u{202e}gpj.exe".as_bytes(),
+                "evil\\xe2\\x80\\xaegpj.exe",
+            ),
         ];
         for (raw, shown) in cases {
             assert_eq!(escape(raw), shown);
@@ -139,6 +157,7 @@ mod tests {
     fn unescape_rejects_bad_hex() {
         assert!(unescape("a\\xZZ").is_err());
         assert!(unescape("a\\x1").is_err());
+        assert!(unescape("a\\x+1").is_err());
         assert_eq!(unescape("trailing\\").unwrap(), b"trailing\\");
     }
 

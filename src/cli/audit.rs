@@ -50,8 +50,9 @@ impl Tabular for AuditEntry {
 pub async fn run(global: &Global, cmd: AuditCmd) -> Result<ExitCode> {
     let AuditCmd::List { since, actor } = cmd;
     let since = since
-        .map(|s| parse_age(&s).map(|d| chrono::Utc::now() - d))
-        .transpose()?;
+        .map(|s| parse_age(&s))
+        .transpose()?
+        .map(|d| chrono::Utc::now() - d);
     let session = global.session()?;
     let entries = session
         .safety()
@@ -63,29 +64,41 @@ pub async fn run(global: &Global, cmd: AuditCmd) -> Result<ExitCode> {
     Ok(ExitCode::Ok)
 }
 
-/// `90s`, `30m`, `1h`, `7d`, `2w`.
+/// The oldest `--since` accepted: far beyond any audit log, and small
+/// enough that now minus it is always a valid timestamp.
+const MAX_AGE_DAYS: i64 = 36_500;
+
+/// `90s`, `30m`, `1h`, `7d`, `2w`, up to [`MAX_AGE_DAYS`].
 pub fn parse_age(s: &str) -> Result<chrono::Duration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: i64 = num.parse().map_err(|_| {
+    let too_long = || {
         Error::Usage(format!(
-            "invalid duration '{s}': use forms like 30m, 1h, 7d"
+            "duration '{s}' is too long: use at most {MAX_AGE_DAYS}d (100 years), in forms like 30m, 1h, 7d"
         ))
-    })?;
+    };
+    if num.is_empty() {
+        return Err(Error::Usage(format!(
+            "invalid duration '{s}': use forms like 30m, 1h, 7d"
+        )));
+    }
+    // Only digits are left, so the one way parsing fails is a number too big for i64.
+    let n: i64 = num.parse().map_err(|_| too_long())?;
     let d = match unit {
-        "s" => chrono::Duration::seconds(n),
-        "m" => chrono::Duration::minutes(n),
-        "h" | "" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
-        "w" => chrono::Duration::weeks(n),
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" | "" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        "w" => chrono::Duration::try_weeks(n),
         _ => {
             return Err(Error::Usage(format!(
                 "invalid duration unit in '{s}': use s, m, h, d or w"
             )))
         }
     };
-    Ok(d)
+    d.filter(|d| d.num_days() <= MAX_AGE_DAYS)
+        .ok_or_else(too_long)
 }
 
 #[cfg(test)]
@@ -97,5 +110,39 @@ mod tests {
         assert_eq!(super::parse_age("7d").unwrap().num_days(), 7);
         assert!(super::parse_age("x").is_err());
         assert!(super::parse_age("5y").is_err());
+        assert!(super::parse_age("").is_err());
+        assert!(super::parse_age("-5h").is_err());
+    }
+
+    #[test]
+    fn ages_that_overflowed_are_usage_errors() {
+        for s in [
+            "100000000d",
+            "9999999999999999h",
+            "99999999999999999999s",
+            "36501d",
+        ] {
+            let err = super::parse_age(s).unwrap_err();
+            assert!(
+                matches!(&err, crate::error::Error::Usage(m) if m.contains("at most 36500d")),
+                "{s}: {err:?}"
+            );
+        }
+        assert_eq!(super::parse_age("36500d").unwrap().num_days(), 36_500);
+        assert_eq!(super::parse_age("5214w").unwrap().num_weeks(), 5214);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_age_text_is_a_duration_now_can_go_back_by_or_a_usage_error(
+            s in "[0-9+-]{0,25}[smhdwy ]?|\\PC{0,12}"
+        ) {
+            match super::parse_age(&s) {
+                Ok(d) => proptest::prop_assert!(chrono::Utc::now().checked_sub_signed(d).is_some()),
+                Err(e) => proptest::prop_assert!(matches!(e, crate::error::Error::Usage(_)), "{e:?}"),
+            }
+        }
     }
 }

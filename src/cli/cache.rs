@@ -16,8 +16,8 @@ use std::io::{IsTerminal, Write};
 pub enum CacheCmd {
     /// Memory, hit ratio and ops/s over a short window, evictions, clients, slowlog, and keys/memory per prefix and TTLs from a bounded sample.
     Stats {
-        /// Milliseconds between the two INFO samples that give the hit ratio and ops/s (0: one sample, no window).
-        #[arg(long, default_value_t = 1000)]
+        /// Milliseconds between the two INFO samples that give the hit ratio and ops/s (0: one sample, no window; at most an hour).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
         sample_ms: u64,
     },
     /// List keys with SCAN (never KEYS) on every master, streaming; table output is one key per line.
@@ -403,7 +403,7 @@ fn print_value(v: &KeyValue, format: Format) -> Result<()> {
         }
         writeln!(out)?;
         match &v.value {
-            serde_json::Value::String(s) => writeln!(out, "{s}"),
+            serde_json::Value::String(s) => writeln!(out, "{}", super::safe::text_block(s)),
             other => {
                 serde_json::to_writer_pretty(&mut *out, other).map_err(std::io::Error::other)?;
                 writeln!(out)

@@ -14,6 +14,7 @@ mod login;
 mod man;
 pub mod output;
 mod overview;
+mod safe;
 mod tenants;
 
 use crate::config::{Config, ContextOverrides, Paths};
@@ -159,14 +160,62 @@ pub fn report(err: &Error) {
     );
 }
 
+/// A command-line error as one line like every other error: clap's message,
+/// its tip and the usage it shows, without the pointer to `--help` (the
+/// usage says where help is). clap quotes the offending argument, which may
+/// be huge or hold control characters, so the line is bounded and escaped.
+pub fn report_usage(rendered: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "opsdeck: error: {}",
+        one_line(&usage_line(rendered))
+    );
+}
+
+fn usage_line(rendered: &str) -> String {
+    let (mut message, mut usage) = (Vec::new(), None);
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u);
+        } else if !line.starts_with("For more information") {
+            message.push(line.strip_prefix("error: ").unwrap_or(line));
+        }
+    }
+    let mut out = message.join(" ");
+    if let Some(u) = usage {
+        out.push_str(&format!(" (usage: {u}; see --help)"));
+    }
+    out
+}
+
+/// The longest error line, in characters: enough for any real message,
+/// while a 10 MB dbname or cursor quoted back stays readable.
+const MAX_LINE: usize = 500;
+
 /// Folds a multi-line message (server replies, parser dumps) into one line so
-/// that every error stays one readable line.
+/// that every error stays one readable line, escapes what would drive the
+/// terminal (messages quote user input), and cuts the middle out of an
+/// overlong one, keeping its start and its end (where hints are).
 pub fn one_line(text: &str) -> String {
-    text.split(['\n', '\r'])
+    let folded = text
+        .split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    bounded(&output::printable(&folded))
+}
+
+fn bounded(shown: &str) -> String {
+    let count = shown.chars().count();
+    if count <= MAX_LINE {
+        return shown.to_string();
+    }
+    let head_len = (MAX_LINE - 1) / 2;
+    let tail_len = MAX_LINE - 1 - head_len;
+    let head: String = shown.chars().take(head_len).collect();
+    let tail: String = shown.chars().skip(count - tail_len).collect();
+    format!("{head}…{tail}")
 }
 
 #[cfg(test)]
@@ -234,5 +283,33 @@ mod tests {
     fn errors_fold_to_one_line() {
         assert_eq!(super::one_line("a: b\n  c\r\n\nd"), "a: b; c; d");
         assert_eq!(super::one_line("plain"), "plain");
+        assert_eq!(
+            super::one_line("bad \u{1b}]0;x\u{7} \u{202e}name"),
+            "bad \\u{1b}]0;x\\u{7} \\u{202e}name"
+        );
+    }
+
+    #[test]
+    fn clap_errors_become_one_line_with_their_usage() {
+        let rendered = "error: the following required arguments were not provided:\n  <TENANT>\n\nUsage: opsdeck tenants show <TENANT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::usage_line(rendered),
+            "the following required arguments were not provided: <TENANT> (usage: opsdeck tenants show <TENANT>; see --help)"
+        );
+        let tip = "error: unrecognized subcommand 'lst'\n\n  tip: some similar subcommands exist: 'lint', 'list'\n\nUsage: opsdeck tenants [OPTIONS] <COMMAND>\n";
+        assert_eq!(
+            super::usage_line(tip),
+            "unrecognized subcommand 'lst' tip: some similar subcommands exist: 'lint', 'list' (usage: opsdeck tenants [OPTIONS] <COMMAND>; see --help)"
+        );
+    }
+
+    #[test]
+    fn long_errors_keep_start_and_end() {
+        let long = format!("cannot connect to db {}: try --pg", "x".repeat(10_000_000));
+        let line = super::one_line(&long);
+        assert_eq!(line.chars().count(), super::MAX_LINE);
+        assert!(line.starts_with("cannot connect to db xxx"), "{line}");
+        assert!(line.ends_with("xxx: try --pg"), "{line}");
+        assert!(line.contains('…'), "{line}");
     }
 }

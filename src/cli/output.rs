@@ -1,5 +1,6 @@
 //! Rendering domain data as a table, JSON or CSV (DESIGN.md section 3).
 
+use super::safe;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
@@ -24,7 +25,7 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
     match format {
         Format::Json => write_json(&mut out, rows)?,
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
+            let mut w = csv::Writer::from_writer(safe::Csv::new(&mut out, stdout.is_terminal()));
             w.write_record(T::headers()).map_err(csv_err)?;
             for r in rows {
                 w.write_record(r.cells()).map_err(csv_err)?;
@@ -54,7 +55,7 @@ pub fn print_item<T: Serialize>(item: &T, format: Format) -> Result<()> {
     let pairs = flatten(&value);
     match format {
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
+            let mut w = csv::Writer::from_writer(safe::Csv::new(&mut out, stdout.is_terminal()));
             w.write_record(["field", "value"]).map_err(csv_err)?;
             for (k, v) in pairs {
                 w.write_record([k, v]).map_err(csv_err)?;
@@ -180,28 +181,23 @@ fn piped_width(columns: Option<&str>) -> u16 {
         .unwrap_or(80)
 }
 
-/// Adds a row of cells shown to a person on a terminal. Data such as tenant
-/// names is written by the application's users: a control character in it
-/// (an escape sequence, a bell, a carriage return) would be obeyed by the
-/// operator's terminal, so it is shown escaped (`\u{1b}`). Line breaks stay:
-/// the table renders them as multi-line cells. JSON and CSV keep the text as is.
+/// Adds a row of cells shown to a person on a terminal, data escaped as
+/// [`printable`] shows it. JSON keeps the text as is (its strings escape
+/// controls); CSV is escaped only on a terminal ([`super::safe::Csv`]).
 pub fn row(t: &mut comfy_table::Table, cells: Vec<String>) {
     t.add_row(cells.iter().map(|c| printable(c)));
 }
 
-/// Control characters shown escaped, so data (tenant names, keys) cannot
-/// drive the operator's terminal.
+/// Control and bidirectional characters shown escaped, so data (tenant
+/// names, keys) cannot drive the operator's terminal; a line break too, so
+/// a value cannot pose as a row of its own.
 pub fn printable(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() && c != '\n') {
+    if !s.chars().any(safe::hostile) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() && c != '\n' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+        safe::push_shown(&mut out, c);
     }
     out
 }
@@ -261,18 +257,20 @@ mod tests {
         let mut t = table(vec!["name"]);
         row(
             &mut t,
-            vec!["Evil \u{1b}]0;pwned\u{7}\u{1b}[2J\tcorp\r\u{9b}\nnext".into()],
+            vec!["Evil \u{1b}]0;pwned\u{7}\u{1b}[2J\tcorp\r\u{9b}\nnext \u{202e}txt.exe".into()],
         );
         let text = t.to_string();
+        assert_eq!(text.lines().count(), 2, "header and one row: {text:?}");
         assert!(
-            !text.chars().any(|c| c.is_control() && c != '\n'),
+            !text.lines().any(|l| l.chars().any(safe::hostile)),
             "{text:?}"
         );
         assert!(
-            text.contains("Evil \\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\tcorp\\r\\u{9b}"),
+            text.contains(
+                "Evil \\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\tcorp\\r\\u{9b}\\nnext \\u{202e}txt.exe"
+            ),
             "{text}"
         );
-        assert!(text.contains("next"), "{text}");
     }
 
     #[test]

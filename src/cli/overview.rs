@@ -9,8 +9,8 @@ use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct OverviewArgs {
-    /// Milliseconds between the two samples that give TPS and the Redis hit ratio and ops/s (0: one sample, none of them).
-    #[arg(long, default_value_t = 1000)]
+    /// Milliseconds between the two samples that give TPS and the Redis hit ratio and ops/s (0: one sample, none of them; at most an hour).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub sample_ms: u64,
 }
 

@@ -8,7 +8,7 @@ use crate::session::Session;
 use crate::tenants::{self, Change, Finding, ListQuery, SortField, StatusAction, TenantRow};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// Rows of table output without --limit (about a screenful).
 const DEFAULT_PAGE: usize = 50;
@@ -134,6 +134,10 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
 }
 
 async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
+    // A bad cursor is the caller's mistake whether or not the server is up.
+    if let Some(after) = &a.after {
+        tenants::Cursor::decode(after)?.check(a.sort, a.desc)?;
+    }
     let pg = session.pg().await?;
     let map = &session.ctx.schema;
     let q = ListQuery {
@@ -253,7 +257,11 @@ async fn write_csv(
     limit: Option<usize>,
 ) -> Result<Option<String>> {
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let terminal = stdout.is_terminal();
+    let mut out = super::safe::Csv::new(
+        std::io::BufWriter::with_capacity(256 * 1024, stdout.lock()),
+        terminal,
+    );
     let mut cut = limit.map(tenants::stream::CsvCut::new);
     while let Some(chunk) = s.next().await {
         let chunk = chunk?;

@@ -35,6 +35,31 @@ pub struct Context {
     pub thresholds: Thresholds,
 }
 
+/// Postgres takes its timeouts as a 32-bit count of milliseconds.
+const PG_TIMEOUT_MAX_MS: u64 = i32::MAX as u64;
+
+impl Context {
+    /// Values the TOML types let through but the servers would refuse:
+    /// caught here, naming the key, rather than as a failed connection.
+    pub fn check(&self, name: &str) -> Result<(), crate::error::Error> {
+        for (key, value) in [
+            ("statement_timeout_ms", self.statement_timeout_ms),
+            ("lock_timeout_ms", self.lock_timeout_ms),
+            (
+                "idle_in_transaction_timeout_ms",
+                self.idle_in_transaction_timeout_ms,
+            ),
+        ] {
+            if let Some(v) = value.filter(|v| *v > PG_TIMEOUT_MAX_MS) {
+                return Err(crate::error::Error::Config(format!(
+                    "contexts.{name}.{key} = {v} is out of range: use 0 (no limit) to {PG_TIMEOUT_MAX_MS} milliseconds"
+                )));
+            }
+        }
+        self.schema.check(name)
+    }
+}
+
 /// How the application names its cache keys.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -53,6 +53,10 @@ pub struct TuiSettings {
     pub refresh_secs: u64,
 }
 
+/// A day: a longer refresh period is a typo, and far larger ones would
+/// overflow the clock the console schedules refreshes on.
+const MAX_REFRESH_SECS: u64 = 86_400;
+
 impl Default for TuiSettings {
     fn default() -> Self {
         TuiSettings {
@@ -89,7 +93,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        toml::from_str::<Config>(text).map_err(|e| {
+        let cfg = toml::from_str::<Config>(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             Error::ConfigSyntax {
                 path: path.display().to_string(),
@@ -98,7 +102,17 @@ impl Config {
                 // toml puts some explanations on a second line; errors are one line.
                 message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
             }
-        })
+        })?;
+        for (name, ctx) in &cfg.contexts {
+            ctx.check(name)?;
+        }
+        if cfg.tui.refresh_secs > MAX_REFRESH_SECS {
+            return Err(Error::Config(format!(
+                "tui.refresh_secs = {} is out of range: use 0 to {MAX_REFRESH_SECS} seconds",
+                cfg.tui.refresh_secs
+            )));
+        }
+        Ok(cfg)
     }
 
     /// Picks the context: `--context`, then `default_context`, then the only
@@ -179,6 +193,43 @@ mod tests {
             matches!(err, Error::ConfigSyntax { line: 2, .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_config_errors_naming_the_key() {
+        for (text, key) in [
+            (
+                "[contexts.a]\nstatement_timeout_ms = 9223372036854775807\n",
+                "contexts.a.statement_timeout_ms",
+            ),
+            (
+                "[contexts.b]\nlock_timeout_ms = 2147483648\n",
+                "contexts.b.lock_timeout_ms",
+            ),
+            (
+                "[contexts.c]\nidle_in_transaction_timeout_ms = 4294967296\n",
+                "contexts.c.idle_in_transaction_timeout_ms",
+            ),
+            ("[tui]\nrefresh_secs = 86401\n", "tui.refresh_secs"),
+        ] {
+            let err = Config::parse(text, Path::new("c.toml")).unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, Error::Config(_)), "{err:?}");
+            assert_eq!(err.exit_code(), crate::error::ExitCode::Usage);
+            assert!(
+                msg.contains(key) && msg.contains("out of range: use 0"),
+                "{msg}"
+            );
+        }
+        let nul = "[contexts.n.schema]\ntenants_table = \"x\\u0000y\"\n";
+        let err = Config::parse(nul, Path::new("c.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("contexts.n.schema.tenants_table contains a NUL"),
+            "{err}"
+        );
+        let ok = "[contexts.a]\nstatement_timeout_ms = 2147483647\n[tui]\nrefresh_secs = 86400\n";
+        assert!(Config::parse(ok, Path::new("c.toml")).is_ok());
     }
 
     #[test]

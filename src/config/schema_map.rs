@@ -53,6 +53,41 @@ impl Default for SchemaMap {
     }
 }
 
+impl SchemaMap {
+    /// Postgres text cannot hold a NUL, so a name or hook with one can only
+    /// fail on the server, as an encoding error that names no key.
+    pub fn check(&self, context: &str) -> Result<(), crate::error::Error> {
+        let names = [
+            ("app_schema", Some(&self.app_schema)),
+            ("tenants_table", Some(&self.tenants_table)),
+            ("tenant_id", Some(&self.tenant_id)),
+            ("tenant_slug", Some(&self.tenant_slug)),
+            ("tenant_name", Some(&self.tenant_name)),
+            ("tenant_plan", self.tenant_plan.as_ref()),
+            ("tenant_status", Some(&self.tenant_status)),
+            ("tenant_created_at", self.tenant_created_at.as_ref()),
+            ("status_active", Some(&self.status_active)),
+            ("status_suspended", Some(&self.status_suspended)),
+            ("tenant_column", Some(&self.tenant_column)),
+            ("api_keys_table", Some(&self.api_keys_table)),
+            ("app_audit_table", Some(&self.app_audit_table)),
+        ];
+        let hooks = self
+            .suspend_hooks
+            .iter()
+            .map(|h| ("suspend_hooks", Some(h)))
+            .chain(self.resume_hooks.iter().map(|h| ("resume_hooks", Some(h))));
+        for (key, value) in names.into_iter().chain(hooks) {
+            if value.is_some_and(|v| v.contains('\0')) {
+                return Err(crate::error::Error::Config(format!(
+                    "contexts.{context}.schema.{key} contains a NUL character (\\u0000), which Postgres names and SQL cannot hold: remove it"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// TOML has no null: an empty name unmaps an optional column (a missing key
 /// keeps the reference schema's default).
 fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

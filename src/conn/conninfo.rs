@@ -85,20 +85,33 @@ impl Settings {
     /// Sets a keyword, refusing unknown and unsupported ones by name.
     pub fn set(&mut self, keyword: &str, value: impl Into<String>) -> Result<()> {
         let k = keyword_of(keyword)?;
-        self.0.insert(k, value.into());
+        self.0.insert(k, no_nul(k, value.into())?);
         Ok(())
     }
 
     /// Sets a keyword only where nothing set it before (service file, env).
     pub fn set_default(&mut self, keyword: &str, value: impl Into<String>) -> Result<()> {
         let k = keyword_of(keyword)?;
-        self.0.entry(k).or_insert_with(|| value.into());
+        if !self.0.contains_key(k) {
+            self.0.insert(k, no_nul(k, value.into())?);
+        }
         Ok(())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.0.iter().map(|(k, v)| (*k, v.as_str()))
     }
+}
+
+/// The startup packet and socket paths are C strings: a NUL would fail the
+/// connection later with a message that reads like a network problem.
+fn no_nul(keyword: &str, value: String) -> Result<String> {
+    if value.contains('\0') {
+        return Err(Error::Usage(format!(
+            "connection option \"{keyword}\" contains a NUL character (\\0); remove it"
+        )));
+    }
+    Ok(value)
 }
 
 fn keyword_of(keyword: &str) -> Result<&'static str> {
@@ -465,6 +478,18 @@ mod tests {
             "an error must not echo the password: {m}"
         );
         assert!(usage("postgres://u:a%00b@h/d").contains("%00"));
+    }
+
+    #[test]
+    fn nul_in_a_value_is_a_usage_error() {
+        for spec in ["dbname=a\0b", "host=\0", "user=u options='-c x=\0'"] {
+            assert!(
+                matches!(parse(spec), Err(Error::Usage(m)) if m.contains("NUL")),
+                "{spec:?}"
+            );
+        }
+        let mut s = Settings::default();
+        assert!(s.set_default("dbname", "a\0").is_err());
     }
 
     #[test]

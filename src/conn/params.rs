@@ -212,14 +212,25 @@ fn build(s: &Settings, env_password: Option<Secret>, home: Option<PathBuf>) -> R
         keepalives_interval: secs(s, "keepalives_interval")?,
         keepalives_count: s
             .get("keepalives_count")
-            .map(|v| int(v, "keepalives_count").map(|n| n.clamp(0, i64::from(u32::MAX)) as u32))
-            .transpose()?,
+            .map(|v| ranged(v, "keepalives_count", 1, MAX_KEEPALIVES_COUNT, "probes"))
+            .transpose()?
+            .map(|n| n.unsigned_abs() as u32),
         tcp_user_timeout: s
             .get("tcp_user_timeout")
             .map(|v| {
-                int(v, "tcp_user_timeout").map(|n| Duration::from_millis(n.max(0).unsigned_abs()))
+                int(v, "tcp_user_timeout").and_then(|n| {
+                    // libpq: a negative value is the system default, like zero.
+                    ranged(
+                        &n.max(0).to_string(),
+                        "tcp_user_timeout",
+                        0,
+                        i64::from(i32::MAX),
+                        "milliseconds",
+                    )
+                })
             })
-            .transpose()?,
+            .transpose()?
+            .map(|n| Duration::from_millis(n.unsigned_abs())),
     })
 }
 
@@ -252,10 +263,29 @@ pub(super) fn int(v: &str, keyword: &str) -> Result<i64> {
     })
 }
 
+/// Linux's limits on the keepalive socket options (`MAX_TCP_KEEPIDLE`,
+/// `MAX_TCP_KEEPINTVL`, `MAX_TCP_KEEPCNT`): past them the socket call fails
+/// with a bare "Invalid argument" that reads like a network problem.
+const MAX_KEEPALIVE_SECS: i64 = 32_767;
+const MAX_KEEPALIVES_COUNT: i64 = 127;
+
 fn secs(s: &Settings, keyword: &str) -> Result<Option<Duration>> {
     s.get(keyword)
-        .map(|v| int(v, keyword).map(|n| Duration::from_secs(n.max(0).unsigned_abs())))
+        .map(|v| {
+            ranged(v, keyword, 1, MAX_KEEPALIVE_SECS, "seconds")
+                .map(|n| Duration::from_secs(n.unsigned_abs()))
+        })
         .transpose()
+}
+
+fn ranged(v: &str, keyword: &str, min: i64, max: i64, unit: &str) -> Result<i64> {
+    let n = int(v, keyword)?;
+    if !(min..=max).contains(&n) {
+        return Err(Error::Usage(format!(
+            "connection option \"{keyword}\" = {n} is out of range: use {min} to {max} {unit}"
+        )));
+    }
+    Ok(n)
 }
 
 fn invalid(keyword: &str, value: &str, valid: &str) -> Error {
@@ -387,6 +417,38 @@ mod tests {
         let p = resolve("postgres://u@h/d", &env2).unwrap();
         assert_eq!(p.targets[0].host, Some(HostKind::Tcp("h".into())));
         assert_eq!(p.targets[0].port, 7000, "PGSERVICE applies too");
+    }
+
+    #[test]
+    fn socket_options_past_the_kernel_limits_are_usage_errors() {
+        let env = env_of(&[("HOME", "/h")]);
+        for (kv, msg) in [
+            ("keepalives_idle=32768", "use 1 to 32767 seconds"),
+            ("keepalives_idle=0", "use 1 to 32767 seconds"),
+            (
+                "keepalives_interval=9223372036854775807",
+                "use 1 to 32767 seconds",
+            ),
+            ("keepalives_count=128", "use 1 to 127 probes"),
+            (
+                "tcp_user_timeout=2147483648",
+                "use 0 to 2147483647 milliseconds",
+            ),
+        ] {
+            let err = resolve(&format!("host=h {kv}"), &env).unwrap_err();
+            assert!(
+                matches!(&err, Error::Usage(m) if m.contains(msg)),
+                "{kv}: {err:?}"
+            );
+        }
+        let p = resolve(
+            "host=h keepalives_idle=32767 keepalives_count=127 tcp_user_timeout=-5",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(p.keepalives_idle, Some(Duration::from_secs(32_767)));
+        assert_eq!(p.keepalives_count, Some(127));
+        assert_eq!(p.tcp_user_timeout, Some(Duration::ZERO));
     }
 
     #[test]

@@ -28,13 +28,21 @@ impl Cursor {
     }
 
     pub fn decode(text: &str) -> Result<Cursor> {
-        let bad = || {
-            Error::Usage(format!(
-                "invalid cursor '{text}': pass the next_cursor value printed by a previous page"
-            ))
-        };
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| bad())?;
-        serde_json::from_slice(&bytes).map_err(|_| bad())
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| Cursor::invalid(text))?;
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| Cursor::invalid(text))?;
+        // No cursor opsdeck printed holds a NUL: Postgres text cannot.
+        if c.id.contains('\0') || c.key.as_deref().is_some_and(|k| k.contains('\0')) {
+            return Err(Cursor::invalid(text));
+        }
+        Ok(c)
+    }
+
+    pub fn invalid(text: &str) -> Error {
+        Error::Usage(format!(
+            "invalid cursor '{text}': pass the next_cursor value printed by a previous page"
+        ))
     }
 
     /// A cursor only continues the listing it came from.
@@ -72,5 +80,10 @@ mod tests {
         assert!(c.check(SortField::Name, false).is_err());
         assert!(Cursor::decode("not a cursor!").is_err());
         assert!(Cursor::decode("e30").is_err());
+        let nul = Cursor {
+            key: Some("a\0b".into()),
+            ..c.clone()
+        };
+        assert!(Cursor::decode(&nul.encode()).is_err());
     }
 }

@@ -40,6 +40,15 @@ impl Column {
     }
 }
 
+impl Column {
+    /// Text this column's type certainly cannot hold, for the types opsdeck
+    /// can judge without the server (text types and the rest pass).
+    pub fn refuses(&self, text: &str) -> bool {
+        matches!(self.ty.as_str(), "bigint" | "integer" | "smallint" | "uuid")
+            && !self.accepts(text)
+    }
+}
+
 fn is_uuid(t: &str) -> bool {
     t.len() == 36
         && t.char_indices().all(|(i, c)| match i {

@@ -117,6 +117,10 @@ fn filter_and_order(m: &TenantsMeta, q: &ListQuery, b: &mut Builder) -> Result<(
     if let Some(text) = q.after.as_ref().or(q.before.as_ref()) {
         let c = Cursor::decode(text)?;
         c.check(q.sort, q.desc)?;
+        // A cursor edited by hand would otherwise fail as a cast on the server.
+        if m.id.refuses(&c.id) || c.key.as_deref().is_some_and(|k| col.refuses(k)) {
+            return Err(Cursor::invalid(text));
+        }
         let id = b.value(&c.id, Some(&m.id))?;
         let (tc, tid) = (format!("t.{}", col.sql()), format!("t.{}", m.id.sql()));
         conds.push(match (q.sort, &c.key) {
@@ -182,10 +186,15 @@ pub fn page(m: &TenantsMeta, q: &ListQuery, sized: &[(String, String)]) -> Resul
         text: format!(
             "SELECT {cols} FROM {} t {filter} {order} LIMIT {}",
             m.table.sql(),
-            q.limit.saturating_add(1)
+            sql_limit(q.limit.saturating_add(1))
         ),
         params: b.params,
     })
+}
+
+/// Postgres takes LIMIT as a bigint; a larger `--limit` means every row.
+fn sql_limit(n: usize) -> u64 {
+    (n as u64).min(i64::MAX as u64)
 }
 
 /// The (filtered) table in order from `q.after` on, at most `limit` rows,
@@ -196,7 +205,9 @@ pub fn stream(m: &TenantsMeta, q: &ListQuery, values: Values, limit: Option<usiz
         params: Vec::new(),
     };
     let (filter, order) = filter_and_order(m, q, &mut b)?;
-    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let limit = limit
+        .map(|n| format!(" LIMIT {}", sql_limit(n)))
+        .unwrap_or_default();
     Ok(Sql {
         text: format!(
             "SELECT {}, NULL::bigint AS est_rows, NULL::boolean AS est_rows_capped FROM {} t {filter} {order}{limit}",
@@ -304,6 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn cursor_with_an_id_of_the_wrong_type_is_a_usage_error() {
+        let junk = Cursor {
+            field: SortField::Name,
+            desc: false,
+            key: Some("b".into()),
+            id: "1; DROP TABLE x".into(),
+        };
+        let q = ListQuery {
+            sort: SortField::Name,
+            after: Some(junk.encode()),
+            limit: 5,
+            ..Default::default()
+        };
+        let err = page(&meta(), &q, &[]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Usage(m) if m.starts_with("invalid cursor")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn inline_values_for_copy() {
         let q = ListQuery {
             search: Some("O'Brien".into()),
@@ -312,6 +344,12 @@ mod tests {
         let s = stream(&meta(), &q, Values::Inline, Some(7)).unwrap();
         assert!(s.params.is_empty());
         assert!(s.text.ends_with(" LIMIT 7"), "{}", s.text);
+        let all = stream(&meta(), &q, Values::Inline, Some(usize::MAX)).unwrap();
+        assert!(
+            all.text.ends_with(" LIMIT 9223372036854775807"),
+            "{}",
+            all.text
+        );
         assert!(s.text.contains("E'%O''Brien%'::text"), "{}", s.text);
         assert!(s.text.contains("NULL::bigint AS est_rows"), "{}", s.text);
     }

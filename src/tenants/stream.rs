@@ -132,7 +132,8 @@ pub struct CsvCut {
 impl CsvCut {
     pub fn new(rows: usize) -> CsvCut {
         CsvCut {
-            keep: rows as u64 + 1,
+            // The header, then the rows; a usize::MAX limit keeps every row.
+            keep: (rows as u64).saturating_add(1),
             seen: 0,
             quoted: false,
             partial: Vec::new(),
