@@ -145,17 +145,12 @@ fn command_line_errors_are_bounded_and_escaped_even_for_invalid_utf8() {
     }
 }
 
-#[test]
-fn a_ten_megabyte_dbname_gives_one_short_line() {
+/// `tenants list` with `text` as its config file: the exit code and stderr.
+fn tenants_list_with_config(text: &str) -> (i32, String) {
     let h = home();
     let cfg = h.path().join("config.toml");
-    let db = "x".repeat(10_000_000);
-    std::fs::write(
-        &cfg,
-        format!("[contexts.t]\npg = \"postgres://u@127.0.0.1:1/{db}\"\n"),
-    )
-    .unwrap();
-    let (code, err) = run_binary(
+    std::fs::write(&cfg, text).unwrap();
+    run_binary(
         h.path(),
         &[
             "--config".into(),
@@ -163,7 +158,15 @@ fn a_ten_megabyte_dbname_gives_one_short_line() {
             "tenants".into(),
             "list".into(),
         ],
-    );
+    )
+}
+
+#[test]
+fn a_ten_megabyte_dbname_gives_one_short_line() {
+    let db = "x".repeat(10_000_000);
+    let (code, err) = tenants_list_with_config(&format!(
+        "[contexts.t]\npg = \"postgres://u@127.0.0.1:1/{db}\"\n"
+    ));
     assert_one_bounded_line("10 MB dbname", code, &err);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains('…'), "{err}");
@@ -171,22 +174,9 @@ fn a_ten_megabyte_dbname_gives_one_short_line() {
 
 #[test]
 fn out_of_range_timeouts_in_a_context_are_config_errors() {
-    let h = home();
-    let cfg = h.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!("[contexts.t]\npg = \"{DEAD_PG}\"\nstatement_timeout_ms = 9223372036854775807\n"),
-    )
-    .unwrap();
-    let (code, err) = run_binary(
-        h.path(),
-        &[
-            "--config".into(),
-            cfg.into_os_string(),
-            "tenants".into(),
-            "list".into(),
-        ],
-    );
+    let (code, err) = tenants_list_with_config(&format!(
+        "[contexts.t]\npg = \"{DEAD_PG}\"\nstatement_timeout_ms = 9223372036854775807\n"
+    ));
     assert_one_bounded_line("timeout", code, &err);
     assert_eq!(code, 2, "{err}");
     assert!(
