@@ -258,14 +258,6 @@ pub struct Authorized<P> {
 }
 
 impl<P> Authorized<P> {
-    pub fn plan(&self) -> &P {
-        &self.plan
-    }
-
-    pub fn intent(&self) -> &Intent {
-        &self.run.intent
-    }
-
     /// Runs the change and writes the closing record with its outcome and
     /// duration; `detail` summarises a success (counts, new ids; never secrets).
     pub async fn run<T, F, Fut, D>(self, work: F, detail: D) -> Result<T>

@@ -153,12 +153,6 @@ pub struct Invalidation {
     intent: Intent,
 }
 
-impl Invalidation {
-    pub fn plan(&self) -> &Plan {
-        &self.plan
-    }
-}
-
 impl Mutation for Invalidation {
     fn intent(&self) -> &Intent {
         &self.intent
