@@ -15,6 +15,7 @@ command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v keyctl >/dev/null || need+=(keyutils)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || need+=(pgbouncer)
 ls /usr/lib/postgresql/"$pg_major"/lib/hypopg.so >/dev/null 2>&1 || need+=("postgresql-$pg_major-hypopg")
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
