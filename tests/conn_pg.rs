@@ -143,6 +143,19 @@ async fn session_settings_are_in_every_session() {
     assert_eq!(one(&pg, "SHOW search_path").await, "custom");
     assert_eq!(one(&pg, "SHOW default_transaction_read_only").await, "on");
     assert_eq!(one(&pg, "SHOW application_name").await, "mine");
+    assert_eq!(pg.settings().overridden.len(), 1, "the override is stated");
+
+    // A timeout the spec sets is the user's choice for this connection: kept.
+    let spec = format!(
+        "{}?options=-c%20statement_timeout%3D1234%20-c%20lock_timeout%3D2s",
+        db.url
+    );
+    let pg = connect_pg_with(&context("rw", &spec, false, None), &env)
+        .await
+        .unwrap();
+    assert_eq!(one(&pg, "SHOW statement_timeout").await, "1234ms");
+    assert_eq!(one(&pg, "SHOW lock_timeout").await, "2s");
+    assert_eq!(pg.limits, opsdeck::conn::Limits::Startup);
 
     let pg = connect_pg_with(&context("rw", &db.url, false, None), &env)
         .await
