@@ -2,6 +2,7 @@
 //! credentials they need. Knows nothing of domains or screens.
 
 mod cancel;
+pub mod caps;
 pub mod conninfo;
 pub mod credentials;
 pub mod limits;

@@ -4,6 +4,7 @@
 //! or wherever the server turned the startup options down.
 
 pub use super::cancel::PgCancel;
+use super::caps::Caps;
 use super::credentials::{self, Password, Source, Sources};
 use super::limits::{Pooler, SessionSettings};
 use super::params::{self, ConnParams, Env, SslMode};
@@ -71,6 +72,8 @@ pub struct Pg {
     /// `user@host:port/db` of the host that answered, never with a password.
     pub target: String,
     pub server_version: String,
+    /// What the server can do (version, extension versions).
+    pub caps: Caps,
     pub role: String,
     /// Where the password came from (None: the server asked for none).
     pub password_source: Option<Source>,
@@ -200,6 +203,10 @@ pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> 
                     limits,
                     target: describe(&p, t),
                     server_version: String::new(),
+                    caps: Caps {
+                        version_num: 0,
+                        stat_statements: None,
+                    },
                     role: String::new(),
                     password_source: password.map(|pw| pw.source),
                 };
@@ -377,12 +384,18 @@ async fn finish(mut pg: Pg, context: &str) -> Result<Pg> {
         .row(
             "SELECT current_setting('server_version'), current_user::text,
                     (SELECT setting FROM pg_settings WHERE name = 'statement_timeout'),
-                    (SELECT setting FROM pg_settings WHERE name = 'lock_timeout')",
+                    (SELECT setting FROM pg_settings WHERE name = 'lock_timeout'),
+                    current_setting('server_version_num')::int,
+                    (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements')",
             &[],
         )
         .await?;
     pg.server_version = row.get(0);
     pg.role = row.get(1);
+    pg.caps = Caps {
+        version_num: row.get::<_, i32>(4).max(0) as u32,
+        stat_statements: row.get(5),
+    };
     let applied = pg
         .settings
         .expected()

@@ -215,8 +215,7 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
             return out;
         }
     };
-    let version: i32 = row.get(0);
-    out.push(if version >= 130000 {
+    out.push(if pg.caps.supported() {
         check(
             "server_version",
             Status::Ok,
@@ -267,7 +266,12 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
     });
     let (hypo_avail, hypo_inst): (bool, bool) = (row.get(3), row.get(4));
     out.push(match (hypo_avail, hypo_inst) {
-        (_, true) => check("hypopg", Status::Ok, "installed: index advice is verified by the planner", ""),
+        (_, true) => check(
+            "hypopg",
+            Status::Ok,
+            "installed: index advice is verified by the planner",
+            "",
+        ),
         (true, false) => check(
             "hypopg",
             Status::Warn,
@@ -278,7 +282,10 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
             "hypopg",
             Status::Warn,
             "not installed on the server: index advice falls back to heuristics",
-            "install the hypopg package (Debian: postgresql-15-hypopg), then CREATE EXTENSION hypopg;",
+            format!(
+                "install the hypopg package (Debian: {}), then CREATE EXTENSION hypopg;",
+                pg.caps.debian_package("hypopg")
+            ),
         ),
     });
     let (am_avail, am_inst): (bool, bool) = (row.get(5), row.get(6));

@@ -12,6 +12,6 @@ pub mod seed;
 
 pub use cluster::RedisClusterSandbox;
 pub use dirs::clean_stale;
-pub use pg::{find_bin_dir, PgOptions, PgSandbox};
+pub use pg::{find_bin_dir, server_cache, PgOptions, PgSandbox};
 pub use pgbouncer::{PgBouncerOptions, PgBouncerSandbox};
 pub use redis::RedisSandbox;
