@@ -45,6 +45,14 @@ impl Tabular for AuditEntry {
             cell(&self.detail),
         ]
     }
+    fn shown(&self) -> Vec<String> {
+        let mut cells = self.cells();
+        cells[6] = self
+            .duration_ms
+            .map(|d| crate::units::millis(d as f64))
+            .unwrap_or_default();
+        cells
+    }
 }
 
 pub async fn run(global: &Global, cmd: AuditCmd) -> Result<ExitCode> {

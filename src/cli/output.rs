@@ -1,5 +1,6 @@
 //! Rendering domain data as a table, JSON or CSV (DESIGN.md section 3).
 
+use super::record::Record;
 use super::safe;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -14,9 +15,16 @@ pub enum Format {
 }
 
 /// A row that can be shown as a table or CSV; JSON comes from `Serialize`.
+/// Columns go in the order of their meaning: identity, state, figures,
+/// then detail.
 pub trait Tabular {
     fn headers() -> Vec<&'static str>;
+    /// Raw values, as CSV carries them (`_ms` and `_bytes` as numbers).
     fn cells(&self) -> Vec<String>;
+    /// The cells as a table shows them to people (durations made human).
+    fn shown(&self) -> Vec<String> {
+        self.cells()
+    }
 }
 
 pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<()> {
@@ -33,9 +41,9 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
             w.flush().map_err(|e| Error::io("writing stdout", e))?;
         }
         Format::Table => {
-            let mut t = table(T::headers());
+            let mut t = table(T::headers().into_iter().map(label).collect());
             for r in rows {
-                row(&mut t, r.cells());
+                row(&mut t, r.shown());
             }
             fit_columns(&mut t);
             writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
@@ -44,40 +52,30 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
     Ok(())
 }
 
-/// A single item: JSON object, or a two-column field/value table / CSV.
-pub fn print_item<T: Serialize>(item: &T, format: Format) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+/// A single result: its JSON object as serialized, else the record with
+/// its fields in meaning order (built only when it is shown).
+pub fn print_result<T: Serialize>(
+    item: &T,
+    record: impl FnOnce(&T) -> Record,
+    format: Format,
+) -> Result<()> {
     if format == Format::Json {
-        return write_json(&mut out, item);
+        return write_json(&mut std::io::stdout().lock(), item);
     }
-    let value = serde_json::to_value(item).map_err(|e| Error::Config(e.to_string()))?;
-    let pairs = flatten(&value);
-    match format {
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(safe::Csv::new(&mut out, stdout.is_terminal()));
-            w.write_record(["field", "value"]).map_err(csv_err)?;
-            for (k, v) in pairs {
-                w.write_record([k, v]).map_err(csv_err)?;
-            }
-            w.flush().map_err(|e| Error::io("writing stdout", e))?;
-        }
-        _ => {
-            let mut t = table(vec!["field", "value"]);
-            for (k, v) in pairs {
-                row(&mut t, vec![k, v]);
-            }
-            fit_columns(&mut t);
-            writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
-        }
-    }
-    Ok(())
+    record(item).print(format)
 }
 
 pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, v)
-        .map_err(|e| Error::io("writing stdout", e.into()))?;
-    writeln!(out).map_err(|e| Error::io("writing stdout", e))
+    super::json::pretty(&mut *out, v)
+        .and_then(|()| writeln!(out))
+        .map_err(|e| Error::io("writing stdout", e))
+}
+
+/// A column's name for people: a value made human says its own unit.
+pub fn label(name: &str) -> &str {
+    name.strip_suffix("_ms")
+        .or_else(|| name.strip_suffix("_bytes"))
+        .unwrap_or(name)
 }
 
 /// `--wide`: tables as wide as their content. Set once from the command
@@ -108,6 +106,20 @@ pub fn fit(t: &mut comfy_table::Table) {
     if !std::io::stdout().is_terminal() {
         t.set_width(piped_width(std::env::var("COLUMNS").ok().as_deref()));
     }
+}
+
+/// The width a line of output should keep to, or None with `--wide`.
+pub fn line_width() -> Option<u16> {
+    let mut t = comfy_table::Table::new();
+    fit(&mut t);
+    t.width().filter(|_| !WIDE.load(Ordering::Relaxed))
+}
+
+/// A unit-like enum's serialized name (`pattern`, `exact`) as a cell.
+pub fn word<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .map(|v| cell(&v))
+        .unwrap_or_default()
 }
 
 /// Narrowest share a wrapped column keeps when shorter ones stay whole.
@@ -213,30 +225,8 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     out
 }
 
-fn csv_err(e: csv::Error) -> Error {
+pub fn csv_err(e: csv::Error) -> Error {
     Error::io("writing CSV", std::io::Error::other(e))
-}
-
-/// Flattens nested objects to dotted keys for the field/value views.
-fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
-    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-        match v {
-            serde_json::Value::Object(m) => {
-                for (k, v) in m {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, v, out);
-                }
-            }
-            other => out.push((prefix.to_string(), cell(other))),
-        }
-    }
-    let mut out = Vec::new();
-    walk("", v, &mut out);
-    out
 }
 
 /// A JSON value as a table cell: strings bare, null empty, the rest as JSON.
@@ -309,19 +299,5 @@ mod tests {
         assert_eq!(ellipsize("Zürich 🚀", 20), "Zürich 🚀");
         assert_eq!(ellipsize("Zürich 🚀 Party", 8), "Zürich …");
         assert_eq!(ellipsize(&"x".repeat(5000), 60).chars().count(), 60);
-    }
-
-    #[test]
-    fn flatten_nested() {
-        let v = serde_json::json!({"a": 1, "b": {"c": "x", "d": null}});
-        let f = flatten(&v);
-        assert_eq!(
-            f,
-            vec![
-                ("a".into(), "1".into()),
-                ("b.c".into(), "x".into()),
-                ("b.d".into(), "".into())
-            ]
-        );
     }
 }

@@ -63,12 +63,12 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
     let thresholds = &session.ctx.thresholds;
     let figures = overview.figures(thresholds);
     match global.output {
-        Format::Json => output::print_item(
+        Format::Json => output::write_json(
+            &mut std::io::stdout().lock(),
             &Report {
                 overview: &overview,
                 figures,
             },
-            Format::Json,
         )?,
         f => output::print_list(&figures, f)?,
     }

@@ -2,10 +2,14 @@
 
 use super::interrupt::Interrupts;
 use super::output::{self, Format, Tabular};
-use super::{confirm, Global};
+use super::record::Record;
+use super::{confirm, narrate, Global};
 use crate::error::{Error, ExitCode, Result};
 use crate::session::Session;
-use crate::tenants::{self, Change, Finding, ListQuery, SortField, StatusAction, TenantRow};
+use crate::tenants::{
+    self, Change, Finding, ListQuery, SortField, StatusAction, StatusChange, TenantDetail,
+    TenantRow,
+};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use std::io::{IsTerminal, Write};
@@ -134,6 +138,19 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
 }
 
 async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
+    let after = a.after.clone();
+    listing(global, session, a).await.map_err(|e| match (after, e) {
+        // The server judges a cursor's sort key (a created_at edited into
+        // junk) only as it casts it: a data exception there is a bad cursor,
+        // the caller's mistake, not a server failure.
+        (Some(c), Error::Server { detail, .. }) if detail.contains("(SQLSTATE 22") => {
+            tenants::Cursor::invalid(&c)
+        }
+        (_, e) => e,
+    })
+}
+
+async fn listing(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
     // A bad cursor is the caller's mistake whether or not the server is up.
     if let Some(after) = &a.after {
         tenants::Cursor::decode(after)?.check(a.sort, a.desc)?;
@@ -165,7 +182,7 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
     };
     if let Some(id) = next_id {
         let c = tenants::stream::next_cursor(&pg, map, &q, &id).await?;
-        eprintln!("opsdeck: next page: --after {c}");
+        narrate::say(format!("next page: --after {c}"));
     }
     Ok(ExitCode::Ok)
 }
@@ -235,13 +252,13 @@ async fn list_table(
         }
     }
     if !est_tables.is_empty() {
-        eprintln!(
-            "opsdeck: EST_ROWS counts up to 10000 rows per table in {}",
+        narrate::note(format!(
+            "EST_ROWS counts up to 10000 rows per table in {}",
             est_tables.join(", ")
-        );
+        ));
     }
     if let Some(c) = &next {
-        eprintln!("opsdeck: next page: --after {c}");
+        narrate::say(format!("next page: --after {c}"));
     }
     Ok(ExitCode::Ok)
 }
@@ -293,7 +310,7 @@ async fn write_json(
         }
         out.write_all(if written == 0 { b"\n  " } else { b",\n  " })
             .map_err(out_err)?;
-        serde_json::to_writer(&mut out, &row).map_err(|e| out_err(e.into()))?;
+        super::json::compact(&mut out, &row).map_err(out_err)?;
         written += 1;
         last_id = Some(row.id);
     }
@@ -322,7 +339,7 @@ async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode>
     .await?;
     d.notes.extend(redis_note);
     if global.output != Format::Table {
-        output::print_item(&d, global.output)?;
+        output::print_result(&d, detail_record, global.output)?;
         return Ok(ExitCode::Ok);
     }
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -416,7 +433,7 @@ async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode>
         println!("\n{t}");
     }
     for n in &d.notes {
-        eprintln!("opsdeck: note: {n}");
+        narrate::note(n);
     }
     Ok(ExitCode::Ok)
 }
@@ -446,15 +463,15 @@ async fn set_status(
         }
     };
     if let Some(n) = &change.note {
-        eprintln!("opsdeck: {}", output::printable(n));
+        narrate::say(n);
     } else {
-        eprintln!(
-            "opsdeck: tenant {} is now {}",
-            output::printable(change.slug.as_deref().unwrap_or(&change.id)),
-            output::printable(&change.to)
-        );
+        narrate::say(format!(
+            "tenant {} is now {}",
+            change.slug.as_deref().unwrap_or(&change.id),
+            change.to
+        ));
     }
-    output::print_item(&change, global.output)?;
+    output::print_result(&change, change_record, global.output)?;
     Ok(ExitCode::Ok)
 }
 
@@ -466,16 +483,46 @@ async fn lint(global: &Global, session: &Session) -> Result<ExitCode> {
         let map = &session.ctx.schema;
         // A mapping that matches no table would otherwise read as a clean bill.
         if tenants::meta::tenant_tables(&pg, map, 0).await?.is_empty() {
-            eprintln!(
-                "opsdeck: warning: no table in schema '{}' has a column '{}', so nothing was linted; check schema.app_schema and schema.tenant_column in the context",
+            narrate::warn(format!(
+                "no table in schema '{}' has a column '{}', so nothing was linted; check schema.app_schema and schema.tenant_column in the context",
                 map.app_schema, map.tenant_column
-            );
+            ));
         } else {
-            eprintln!("opsdeck: no tenancy findings");
+            narrate::say("no tenancy findings");
         }
         Ok(ExitCode::Ok)
     } else {
-        eprintln!("opsdeck: {} tenancy finding(s)", findings.len());
+        narrate::say(format!("{} tenancy finding(s)", findings.len()));
         Ok(ExitCode::Problems)
     }
+}
+
+fn change_record(c: &StatusChange) -> Record {
+    Record::new()
+        .text("id", c.id.clone())
+        .opt("slug", c.slug.clone())
+        .opt("name", c.name.clone())
+        .text("action", output::word(&c.action))
+        .opt("from", c.from.clone())
+        .text("to", c.to.clone())
+        .text("changed", c.changed.to_string())
+        .text("hooks_run", c.hooks_run.to_string())
+        .opt("note", c.note.clone())
+}
+
+/// The tenant itself and its counts; the per-table rows, keys and audit
+/// entries are lists of their own, in the JSON.
+fn detail_record(d: &TenantDetail) -> Record {
+    Record::new()
+        .text("id", d.id.clone())
+        .opt("slug", d.slug.clone())
+        .opt("name", d.name.clone())
+        .opt("plan", d.plan.clone())
+        .opt("status", d.status.clone())
+        .opt("created_at", d.created_at.clone())
+        .opt("cache_keys", d.cache.as_ref().map(|c| c.keys))
+        .opt("cache_keys_capped", d.cache.as_ref().map(|c| c.capped))
+        .opt("failed_jobs", d.failed_jobs.as_ref().map(|j| j.count))
+        .opt("failed_jobs_capped", d.failed_jobs.as_ref().map(|j| j.capped))
+        .list("notes", &d.notes)
 }
