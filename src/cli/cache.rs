@@ -361,7 +361,13 @@ fn deleted_record(d: &Deleted) -> Record {
 }
 
 /// What was selected, how: the first fields of both invalidation records.
-fn selection(by: cache::Selector, target: &str, pattern: &Option<String>, tag_key: &Option<String>, tenant_id: &Option<String>) -> Record {
+fn selection(
+    by: cache::Selector,
+    target: &str,
+    pattern: &Option<String>,
+    tag_key: &Option<String>,
+    tenant_id: &Option<String>,
+) -> Record {
     Record::new()
         .text("by", output::word(&by))
         .text("target", target)

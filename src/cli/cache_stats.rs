@@ -3,8 +3,8 @@
 //! is one record per node with raw numbers (JSON has everything, nested).
 
 use super::output::{self, Tabular};
-use crate::cache::{window::Window, CacheStats};
 use crate::cache::info::NodeStats;
+use crate::cache::{window::Window, CacheStats};
 use crate::units;
 use std::io::Write;
 

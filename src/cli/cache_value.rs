@@ -67,59 +67,73 @@ fn body(v: &KeyValue) -> (Vec<String>, usize, bool) {
     }
 }
 
+/// A line cut into pieces of at most `width` characters (whole without one).
+fn wrapped(line: &str, width: Option<usize>) -> Vec<String> {
+    let Some(w) = width.filter(|&w| w > 0 && line.chars().count() > w) else {
+        return vec![line.to_string()];
+    };
+    let chars: Vec<char> = line.chars().collect();
+    chars.chunks(w).map(|c| c.iter().collect()).collect()
+}
+
 fn looks_like_json(s: &str) -> bool {
     s.trim_start().starts_with(['{', '['])
 }
 
 fn write_table(out: &mut impl Write, v: &KeyValue) -> std::io::Result<()> {
-    let shown = |s: &str| output::printable(s);
-    writeln!(out, "key:      {}", shown(&v.key))?;
-    writeln!(
-        out,
-        "type:     {} ({})",
-        v.kind,
-        v.encoding.as_deref().unwrap_or("-")
-    )?;
-    let ttl = v
-        .ttl_ms
-        .map_or_else(|| "none (never expires)".into(), |t| units::millis(t as f64));
-    writeln!(out, "ttl:      {ttl}")?;
-    writeln!(
-        out,
-        "memory:   {}",
-        v.memory_bytes.map_or_else(|| "-".into(), units::bytes)
-    )?;
+    let mut head = vec![
+        format!("key:      {}", output::printable(&v.key)),
+        format!(
+            "type:     {} ({})",
+            v.kind,
+            v.encoding.as_deref().unwrap_or("-")
+        ),
+        format!(
+            "ttl:      {}",
+            v.ttl_ms.map_or_else(
+                || "none (never expires)".into(),
+                |t| units::millis(t as f64)
+            )
+        ),
+        format!(
+            "memory:   {}",
+            v.memory_bytes.map_or_else(|| "-".into(), units::bytes)
+        ),
+    ];
     let string = v.kind == "string";
     let length = if string {
         units::bytes(v.length)
     } else {
         format!("{} elements", v.length)
     };
-    writeln!(out, "length:   {length}")?;
+    head.push(format!("length:   {length}"));
     if v.truncated {
-        let part = if string {
-            format!("first {} of {length}", units::bytes(v.shown))
+        head.push(if string {
+            format!("read:     first {} of {length}", units::bytes(v.shown))
         } else {
-            format!("first {} of {} elements", v.shown, v.length)
-        };
-        writeln!(out, "read:     {part}")?;
+            format!("read:     first {} of {} elements", v.shown, v.length)
+        });
     }
     let (lines, total, cut_json) = body(v);
     let format = if cut_json { "json (cut off)" } else { v.format };
-    writeln!(out, "format:   {format}")?;
+    head.push(format!("format:   {format}"));
     if lines.len() < total {
-        writeln!(
-            out,
+        head.push(format!(
             "shown:    first {} of {total} lines; --output json gives all that was read",
             lines.len()
-        )?;
+        ));
     }
-    for n in &v.notes {
-        writeln!(out, "note:     {}", shown(n))?;
-    }
-    writeln!(out)?;
-    for l in &lines {
-        writeln!(out, "{l}")?;
+    head.extend(
+        v.notes
+            .iter()
+            .map(|n| format!("note:     {}", output::printable(n))),
+    );
+    head.push(String::new());
+    let width = output::line_width().map(usize::from);
+    for l in head.iter().chain(&lines) {
+        for piece in wrapped(l, width) {
+            writeln!(out, "{piece}")?;
+        }
     }
     if lines.len() < total {
         writeln!(out, "… {} more lines", total - lines.len())?;

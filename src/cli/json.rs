@@ -84,7 +84,8 @@ mod tests {
 
     #[test]
     fn bidi_and_c1_controls_are_escaped_and_the_json_means_the_same() {
-        let v = json!({"name\u{202e}": ["gpj.exe\u{202e}", "a\u{7f}b\u{9b}c\u{1b}[2J", "Zürich 🚀"]});
+        let v =
+            json!({"name\u{202e}": ["gpj.exe\u{202e}", "a\u{7f}b\u{9b}c\u{1b}[2J", "Zürich 🚀"]});
         let s = text(&v);
         assert!(!s.chars().any(super::hostile), "{s:?}");
         assert!(s.contains(r#""gpj.exe\u202e""#), "{s}");

@@ -100,13 +100,22 @@ mod tests {
         let v = serde_json::json!({"a": [1, {"b": "x, y: {z}"}], "e": {}, "f": [], "g": "q\"}"});
         let compact = v.to_string();
         let p = pretty(&compact, 1000);
-        assert_eq!(p.lines.join("\n"), serde_json::to_string_pretty(&v).unwrap());
+        assert_eq!(
+            p.lines.join("\n"),
+            serde_json::to_string_pretty(&v).unwrap()
+        );
         assert_eq!(p.total, p.lines.len());
     }
 
     #[test]
     fn keeps_the_first_lines_of_cut_text_and_counts_the_rest() {
-        let text = format!("[{}", (0..500).map(|i| format!("{{\"n\":{i}}}")).collect::<Vec<_>>().join(","));
+        let text = format!(
+            "[{}",
+            (0..500)
+                .map(|i| format!("{{\"n\":{i}}}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let cut = &text[..text.len() - 3];
         let p = pretty(cut, 10);
         assert_eq!(p.lines.len(), 10);

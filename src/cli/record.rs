@@ -106,7 +106,6 @@ fn opt_raw<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +122,14 @@ mod tests {
         let names: Vec<&str> = r.fields.iter().map(|f| f.name).collect();
         assert_eq!(
             names,
-            ["by", "tenant_id", "elapsed_ms", "ttl_ms", "memory_bytes", "sample"]
+            [
+                "by",
+                "tenant_id",
+                "elapsed_ms",
+                "ttl_ms",
+                "memory_bytes",
+                "sample"
+            ]
         );
         let raw: Vec<&str> = r.fields.iter().map(|f| f.raw.as_str()).collect();
         assert_eq!(raw, ["pattern", "", "22680000", "", "1536", "a\nb"]);

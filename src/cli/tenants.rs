@@ -139,15 +139,17 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
 
 async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
     let after = a.after.clone();
-    listing(global, session, a).await.map_err(|e| match (after, e) {
-        // The server judges a cursor's sort key (a created_at edited into
-        // junk) only as it casts it: a data exception there is a bad cursor,
-        // the caller's mistake, not a server failure.
-        (Some(c), Error::Server { detail, .. }) if detail.contains("(SQLSTATE 22") => {
-            tenants::Cursor::invalid(&c)
-        }
-        (_, e) => e,
-    })
+    listing(global, session, a)
+        .await
+        .map_err(|e| match (after, e) {
+            // The server judges a cursor's sort key (a created_at edited into
+            // junk) only as it casts it: a data exception there is a bad cursor,
+            // the caller's mistake, not a server failure.
+            (Some(c), Error::Server { detail, .. }) if detail.contains("(SQLSTATE 22") => {
+                tenants::Cursor::invalid(&c)
+            }
+            (_, e) => e,
+        })
 }
 
 async fn listing(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
@@ -523,6 +525,9 @@ fn detail_record(d: &TenantDetail) -> Record {
         .opt("cache_keys", d.cache.as_ref().map(|c| c.keys))
         .opt("cache_keys_capped", d.cache.as_ref().map(|c| c.capped))
         .opt("failed_jobs", d.failed_jobs.as_ref().map(|j| j.count))
-        .opt("failed_jobs_capped", d.failed_jobs.as_ref().map(|j| j.capped))
+        .opt(
+            "failed_jobs_capped",
+            d.failed_jobs.as_ref().map(|j| j.capped),
+        )
         .list("notes", &d.notes)
 }
