@@ -22,6 +22,7 @@ mod pretty;
 mod record;
 mod safe;
 mod tenants;
+mod tenants_show;
 
 use crate::config::{Config, ContextOverrides, Paths};
 use crate::error::{Error, ExitCode, Result};

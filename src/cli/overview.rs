@@ -6,6 +6,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::health::overview::{collect_with_errors, Figure, Level, Overview};
 use clap::Args;
 use serde::Serialize;
+use std::io::Write;
 
 #[derive(Debug, Args)]
 pub struct OverviewArgs {
@@ -21,19 +22,47 @@ struct Report<'a> {
     figures: Vec<Figure>,
 }
 
+fn level(l: Level) -> &'static str {
+    match l {
+        Level::Ok => "ok",
+        Level::Warn => "warn",
+        Level::Error => "error",
+        Level::Unknown => "-",
+    }
+}
+
+/// CSV: the stable key, its label and level, the raw value, then the text
+/// a person reads.
 impl Tabular for Figure {
     fn headers() -> Vec<&'static str> {
-        vec!["figure", "value", "level"]
+        vec!["key", "figure", "level", "value", "display"]
     }
     fn cells(&self) -> Vec<String> {
-        let level = match self.level {
-            Level::Ok => "ok",
-            Level::Warn => "warn",
-            Level::Error => "error",
-            Level::Unknown => "-",
-        };
-        vec![self.label.clone(), self.display.clone(), level.to_string()]
+        vec![
+            self.key.to_string(),
+            self.label.clone(),
+            level(self.level).to_string(),
+            self.value.map(|v| v.to_string()).unwrap_or_default(),
+            self.display.clone(),
+        ]
     }
+}
+
+/// For people: each figure, its level, and its value made human.
+fn print_table(figures: &[Figure]) -> Result<()> {
+    let mut t = output::table(vec!["figure", "level", "value"]);
+    for f in figures {
+        output::row(
+            &mut t,
+            vec![
+                f.label.clone(),
+                level(f.level).to_string(),
+                f.display.clone(),
+            ],
+        );
+    }
+    output::fit_columns(&mut t);
+    writeln!(std::io::stdout().lock(), "{t}").map_err(|e| Error::io("writing stdout", e))
 }
 
 pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
@@ -70,7 +99,8 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
                 figures,
             },
         )?,
-        f => output::print_list(&figures, f)?,
+        Format::Csv => output::print_list(&figures, Format::Csv)?,
+        Format::Table => print_table(&figures)?,
     }
     for e in &errors {
         super::report(e);
