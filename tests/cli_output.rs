@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{home, opsdeck, redis_url, unique, TestDb};
+use common::{home, opsdeck, redis_conn, redis_del, redis_set, redis_url, unique, TestDb};
 use serde_json::Value;
 
 /// Runs opsdeck at 100 columns; returns (exit code, stdout, stderr).
@@ -31,31 +31,12 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
-async fn set(conn: &mut redis::aio::MultiplexedConnection, key: &str, value: &str, ttl_s: u64) {
-    let _: () = redis::cmd("SET")
-        .arg(key)
-        .arg(value)
-        .arg("EX")
-        .arg(ttl_s)
-        .query_async(conn)
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn results_are_records_with_columns_in_meaning_order() {
     let prefix = unique("cliout_rec");
-    let mut conn = redis().await;
+    let mut conn = redis_conn().await;
     for i in 0..5 {
-        set(&mut conn, &format!("{prefix}:k{i}"), "v", 600).await;
+        redis_set(&mut conn, &format!("{prefix}:k{i}"), "v", 600).await;
     }
     let h = home();
     let r = redis_url();
@@ -166,19 +147,19 @@ async fn results_are_records_with_columns_in_meaning_order() {
         at("by") < at("matched") && at("matched") < at("sample"),
         "{out}"
     );
-    let _: () = redis::cmd("DEL")
-        .arg((1..5).map(|i| format!("{prefix}:k{i}")).collect::<Vec<_>>())
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    redis_del(
+        &mut conn,
+        &(1..5).map(|i| format!("{prefix}:k{i}")).collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn tables_show_ttls_human_and_csv_keeps_milliseconds() {
     let key = unique("cliout_ttl");
-    let mut conn = redis().await;
+    let mut conn = redis_conn().await;
     // 6.3 hours.
-    set(&mut conn, &key, "plain text", 22_680).await;
+    redis_set(&mut conn, &key, "plain text", 22_680).await;
     let h = home();
     let r = redis_url();
     let (code, table, err) = run(h.path(), &["--redis", &r, "cache", "get", &key]);
@@ -202,26 +183,18 @@ async fn tables_show_ttls_human_and_csv_keeps_milliseconds() {
             .any(|l| l.contains("6.3 h") && l.ends_with(&key)),
         "{keys}"
     );
-    let _: () = redis::cmd("DEL")
-        .arg(&key)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    redis_del(&mut conn, &[&key]).await;
 }
 
 #[tokio::test]
 async fn every_command_prints_json_with_hostile_text_escaped() {
-    let db = TestDb::new().await;
-    db.client()
-        .await
-        .batch_execute(
-            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, plan text,
-                                   status text, created_at timestamptz DEFAULT now());
-             INSERT INTO tenants (id, slug, name, plan, status)
-             VALUES (1, 'evil', E'gpj\\u202e.exe \\u009b2J', 'pro', 'active');",
-        )
-        .await
-        .unwrap();
+    let db = TestDb::with(
+        "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, plan text,
+                                status text, created_at timestamptz DEFAULT now());
+          INSERT INTO tenants (id, slug, name, plan, status)
+          VALUES (1, 'evil', E'gpj\\u202e.exe \\u009b2J', 'pro', 'active');",
+    )
+    .await;
     let h = home();
     let r = redis_url();
     let json = |args: &[&str]| {
@@ -312,11 +285,11 @@ async fn cache_get_pretty_prints_json_up_to_a_bound_and_says_what_was_cut() {
                 .collect(),
         )
     };
-    let mut conn = redis().await;
-    set(&mut conn, &whole, &items(1000).to_string(), 600).await;
+    let mut conn = redis_conn().await;
+    redis_set(&mut conn, &whole, &items(1000).to_string(), 600).await;
     let big = items(4000).to_string();
     assert!(big.len() > 64 * 1024, "past what cache get reads");
-    set(&mut conn, &cut, &big, 600).await;
+    redis_set(&mut conn, &cut, &big, 600).await;
     let h = home();
     let r = redis_url();
 
@@ -380,25 +353,17 @@ async fn cache_get_pretty_prints_json_up_to_a_bound_and_says_what_was_cut() {
         "bounded: {} lines",
         out.lines().count()
     );
-    let _: () = redis::cmd("DEL")
-        .arg(&[&whole, &cut])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    redis_del(&mut conn, &[&whole, &cut]).await;
 }
 
 #[tokio::test]
 async fn a_cursor_with_a_junk_sort_key_is_a_usage_error() {
-    let db = TestDb::new().await;
-    db.client()
-        .await
-        .batch_execute(
-            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, plan text,
-                                   status text, created_at timestamptz NOT NULL DEFAULT now());
-             INSERT INTO tenants VALUES (1, 'a', 'A', 'pro', 'active', now());",
-        )
-        .await
-        .unwrap();
+    let db = TestDb::with(
+        "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, plan text,
+                                status text, created_at timestamptz NOT NULL DEFAULT now());
+          INSERT INTO tenants VALUES (1, 'a', 'A', 'pro', 'active', now());",
+    )
+    .await;
     use base64::Engine;
     let junk = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(r#"{"f":"created_at","d":false,"k":"not a time","i":"1"}"#);
@@ -467,15 +432,11 @@ fn audit_list_reads_a_long_local_log_bounded_newest_first() {
 
 #[tokio::test]
 async fn narration_lines_share_one_form() {
-    let db = TestDb::new().await;
-    db.client()
-        .await
-        .batch_execute(
-            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, status text);
-             CREATE TABLE notes (id bigint, tenant_id bigint REFERENCES tenants(id));",
-        )
-        .await
-        .unwrap();
+    let db = TestDb::with(
+        "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, status text);
+          CREATE TABLE notes (id bigint, tenant_id bigint REFERENCES tenants(id));",
+    )
+    .await;
     let h = home();
     // A directory cannot be opened as the log file.
     let log = h.path().to_path_buf();

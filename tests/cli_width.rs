@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{home, opsdeck, redis_url, unique, TestDb};
+use common::{home, opsdeck, redis_conn, redis_del, redis_set, redis_url, unique, TestDb};
 
 fn run(h: &std::path::Path, columns: &str, args: &[&str]) -> (Option<i32>, String) {
     let out = opsdeck(h)
@@ -104,8 +104,7 @@ async fn tenants_lint_fits_100_columns_and_wide_gives_full_fix_sql() {
 #[tokio::test]
 async fn cache_invalidate_dry_run_fits_100_columns() {
     let prefix = unique("cliwidth");
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = redis_conn().await;
     let keys: Vec<String> = (0..12)
         .map(|i| {
             // Longer than 100 columns: one sample key a line still wraps.
@@ -116,14 +115,7 @@ async fn cache_invalidate_dry_run_fits_100_columns() {
         })
         .collect();
     for k in &keys {
-        let _: () = redis::cmd("SET")
-            .arg(k)
-            .arg("x")
-            .arg("EX")
-            .arg(120)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        redis_set(&mut conn, k, "x", 120).await;
     }
     let h = home();
     let pattern = format!("{prefix}:*");
@@ -148,11 +140,7 @@ async fn cache_invalidate_dry_run_fits_100_columns() {
     let (_, json) = call("100", &["--output", "json"]);
     let (_, json_narrow) = call("30", &["--output", "json"]);
     let (_, json_wide) = call("100", &["--wide", "--output", "json"]);
-    let _: () = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    redis_del(&mut conn, &keys).await;
 
     assert_eq!(code, Some(0));
     assert!(widest(&narrow) <= 100, "{narrow}");
@@ -225,31 +213,18 @@ async fn tenants_list_chunks_fit_and_line_up() {
 
 #[tokio::test]
 async fn doctor_stats_audit_get_and_key_sizes_fit_100_columns() {
-    let db = TestDb::new().await;
-    db.client()
-        .await
-        .batch_execute(
-            "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, status text);
-             CREATE TABLE invoice_items (id bigint, tenant_id bigint REFERENCES tenants(id));",
-        )
-        .await
-        .unwrap();
+    let db = TestDb::with(
+        "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, status text);
+          CREATE TABLE invoice_items (id bigint, tenant_id bigint REFERENCES tenants(id));",
+    )
+    .await;
     let prefix = unique("cliwidth_more");
     let long_key = format!("{prefix}:{}", "segment:".repeat(30));
     let text_key = format!("{prefix}:text");
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = redis_conn().await;
     let long_line = format!("{} end", "word ".repeat(80));
-    for (k, v) in [(&long_key, "x".to_string()), (&text_key, long_line.clone())] {
-        let _: () = redis::cmd("SET")
-            .arg(k)
-            .arg(v)
-            .arg("EX")
-            .arg(600)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    redis_set(&mut conn, &long_key, "x", 600).await;
+    redis_set(&mut conn, &text_key, &long_line, 600).await;
     let h = home();
     let redis = redis_url();
     let pattern = format!("{prefix}:*");
@@ -284,9 +259,5 @@ async fn doctor_stats_audit_get_and_key_sizes_fit_100_columns() {
             assert!(wide.contains(&long_key), "--wide gives it whole: {wide}");
         }
     }
-    let _: () = redis::cmd("DEL")
-        .arg(&[&long_key, &text_key])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    redis_del(&mut conn, &[&long_key, &text_key]).await;
 }
