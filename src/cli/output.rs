@@ -21,7 +21,12 @@ pub trait Tabular {
     fn headers() -> Vec<&'static str>;
     /// Raw values, as CSV carries them (`_ms` and `_bytes` as numbers).
     fn cells(&self) -> Vec<String>;
-    /// The cells as a table shows them to people (durations made human).
+    /// The columns a table shows people: all of them unless a narrower
+    /// choice reads better within a terminal's width.
+    fn table_headers() -> Vec<&'static str> {
+        Self::headers()
+    }
+    /// The cells of [`Tabular::table_headers`], durations and sizes made human.
     fn shown(&self) -> Vec<String> {
         self.cells()
     }
@@ -41,7 +46,7 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
             w.flush().map_err(|e| Error::io("writing stdout", e))?;
         }
         Format::Table => {
-            let mut t = table(T::headers().into_iter().map(label).collect());
+            let mut t = table(T::table_headers().into_iter().map(label).collect());
             for r in rows {
                 row(&mut t, r.shown());
             }
@@ -156,8 +161,9 @@ pub fn fit_to(t: &mut comfy_table::Table, content: &[u16]) -> bool {
 
 /// Content widths within `width` columns (each column is padded by a space
 /// on either side): everything whole when it fits; else the shortest
-/// columns whole as long as each remaining one keeps [`MIN_WRAPPED`], and
-/// those share what is left, none wider than its content.
+/// columns whole as long as each remaining one keeps [`MIN_WRAPPED`] (or
+/// its content, when shorter), and those share what is left, none wider
+/// than its content.
 fn fitted_widths(content: &[u16], width: u16) -> Vec<u16> {
     let n = content.len();
     let mut left = usize::from(width).saturating_sub(2 * n);
@@ -168,9 +174,14 @@ fn fitted_widths(content: &[u16], width: u16) -> Vec<u16> {
     order.sort_by_key(|&i| content[i]);
     let mut out = content.to_vec();
     let mut kept = 0;
-    for &i in &order {
+    for (k, &i) in order.iter().enumerate() {
         let w = usize::from(content[i]);
-        if w + (n - kept - 1) * MIN_WRAPPED > left {
+        // What the columns after this one need: a short one its content.
+        let rest: usize = order[k + 1..]
+            .iter()
+            .map(|&j| usize::from(content[j]).min(MIN_WRAPPED))
+            .sum();
+        if w + rest > left {
             break;
         }
         left -= w;
@@ -274,6 +285,12 @@ mod tests {
         // Whole while the wrapped rest keeps MIN_WRAPPED, then wrapped.
         assert_eq!(fitted_widths(&[5, 30, 200], 60), vec![5, 30, 19]);
         assert_eq!(fitted_widths(&[5, 40, 200], 60), vec![5, 24, 25]);
+        // Short columns need only their content: audit list at 100 keeps
+        // every column but the detail whole.
+        assert_eq!(
+            fitted_widths(&[16, 7, 16, 15, 7, 8, 90], 100),
+            vec![16, 7, 16, 15, 7, 8, 17]
+        );
         let w = fitted_widths(&[20, 36, 80, 150], 120);
         assert_eq!(
             w.iter().map(|&w| w as usize + 2).sum::<usize>(),

@@ -6,7 +6,6 @@ use crate::error::{Error, ExitCode, Result};
 use crate::health::overview::{collect_with_errors, Figure, Level, Overview};
 use clap::Args;
 use serde::Serialize;
-use std::io::Write;
 
 #[derive(Debug, Args)]
 pub struct OverviewArgs {
@@ -32,10 +31,20 @@ fn level(l: Level) -> &'static str {
 }
 
 /// CSV: the stable key, its label and level, the raw value, then the text
-/// a person reads.
+/// a person reads; a table shows the label, the level and that text.
 impl Tabular for Figure {
     fn headers() -> Vec<&'static str> {
         vec!["key", "figure", "level", "value", "display"]
+    }
+    fn table_headers() -> Vec<&'static str> {
+        vec!["figure", "level", "value"]
+    }
+    fn shown(&self) -> Vec<String> {
+        vec![
+            self.label.clone(),
+            level(self.level).to_string(),
+            self.display.clone(),
+        ]
     }
     fn cells(&self) -> Vec<String> {
         vec![
@@ -46,23 +55,6 @@ impl Tabular for Figure {
             self.display.clone(),
         ]
     }
-}
-
-/// For people: each figure, its level, and its value made human.
-fn print_table(figures: &[Figure]) -> Result<()> {
-    let mut t = output::table(vec!["figure", "level", "value"]);
-    for f in figures {
-        output::row(
-            &mut t,
-            vec![
-                f.label.clone(),
-                level(f.level).to_string(),
-                f.display.clone(),
-            ],
-        );
-    }
-    output::fit_columns(&mut t);
-    writeln!(std::io::stdout().lock(), "{t}").map_err(|e| Error::io("writing stdout", e))
 }
 
 pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
@@ -99,8 +91,7 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
                 figures,
             },
         )?,
-        Format::Csv => output::print_list(&figures, Format::Csv)?,
-        Format::Table => print_table(&figures)?,
+        f => output::print_list(&figures, f)?,
     }
     for e in &errors {
         super::report(e);

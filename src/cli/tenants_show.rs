@@ -61,7 +61,7 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
             ],
         );
     }
-    block(format!("{head}\n"))?;
+    block(&mut head, "", "\n")?;
     let mut tables = output::table(vec!["table", "rows", "method"]);
     for t in &d.tables {
         output::row(
@@ -69,13 +69,11 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
             vec![
                 t.table.clone(),
                 t.rows.map(|n| n.to_string()).unwrap_or_default(),
-                serde_json::to_value(t.method)
-                    .map(|v| output::cell(&v))
-                    .unwrap_or_default(),
+                output::word(&t.method),
             ],
         );
     }
-    block(tables.to_string())?;
+    block(&mut tables, "", "")?;
     if let Some(keys) = &d.api_keys {
         let mut t = output::table(vec![
             "key id",
@@ -98,7 +96,7 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
                 ],
             );
         }
-        block(format!("\n{t}"))?;
+        block(&mut t, "\n", "")?;
     }
     if let Some(entries) = &d.app_audit {
         let mut t = output::table(vec![
@@ -120,7 +118,7 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
                 ],
             );
         }
-        block(format!("\n{t}"))?;
+        block(&mut t, "\n", "")?;
     }
     for n in &d.notes {
         narrate::note(n);
@@ -128,11 +126,13 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
     Ok(ExitCode::Ok)
 }
 
-/// One block of the table output on stdout (a closed pipe ends it quietly,
-/// see `super::run`).
-fn block(text: String) -> Result<()> {
+/// One table of the output, fitted to the width, on stdout (a closed pipe
+/// ends it quietly, see `super::run`).
+fn block(t: &mut comfy_table::Table, before: &str, after: &str) -> Result<()> {
     use std::io::Write;
-    writeln!(std::io::stdout().lock(), "{text}").map_err(|e| Error::io("writing stdout", e))
+    output::fit_columns(t);
+    writeln!(std::io::stdout().lock(), "{before}{t}{after}")
+        .map_err(|e| Error::io("writing stdout", e))
 }
 
 /// The tenant itself and its counts; the per-table rows, keys and audit
