@@ -468,3 +468,43 @@ async fn narration_lines_share_one_form() {
         assert!(!rest.starts_with(' ') && !rest.is_empty(), "{l:?}");
     }
 }
+
+#[test]
+fn demo_no_tui_prints_its_settings_as_json() {
+    use std::io::BufRead;
+    let h = home();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OPSDECK_HOME", h.path())
+        .args(["demo", "--no-tui", "--scale", "tiny", "--output", "json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut doc = String::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        doc.push_str(&line);
+        doc.push('\n');
+        if line == "}" {
+            break;
+        }
+    }
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let v: Value = serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
+    assert!(
+        v["pg_url"].as_str().unwrap().starts_with("postgres"),
+        "{doc}"
+    );
+    assert!(
+        v["redis_url"].as_str().unwrap().starts_with("redis://"),
+        "{doc}"
+    );
+    assert!(stopped.success() && status.success(), "{status:?}");
+}
