@@ -33,6 +33,8 @@ pub struct Context {
     pub cache: CacheLayout,
     #[serde(default)]
     pub thresholds: Thresholds,
+    #[serde(default)]
+    pub api_keys: super::api_keys::ApiKeySettings,
 }
 
 /// Postgres takes its timeouts as a 32-bit count of milliseconds.
@@ -56,6 +58,7 @@ impl Context {
                 )));
             }
         }
+        self.api_keys.check(name)?;
         self.schema.check(name)
     }
 }
@@ -157,6 +160,7 @@ pub struct ResolvedContext {
     pub schema: SchemaMap,
     pub cache: CacheLayout,
     pub thresholds: Thresholds,
+    pub api_keys: super::api_keys::ApiKeySettings,
     pub theme: Option<String>,
 }
 
@@ -195,6 +199,7 @@ impl ResolvedContext {
             schema: ctx.schema,
             cache: ctx.cache,
             thresholds: ctx.thresholds,
+            api_keys: ctx.api_keys,
             theme: ctx.theme,
             name,
         }

@@ -21,7 +21,7 @@ async fn columns(pg: &Pg, t: &QualName) -> Result<Option<Vec<(String, String)>>>
 }
 
 fn ts(col: &str) -> String {
-    format!("to_char({col}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+    crate::conn::sql::rfc3339(col)
 }
 
 /// `a."col"` rendered for output when the column exists, else NULL.
