@@ -1022,7 +1022,14 @@ async fn show_tells_active_expired_and_revoked_keys_apart() {
     assert_eq!(state("active"), "active");
     assert_eq!(state("expiring"), "expiring");
     let p = pg(&db).await;
-    let d = tenants::show(&p, None, &map(), &Default::default(), "acct-0002")
+    let d = tenants::show(
+        &p,
+        None,
+        &map(),
+        &Default::default(),
+        &Default::default(),
+        "acct-0002",
+    )
         .await
         .unwrap();
     let usable = d

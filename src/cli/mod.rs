@@ -9,6 +9,7 @@ mod demo;
 mod doctor;
 mod init;
 mod interrupt;
+mod keys;
 pub mod logging;
 mod login;
 mod man;
@@ -96,6 +97,9 @@ pub enum Command {
     /// Tenants: list, show, suspend, resume, tenancy lint.
     #[command(subcommand)]
     Tenants(tenants::TenantsCmd),
+    /// API keys: list, create, revoke, rotate with grace, verify.
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -138,6 +142,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
+        Command::Keys(cmd) => keys::run(&global, cmd).await,
         Command::Completions(args) => completions::run(args),
         Command::Man => man::run(),
     };

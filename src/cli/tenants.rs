@@ -317,6 +317,7 @@ async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode>
         redis.as_ref(),
         &session.ctx.schema,
         &session.ctx.cache,
+        &session.ctx.api_keys,
         key,
     )
     .await?;
@@ -382,7 +383,7 @@ async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode>
             output::row(
                 &mut t,
                 vec![
-                    o(&k.id),
+                    k.id.clone(),
                     o(&k.name),
                     o(&k.prefix),
                     o(&k.created_at),

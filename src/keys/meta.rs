@@ -60,8 +60,11 @@ pub async fn load_opt(pg: &Pg, map: &SchemaMap) -> Result<Option<KeysMeta>> {
             ))
         })
     };
-    let optional = |name: &Option<String>, key: &str| -> Result<Option<Column>> {
-        name.as_deref().map(|n| find(n, key)).transpose()
+    // An optional column the table lacks is left out, like an unmapped one:
+    // systems that never tracked last use or rotation still list and revoke.
+    let optional = |name: &Option<String>| -> Option<Column> {
+        name.as_deref()
+            .and_then(|n| cols.iter().find(|c| c.name == n).cloned())
     };
     Ok(Some(KeysMeta {
         id: find(&c.id, "api_key_columns.id")?,
@@ -72,10 +75,10 @@ pub async fn load_opt(pg: &Pg, map: &SchemaMap) -> Result<Option<KeysMeta>> {
         created_at: find(&c.created_at, "api_key_columns.created_at")?,
         expires_at: find(&c.expires_at, "api_key_columns.expires_at")?,
         revoked_at: find(&c.revoked_at, "api_key_columns.revoked_at")?,
-        scopes: optional(&c.scopes, "api_key_columns.scopes")?,
-        last_used_at: optional(&c.last_used_at, "api_key_columns.last_used_at")?,
-        replaced_by: optional(&c.replaced_by, "api_key_columns.replaced_by")?,
-        created_by: optional(&c.created_by, "api_key_columns.created_by")?,
+        scopes: optional(&c.scopes),
+        last_used_at: optional(&c.last_used_at),
+        replaced_by: optional(&c.replaced_by),
+        created_by: optional(&c.created_by),
         table,
     }))
 }

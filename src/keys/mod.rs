@@ -14,7 +14,7 @@ pub mod verify;
 mod write;
 
 pub use plan::{
-    apply_create, apply_revoke, apply_rotate, plan_create, plan_revoke, plan_rotate,
+    apply_create, apply_revoke, apply_rotate, create_intent, plan_create, plan_revoke, plan_rotate,
     revoke_intent, rotate_intent, CreatePlan, CreateRequest, Created, Revocation, RevokePlan,
     Revoked, RotatePlan, Rotated,
 };

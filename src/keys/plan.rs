@@ -102,6 +102,17 @@ fn who() -> String {
     crate::audit::Actor::current(None).os
 }
 
+/// The intent before anything is looked up, for refusing a read-only
+/// context whether or not the tenant exists.
+pub fn create_intent(tenant: &str) -> Intent {
+    Intent::new(
+        "keys.create",
+        tenant.trim(),
+        Risk::Mutating,
+        format!("Create an API key for tenant '{}'.", tenant.trim()),
+    )
+}
+
 /// Resolves the tenant and checks the request; nothing is written.
 pub async fn plan_create(
     pg: &Pg,

@@ -15,7 +15,8 @@ pub mod status;
 pub mod stream;
 
 pub use cursor::Cursor;
-pub use extras::{ApiKey, AppAuditEntry, KeyState};
+pub use crate::keys::KeyState;
+pub use extras::AppAuditEntry;
 pub use jobs::FailedJobs;
 pub use lint::{lint, Finding};
 pub use list::{page, Page};

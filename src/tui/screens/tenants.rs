@@ -151,9 +151,15 @@ impl TenantsScreen {
                         },
                         false => (None, None),
                     };
-                    let mut d =
-                        tenants::show(&pg, redis.as_ref(), &s.ctx.schema, &s.ctx.cache, &id)
-                            .await?;
+                    let mut d = tenants::show(
+                        &pg,
+                        redis.as_ref(),
+                        &s.ctx.schema,
+                        &s.ctx.cache,
+                        &s.ctx.api_keys,
+                        &id,
+                    )
+                    .await?;
                     d.notes.extend(note);
                     Ok(d)
                 }
