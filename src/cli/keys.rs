@@ -190,7 +190,13 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
             (Some(c), _) => q.after = Some(c),
         }
     };
-    sink.finish().or_else(|e| if broken_pipe(&e) { Ok(()) } else { Err(out_err(e)) })?;
+    sink.finish().or_else(|e| {
+        if broken_pipe(&e) {
+            Ok(())
+        } else {
+            Err(out_err(e))
+        }
+    })?;
     if let Some(c) = next {
         eprintln!("opsdeck: next page: --after {c}");
     }
@@ -224,7 +230,11 @@ impl Sink {
             Format::Json => {
                 let mut out = std::io::BufWriter::new(stdout.lock());
                 for r in rows {
-                    out.write_all(if self.written == 0 { b"[\n  " } else { b",\n  " })?;
+                    out.write_all(if self.written == 0 {
+                        b"[\n  "
+                    } else {
+                        b",\n  "
+                    })?;
                     serde_json::to_writer(&mut out, r)?;
                     self.written += 1;
                 }
@@ -235,7 +245,8 @@ impl Sink {
                     Some(w) => w,
                     None => {
                         let terminal = stdout.is_terminal();
-                        let mut w = csv::Writer::from_writer(super::safe::Csv::new(stdout, terminal));
+                        let mut w =
+                            csv::Writer::from_writer(super::safe::Csv::new(stdout, terminal));
                         w.write_record(KeyRow::headers())?;
                         self.csv.insert(w)
                     }
@@ -253,7 +264,10 @@ impl Sink {
                 let mut t = output::table(TABLE_COLUMNS.iter().map(|&i| headers[i]).collect());
                 for r in rows {
                     let cells = r.cells();
-                    output::row(&mut t, TABLE_COLUMNS.iter().map(|&i| cells[i].clone()).collect());
+                    output::row(
+                        &mut t,
+                        TABLE_COLUMNS.iter().map(|&i| cells[i].clone()).collect(),
+                    );
                 }
                 output::fit_columns(&mut t);
                 self.written += rows.len().max(1);
@@ -303,7 +317,11 @@ fn parse_lifetime(text: &str, flag: &str) -> Result<chrono::Duration> {
 }
 
 async fn create(global: &Global, session: &Session, a: CreateArgs) -> Result<ExitCode> {
-    let expires = a.expires.as_deref().map(|e| parse_lifetime(e, "--expires")).transpose()?;
+    let expires = a
+        .expires
+        .as_deref()
+        .map(|e| parse_lifetime(e, "--expires"))
+        .transpose()?;
     let safety = session.safety().await;
     safety.admit(&keys::create_intent(&a.tenant)).await?;
     let pg = session.pg().await?;
@@ -351,7 +369,10 @@ async fn revoke(global: &Global, session: &Session, ident: &str) -> Result<ExitC
     };
     match &r.note {
         Some(n) => eprintln!("opsdeck: {}", output::printable(n)),
-        None => eprintln!("opsdeck: key {} is revoked", output::printable(&r.key.label())),
+        None => eprintln!(
+            "opsdeck: key {} is revoked",
+            output::printable(&r.key.label())
+        ),
     }
     output::print_item(&r, global.output)?;
     Ok(ExitCode::Ok)
@@ -362,8 +383,14 @@ async fn rotate(global: &Global, session: &Session, ident: &str, grace: &str) ->
     let safety = session.safety().await;
     safety.admit(&keys::rotate_intent(ident)).await?;
     let pg = session.pg().await?;
-    let plan =
-        keys::plan_rotate(&pg, &session.ctx.schema, &session.ctx.api_keys, ident, grace).await?;
+    let plan = keys::plan_rotate(
+        &pg,
+        &session.ctx.schema,
+        &session.ctx.api_keys,
+        ident,
+        grace,
+    )
+    .await?;
     let approval = confirm::approval(&safety, &plan, global.yes).await?;
     let own = session.pg_dedicated().await?;
     let interrupts = Interrupts::listen()?;
@@ -452,5 +479,9 @@ async fn verify(global: &Global, session: &Session) -> Result<ExitCode> {
         (Some(why), _) => eprintln!("opsdeck: not valid: {}", output::printable(why)),
         _ => {}
     }
-    Ok(if v.valid { ExitCode::Ok } else { ExitCode::Problems })
+    Ok(if v.valid {
+        ExitCode::Ok
+    } else {
+        ExitCode::Problems
+    })
 }

@@ -53,7 +53,12 @@ impl ApiKeySettings {
     /// Every prefix `keys verify` accepts, this context's first.
     pub fn known_prefixes(&self) -> Vec<String> {
         let mut all = vec![self.prefix.clone()];
-        all.extend(self.other_prefixes.iter().filter(|p| **p != self.prefix).cloned());
+        all.extend(
+            self.other_prefixes
+                .iter()
+                .filter(|p| **p != self.prefix)
+                .cloned(),
+        );
         all
     }
 
@@ -88,7 +93,10 @@ impl ApiKeySettings {
         if self.display_chars > MAX_DISPLAY {
             return bad(
                 "display_chars",
-                format!("{} is out of range: use 0 to {MAX_DISPLAY}", self.display_chars),
+                format!(
+                    "{} is out of range: use 0 to {MAX_DISPLAY}",
+                    self.display_chars
+                ),
             );
         }
         if self.expiring_days > MAX_EXPIRING_DAYS {
@@ -175,7 +183,11 @@ mod tests {
         let e = s.check("prod").unwrap_err().to_string();
         assert!(e.contains("contexts.prod.api_keys.prefix"), "{e}");
         let s: ApiKeySettings = toml::from_str("random_chars = 10").unwrap();
-        assert!(s.check("x").unwrap_err().to_string().contains("random_chars"));
+        assert!(s
+            .check("x")
+            .unwrap_err()
+            .to_string()
+            .contains("random_chars"));
         let s: ApiKeySettings = toml::from_str("hash = \"sha512\"\nprefix = \"pk\"").unwrap();
         assert_eq!(s.hash, KeyHash::Sha512);
         assert_eq!(s.known_prefixes(), ["pk", "sk_test"]);

@@ -94,7 +94,9 @@ impl SchemaMap {
 
 /// TOML has no null: an empty name unmaps an optional column (a missing key
 /// keeps the reference schema's default).
-pub(super) fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn empty_is_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     let name = String::deserialize(d)?;
     Ok(Some(name).filter(|n| !n.is_empty()))
 }

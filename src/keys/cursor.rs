@@ -18,9 +18,7 @@ pub fn decode(text: &str) -> Result<String> {
             text.chars().take(80).collect::<String>()
         ))
     };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| invalid())?;
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid())?;
     let s = String::from_utf8(bytes).map_err(|_| invalid())?;
     match s.strip_prefix(TAG) {
         Some(id) if !id.is_empty() && !id.contains('\0') => Ok(id.to_string()),

@@ -67,7 +67,9 @@ impl KeyHash {
 /// The stored display prefix: `<prefix>_` and the first `chars` random
 /// characters, enough to tell keys apart on screen, far too few to use.
 pub fn display_prefix(key: &str, prefix: &str, chars: usize) -> String {
-    key.chars().take(prefix.chars().count() + 1 + chars).collect()
+    key.chars()
+        .take(prefix.chars().count() + 1 + chars)
+        .collect()
 }
 
 /// Why a string is not a well-formed key.
@@ -77,10 +79,17 @@ pub enum Malformed {
     /// No `_` between the prefix and the random part.
     NoPrefix,
     /// The prefix is not one this context knows.
-    UnknownPrefix { found: String, known: Vec<String> },
+    UnknownPrefix {
+        found: String,
+        known: Vec<String>,
+    },
     /// A character outside base62 after the prefix (at this 0-based offset of the key).
-    BadCharacter { at: usize },
-    TooShort { random: usize },
+    BadCharacter {
+        at: usize,
+    },
+    TooShort {
+        random: usize,
+    },
     Checksum,
 }
 
@@ -94,11 +103,9 @@ impl fmt::Display for Malformed {
                 "prefix '{found}' is not one of this context's ({})",
                 known.join(", ")
             ),
-            Malformed::BadCharacter { at } => write!(
-                f,
-                "character {} is not base62 (0-9, A-Z, a-z)",
-                at + 1
-            ),
+            Malformed::BadCharacter { at } => {
+                write!(f, "character {} is not base62 (0-9, A-Z, a-z)", at + 1)
+            }
             Malformed::TooShort { random } => write!(
                 f,
                 "too short: {random} characters after the prefix, a key has at least {}",
@@ -134,7 +141,10 @@ pub fn parse(key: &str, known: &[String]) -> Result<Parsed, Malformed> {
             known: known.to_vec(),
         });
     }
-    if let Some((i, _)) = rest.char_indices().find(|(_, c)| !c.is_ascii_alphanumeric()) {
+    if let Some((i, _)) = rest
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_alphanumeric())
+    {
         return Err(Malformed::BadCharacter { at: split + 1 + i });
     }
     if rest.len() < MIN_RANDOM + CHECKSUM_CHARS {
@@ -196,7 +206,12 @@ mod tests {
             let k = k.expose();
             assert_eq!(k.len(), "sk_live_".len() + 32 + 6, "{k}");
             assert!(k.starts_with("sk_live_"));
-            assert_eq!(parse(k, &live()), Ok(Parsed { prefix: "sk_live".into() }));
+            assert_eq!(
+                parse(k, &live()),
+                Ok(Parsed {
+                    prefix: "sk_live".into()
+                })
+            );
         }
         // Too short a request still gives the format's minimum.
         assert_eq!(generate("sk_test", 3).expose().len(), "sk_test_".len() + 36);
@@ -257,7 +272,10 @@ mod tests {
                     known: live(),
                 },
             ),
-            (format!("{good}!"), Malformed::BadCharacter { at: good.len() }),
+            (
+                format!("{good}!"),
+                Malformed::BadCharacter { at: good.len() },
+            ),
             ("sk_live_abc".into(), Malformed::TooShort { random: 3 }),
             (good[..good.len() - 1].to_string(), Malformed::Checksum),
         ];

@@ -131,7 +131,8 @@ pub async fn plan_create(
         }
         ms => ms,
     };
-    let (m, tenant) = tokio::try_join!(meta::load(pg, map), tenants::resolve(pg, map, &req.tenant))?;
+    let (m, tenant) =
+        tokio::try_join!(meta::load(pg, map), tenants::resolve(pg, map, &req.tenant))?;
     if m.scopes.is_none() && !scopes.is_empty() {
         return Err(Error::Config(
             "the keys table has no scopes column mapped; set schema.api_key_columns.scopes or leave out --scopes".into(),
@@ -253,7 +254,10 @@ pub async fn plan_revoke(
     let (m, key) = store::get(pg, map, s, ident).await?;
     if key.revoked_at.is_some() {
         return Ok(Revocation::Already(Revoked {
-            note: Some(format!("key {} is already revoked; nothing changed", key.label())),
+            note: Some(format!(
+                "key {} is already revoked; nothing changed",
+                key.label()
+            )),
             key,
             changed: false,
         }));

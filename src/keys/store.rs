@@ -21,11 +21,15 @@ const AMBIGUOUS_SHOWN: usize = 5;
 
 /// `alias.col` as text, or NULL for an unmapped column.
 fn text(alias: &str, c: Option<&Column>) -> String {
-    c.map_or("NULL::text".into(), |c| format!("{alias}.{}::text", c.sql()))
+    c.map_or("NULL::text".into(), |c| {
+        format!("{alias}.{}::text", c.sql())
+    })
 }
 
 fn time(alias: &str, c: Option<&Column>) -> String {
-    c.map_or("NULL::text".into(), |c| rfc3339(&format!("{alias}.{}", c.sql())))
+    c.map_or("NULL::text".into(), |c| {
+        rfc3339(&format!("{alias}.{}", c.sql()))
+    })
 }
 
 /// The state as SQL over `alias`, by the server's clock.
@@ -41,7 +45,11 @@ pub fn state_sql(m: &KeysMeta, alias: &str, expiring_days: u32) -> String {
 
 /// A condition selecting keys in `state`.
 fn state_filter(m: &KeysMeta, state: KeyState, expiring_days: u32) -> String {
-    format!("({}) = '{}'", state_sql(m, "k", expiring_days), state.as_str())
+    format!(
+        "({}) = '{}'",
+        state_sql(m, "k", expiring_days),
+        state.as_str()
+    )
 }
 
 /// The output columns, over the row alias `alias`.
@@ -127,7 +135,12 @@ pub async fn page_in(pg: &Pg, m: &KeysMeta, s: &ApiKeySettings, q: &ListQuery) -
     };
     let mut conds = Vec::new();
     if let Some(t) = &q.tenant {
-        conds.push(format!("k.{} = {}::text::{}", m.tenant.sql(), bind(t.clone()), m.tenant.ty));
+        conds.push(format!(
+            "k.{} = {}::text::{}",
+            m.tenant.sql(),
+            bind(t.clone()),
+            m.tenant.ty
+        ));
     }
     if let Some(state) = q.state {
         conds.push(state_filter(m, state, s.expiring_days));
@@ -144,11 +157,21 @@ pub async fn page_in(pg: &Pg, m: &KeysMeta, s: &ApiKeySettings, q: &ListQuery) -
     let backwards = q.before.is_some() || q.from_end;
     if let Some(after) = &q.after {
         let id = cursor::decode(after)?;
-        conds.push(format!("k.{} < {}::text::{}", m.id.sql(), bind(id), m.id.ty));
+        conds.push(format!(
+            "k.{} < {}::text::{}",
+            m.id.sql(),
+            bind(id),
+            m.id.ty
+        ));
     }
     if let Some(before) = &q.before {
         let id = cursor::decode(before)?;
-        conds.push(format!("k.{} > {}::text::{}", m.id.sql(), bind(id), m.id.ty));
+        conds.push(format!(
+            "k.{} > {}::text::{}",
+            m.id.sql(),
+            bind(id),
+            m.id.ty
+        ));
     }
     let sql = format!(
         "SELECT {} FROM {} k {} ORDER BY k.{} {} LIMIT {}",
@@ -235,7 +258,11 @@ pub async fn get(
                 .take(AMBIGUOUS_SHOWN)
                 .map(|r| row(r, 0).id)
                 .collect();
-            let more = if many.len() > AMBIGUOUS_SHOWN { ", …" } else { "" };
+            let more = if many.len() > AMBIGUOUS_SHOWN {
+                ", …"
+            } else {
+                ""
+            };
             Err(Error::Usage(format!(
                 "'{key}' is the prefix of several keys (ids {}{more}); pass the id instead",
                 ids.join(", ")

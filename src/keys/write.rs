@@ -64,7 +64,9 @@ pub fn insert(m: &KeysMeta, expiring_days: u32, values: [&str; 7]) -> (String, V
     }
     cols.push(m.expires_at.sql());
     let ms = p.bind(expires_ms, "text");
-    vals.push(format!("now() + NULLIF({ms}, '')::int8 * interval '1 millisecond'"));
+    vals.push(format!(
+        "now() + NULLIF({ms}, '')::int8 * interval '1 millisecond'"
+    ));
     let sql = format!(
         "INSERT INTO {} AS k ({}) VALUES ({}) RETURNING {}",
         m.table.sql(),
@@ -81,7 +83,11 @@ pub fn insert(m: &KeysMeta, expiring_days: u32, values: [&str; 7]) -> (String, V
 /// `expires_at` cut to the grace deadline (never later than it was).
 /// Returns the new key's columns, then the old key's. `values`: old id,
 /// display prefix, hash, created_by, grace in ms.
-pub fn rotate(m: &KeysMeta, expiring_days: u32, values: [&str; 5]) -> Result<(String, Vec<String>)> {
+pub fn rotate(
+    m: &KeysMeta,
+    expiring_days: u32,
+    values: [&str; 5],
+) -> Result<(String, Vec<String>)> {
     let [id, prefix, hash, created_by, grace_ms] = values;
     let Some(replaced_by) = &m.replaced_by else {
         return Err(Error::Config(

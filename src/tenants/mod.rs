@@ -14,8 +14,8 @@ pub mod show;
 pub mod status;
 pub mod stream;
 
-pub use cursor::Cursor;
 pub use crate::keys::KeyState;
+pub use cursor::Cursor;
 pub use extras::AppAuditEntry;
 pub use jobs::FailedJobs;
 pub use lint::{lint, Finding};
