@@ -313,7 +313,7 @@ fn print_secret(global: &Global, key: &KeyRow, secret: &Secret) -> Result<()> {
 }
 
 fn parse_lifetime(text: &str, flag: &str) -> Result<chrono::Duration> {
-    super::audit::parse_age(text).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+    crate::units::parse_age(text).map_err(|e| Error::Usage(format!("{flag}: {e}")))
 }
 
 async fn create(global: &Global, session: &Session, a: CreateArgs) -> Result<ExitCode> {

@@ -33,6 +33,7 @@ pub struct CreateRequest {
     pub expires: Option<chrono::Duration>,
 }
 
+#[derive(Debug)]
 pub struct CreatePlan {
     intent: Intent,
     meta: KeysMeta,
@@ -208,6 +209,7 @@ pub async fn apply_create(
         .await
 }
 
+#[derive(Debug)]
 pub struct RevokePlan {
     intent: Intent,
     meta: KeysMeta,
@@ -229,6 +231,7 @@ pub struct Revoked {
 }
 
 /// A change that still needs approval, or nothing to do.
+#[derive(Debug)]
 pub enum Revocation {
     Already(Revoked),
     Needed(Box<RevokePlan>),
@@ -321,6 +324,7 @@ pub async fn apply_revoke(
         .await
 }
 
+#[derive(Debug)]
 pub struct RotatePlan {
     intent: Intent,
     meta: KeysMeta,
