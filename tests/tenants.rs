@@ -1030,8 +1030,13 @@ async fn show_tells_active_expired_and_revoked_keys_apart() {
         &Default::default(),
         "acct-0002",
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
+    assert_eq!(
+        (d.api_keys_total, d.api_keys_active),
+        (Some(4), Some(2)),
+        "active counts keys neither revoked nor expired"
+    );
     let usable = d
         .api_keys
         .unwrap()
