@@ -31,6 +31,17 @@ fn json(out: &std::process::Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// `keys create … --output json --yes`: the key's fields and its `secret`.
+fn create(h: &Path, tenant: &str, name: &str) -> serde_json::Value {
+    json(
+        &opsdeck(h)
+            .args(["keys", "create", "--tenant", tenant, "--name", name])
+            .args(["--output", "json", "--yes"])
+            .output()
+            .unwrap(),
+    )
+}
+
 fn verify(h: &Path, key: &str) -> std::process::Output {
     opsdeck(h)
         .args(["keys", "verify", "--output", "json"])
@@ -123,15 +134,7 @@ async fn revoke_needs_the_typed_target_and_verify_then_fails() {
     let db = fixture().await;
     let h = home();
     config(h.path(), &db, false);
-    let v = json(
-        &opsdeck(h.path())
-            .args([
-                "keys", "create", "--tenant", "globex", "--name", "zapier", "--output", "json",
-                "--yes",
-            ])
-            .output()
-            .unwrap(),
-    );
+    let v = create(h.path(), "globex", "zapier");
     let (id, key) = (
         v["id"].as_str().unwrap().to_string(),
         v["secret"].as_str().unwrap().to_string(),
@@ -176,14 +179,7 @@ async fn rotate_prints_the_new_key_and_both_work_during_the_grace() {
     let db = fixture().await;
     let h = home();
     config(h.path(), &db, false);
-    let old = json(
-        &opsdeck(h.path())
-            .args([
-                "keys", "create", "--tenant", "acme", "--name", "ci", "--output", "json", "--yes",
-            ])
-            .output()
-            .unwrap(),
-    );
+    let old = create(h.path(), "acme", "ci");
     let out = opsdeck(h.path())
         .args([
             "keys",

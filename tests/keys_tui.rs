@@ -187,7 +187,7 @@ async fn create_shows_the_key_once_then_copy_masks_it_and_close_clears_the_clipb
     );
     snapshot("keys_secret_80x24", &h.app);
     h.key(KeyCode::Char('c')).await;
-    assert_eq!(h.clipboard, [key.clone()]);
+    assert_eq!(h.clipboard, std::slice::from_ref(&key));
     let masked = h.screen();
     assert!(!masked.contains(&key[16..]), "{masked}");
     assert!(masked.contains("masked for good"), "{masked}");

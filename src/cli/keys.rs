@@ -357,7 +357,7 @@ async fn revoke(global: &Global, session: &Session, ident: &str) -> Result<ExitC
     safety.admit(&keys::revoke_intent(ident)).await?;
     let pg = session.pg().await?;
     let r = match keys::plan_revoke(&pg, &session.ctx.schema, &session.ctx.api_keys, ident).await? {
-        Revocation::Already(r) => r,
+        Revocation::Already(r) => *r,
         Revocation::Needed(plan) => {
             let approval = confirm::approval(&safety, &plan, global.yes).await?;
             let own = session.pg_dedicated().await?;

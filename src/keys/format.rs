@@ -72,6 +72,24 @@ pub fn display_prefix(key: &str, prefix: &str, chars: usize) -> String {
         .collect()
 }
 
+/// A new key for a context, with what is stored for it.
+pub struct Fresh {
+    pub secret: Secret,
+    /// The display prefix.
+    pub shown: String,
+    /// The configured hash, hex.
+    pub hash: String,
+}
+
+pub fn fresh(s: &crate::config::api_keys::ApiKeySettings) -> Fresh {
+    let secret = generate(&s.prefix, s.random_chars);
+    Fresh {
+        shown: display_prefix(secret.expose(), &s.prefix, s.display_chars),
+        hash: s.hash.hex(secret.expose()),
+        secret,
+    }
+}
+
 /// Why a string is not a well-formed key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Malformed {

@@ -4,7 +4,7 @@
 //! inside the authorized run, so no plan, intent or audit record holds it;
 //! it leaves only in the result, for the front end to show once.
 
-use super::format::{display_prefix, generate};
+use super::format::{fresh, Fresh};
 use super::meta::{self, KeysMeta};
 use super::store::{self, row, select_list};
 use super::write;
@@ -184,9 +184,11 @@ pub async fn apply_create(
     approved
         .run(
             |p, _done| async move {
-                let secret = generate(&p.settings.prefix, p.settings.random_chars);
-                let shown = display_prefix(secret.expose(), &p.settings.prefix, p.settings.display_chars);
-                let hash = p.settings.hash.hex(secret.expose());
+                let Fresh {
+                    secret,
+                    shown,
+                    hash,
+                } = fresh(&p.settings);
                 let expires = p.expires_ms.map(|ms| ms.to_string()).unwrap_or_default();
                 let scopes = p.scopes.join(",");
                 let (sql, params) = write::insert(
@@ -233,7 +235,7 @@ pub struct Revoked {
 /// A change that still needs approval, or nothing to do.
 #[derive(Debug)]
 pub enum Revocation {
-    Already(Revoked),
+    Already(Box<Revoked>),
     Needed(Box<RevokePlan>),
 }
 
@@ -256,14 +258,14 @@ pub async fn plan_revoke(
 ) -> Result<Revocation> {
     let (m, key) = store::get(pg, map, s, ident).await?;
     if key.revoked_at.is_some() {
-        return Ok(Revocation::Already(Revoked {
+        return Ok(Revocation::Already(Box::new(Revoked {
             note: Some(format!(
                 "key {} is already revoked; nothing changed",
                 key.label()
             )),
             key,
             changed: false,
-        }));
+        })));
     }
     let intent = Intent::new(
         "keys.revoke",
@@ -416,9 +418,11 @@ pub async fn apply_rotate(
     approved
         .run(
             |p, _done| async move {
-                let secret = generate(&p.settings.prefix, p.settings.random_chars);
-                let shown = display_prefix(secret.expose(), &p.settings.prefix, p.settings.display_chars);
-                let hash = p.settings.hash.hex(secret.expose());
+                let Fresh {
+                    secret,
+                    shown,
+                    hash,
+                } = fresh(&p.settings);
                 let grace = p.grace_ms.to_string();
                 let (sql, params) = write::rotate(
                     &p.meta,
