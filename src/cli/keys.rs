@@ -123,8 +123,27 @@ impl Tabular for KeyRow {
     }
 }
 
-/// Columns of the list table (the rest are in JSON and CSV).
-const TABLE_COLUMNS: [usize; 8] = [0, 1, 2, 3, 4, 5, 7, 8];
+/// Columns of the list table, which fits 80 columns (every field is in JSON and CSV).
+const TABLE_HEADERS: [&str; 7] = [
+    "id", "prefix", "name", "tenant", "scopes", "state", "expires",
+];
+
+fn table_cells(k: &KeyRow) -> Vec<String> {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        k.id.clone(),
+        o(&k.prefix),
+        o(&k.name),
+        k.tenant_id.clone(),
+        k.scopes.join(","),
+        k.state.as_str().to_string(),
+        // The day is what a reader scans for; JSON and CSV keep the time.
+        k.expires_at
+            .as_deref()
+            .map(|t| t.chars().take(10).collect())
+            .unwrap_or_default(),
+    ]
+}
 
 pub async fn run(global: &Global, cmd: KeysCmd) -> Result<ExitCode> {
     let session = global.session()?;
@@ -260,14 +279,9 @@ impl Sink {
                 if rows.is_empty() && self.written > 0 {
                     return Ok(());
                 }
-                let headers = KeyRow::headers();
-                let mut t = output::table(TABLE_COLUMNS.iter().map(|&i| headers[i]).collect());
+                let mut t = output::table(TABLE_HEADERS.to_vec());
                 for r in rows {
-                    let cells = r.cells();
-                    output::row(
-                        &mut t,
-                        TABLE_COLUMNS.iter().map(|&i| cells[i].clone()).collect(),
-                    );
+                    output::row(&mut t, table_cells(r));
                 }
                 output::fit_columns(&mut t);
                 self.written += rows.len().max(1);
