@@ -2,6 +2,8 @@
 //! once, on stdout (alone in table output, so `KEY=$(opsdeck keys create …)`
 //! works); everything else about it goes to stderr, and nothing records it.
 
+mod stdin;
+
 use super::interrupt::Interrupts;
 use super::output::{self, Format, Tabular};
 use super::{confirm, Global};
@@ -11,14 +13,12 @@ use crate::keys::{self, CreateRequest, KeyRow, KeyState, ListQuery, Revocation};
 use crate::session::Session;
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 
 /// Rows of table output without --limit (about a screenful).
 const DEFAULT_PAGE: usize = 50;
 /// Rows fetched per round trip when streaming.
 const CHUNK: usize = 1000;
-/// The longest key `verify` reads; a real key is far shorter.
-const MAX_KEY: u64 = 4096;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCmd {
@@ -431,60 +431,8 @@ async fn rotate(global: &Global, session: &Session, ident: &str, grace: &str) ->
     Ok(ExitCode::Ok)
 }
 
-/// The key from stdin: on a terminal, asked for with echo off.
-fn read_key() -> Result<Secret> {
-    let stdin = std::io::stdin();
-    let _echo = stdin.is_terminal().then(|| {
-        eprint!("opsdeck: paste the key and press Enter (it is not shown): ");
-        let _ = std::io::stderr().flush();
-        NoEcho::new()
-    });
-    let mut text = String::new();
-    stdin
-        .lock()
-        .take(MAX_KEY)
-        .read_line(&mut text)
-        .map_err(|e| Error::io("reading the key from stdin", e))?;
-    if _echo.is_some() {
-        eprintln!();
-    }
-    Ok(Secret::new(text.trim().to_string()))
-}
-
-/// Terminal echo off while it lives (restored on drop).
-struct NoEcho(Option<libc::termios>);
-
-impl NoEcho {
-    fn new() -> NoEcho {
-        // SAFETY: tcgetattr/tcsetattr on stdin with a zeroed termios the call fills.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(libc::STDIN_FILENO, &mut t) != 0 {
-                return NoEcho(None);
-            }
-            let saved = t;
-            t.c_lflag &= !libc::ECHO;
-            if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &t) != 0 {
-                return NoEcho(None);
-            }
-            NoEcho(Some(saved))
-        }
-    }
-}
-
-impl Drop for NoEcho {
-    fn drop(&mut self) {
-        if let Some(t) = &self.0 {
-            // SAFETY: restores the settings read in `new`.
-            unsafe {
-                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t);
-            }
-        }
-    }
-}
-
 async fn verify(global: &Global, session: &Session) -> Result<ExitCode> {
-    let key = read_key()?;
+    let key = stdin::read_key()?;
     let pg = session.pg().await?;
     let v = keys::verify(&pg, &session.ctx.schema, &session.ctx.api_keys, &key).await?;
     output::print_item(&v, global.output)?;
