@@ -32,6 +32,43 @@ pub fn millis(ms: f64) -> String {
     }
 }
 
+/// The oldest `--since` accepted: far beyond any audit log, and small
+/// enough that now minus it is always a valid timestamp.
+const MAX_AGE_DAYS: i64 = 36_500;
+
+/// `90s`, `30m`, `1h`, `7d`, `2w`, up to [`MAX_AGE_DAYS`].
+pub fn parse_age(s: &str) -> crate::Result<chrono::Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let too_long = || {
+        crate::Error::Usage(format!(
+            "duration '{s}' is too long: use at most {MAX_AGE_DAYS}d (100 years), in forms like 30m, 1h, 7d"
+        ))
+    };
+    if num.is_empty() {
+        return Err(crate::Error::Usage(format!(
+            "invalid duration '{s}': use forms like 30m, 1h, 7d"
+        )));
+    }
+    // Only digits are left, so the one way parsing fails is a number too big for i64.
+    let n: i64 = num.parse().map_err(|_| too_long())?;
+    let d = match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" | "" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        "w" => chrono::Duration::try_weeks(n),
+        _ => {
+            return Err(crate::Error::Usage(format!(
+                "invalid duration unit in '{s}': use s, m, h, d or w"
+            )))
+        }
+    };
+    d.filter(|d| d.num_days() <= MAX_AGE_DAYS)
+        .ok_or_else(too_long)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -402,7 +402,7 @@ async fn tiny_seed_builds_the_reference_system() {
                     count(*) FILTER (WHERE replaced_by IS NOT NULL AND expires_at > now()),
                     count(*) FILTER (WHERE replaced_by IS NOT NULL AND expires_at < now()),
                     bool_and(key_hash ~ '^[0-9a-f]{64}$'),
-                    bool_and(prefix IN ('sk_live', 'sk_test'))
+                    bool_and(prefix ~ '^sk_(live|test)_[0-9A-Za-z]{8}$')
              FROM api_keys",
             &[],
         )

@@ -1022,9 +1022,21 @@ async fn show_tells_active_expired_and_revoked_keys_apart() {
     assert_eq!(state("active"), "active");
     assert_eq!(state("expiring"), "expiring");
     let p = pg(&db).await;
-    let d = tenants::show(&p, None, &map(), &Default::default(), "acct-0002")
-        .await
-        .unwrap();
+    let d = tenants::show(
+        &p,
+        None,
+        &map(),
+        &Default::default(),
+        &Default::default(),
+        "acct-0002",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (d.api_keys_total, d.api_keys_active),
+        (Some(4), Some(2)),
+        "active counts keys neither revoked nor expired"
+    );
     let usable = d
         .api_keys
         .unwrap()

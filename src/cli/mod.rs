@@ -12,6 +12,7 @@ mod doctor;
 mod init;
 mod interrupt;
 mod json;
+mod keys;
 pub mod logging;
 mod login;
 mod man;
@@ -105,6 +106,9 @@ pub enum Command {
     /// Tenants: list, show, suspend, resume, tenancy lint.
     #[command(subcommand)]
     Tenants(tenants::TenantsCmd),
+    /// API keys: list, create, revoke, rotate with grace, verify.
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -147,6 +151,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
+        Command::Keys(cmd) => keys::run(&global, cmd).await,
         Command::Completions(args) => completions::run(args),
         Command::Man => man::run(),
     };

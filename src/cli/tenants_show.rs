@@ -24,6 +24,7 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
         redis.as_ref(),
         &session.ctx.schema,
         &session.ctx.cache,
+        &session.ctx.api_keys,
         key,
     )
     .await?;
@@ -87,7 +88,7 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
             output::row(
                 &mut t,
                 vec![
-                    o(&k.id),
+                    k.id.clone(),
                     o(&k.name),
                     o(&k.prefix),
                     o(&k.created_at),
@@ -145,6 +146,8 @@ fn detail_record(d: &TenantDetail) -> Record {
         .opt("plan", d.plan.clone())
         .opt("status", d.status.clone())
         .opt("created_at", d.created_at.clone())
+        .opt("api_keys_total", d.api_keys_total)
+        .opt("api_keys_active", d.api_keys_active)
         .opt("cache_keys", d.cache.as_ref().map(|c| c.keys))
         .opt("cache_keys_capped", d.cache.as_ref().map(|c| c.capped))
         .opt("failed_jobs", d.failed_jobs.as_ref().map(|j| j.count))

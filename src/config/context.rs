@@ -36,6 +36,8 @@ pub struct Context {
     pub cache: CacheLayout,
     #[serde(default)]
     pub thresholds: Thresholds,
+    #[serde(default)]
+    pub api_keys: super::api_keys::ApiKeySettings,
 }
 
 /// Postgres takes its timeouts as a 32-bit count of milliseconds.
@@ -59,6 +61,7 @@ impl Context {
                 )));
             }
         }
+        self.api_keys.check(name)?;
         self.schema.check(name)
     }
 }
@@ -161,6 +164,7 @@ pub struct ResolvedContext {
     pub schema: SchemaMap,
     pub cache: CacheLayout,
     pub thresholds: Thresholds,
+    pub api_keys: super::api_keys::ApiKeySettings,
     pub theme: Option<String>,
 }
 
@@ -200,6 +204,7 @@ impl ResolvedContext {
             schema: ctx.schema,
             cache: ctx.cache,
             thresholds: ctx.thresholds,
+            api_keys: ctx.api_keys,
             theme: ctx.theme,
             name,
         }

@@ -1,6 +1,7 @@
 //! The config file: named contexts, themes, key bindings, audit settings.
 //! Located by `--config`, then `OPSDECK_CONFIG`, then the XDG config dir.
 
+pub mod api_keys;
 mod context;
 pub mod keys;
 mod paths;

@@ -25,6 +25,8 @@ pub struct SchemaMap {
     /// Column that scopes rows to a tenant in tenant tables.
     pub tenant_column: String,
     pub api_keys_table: String,
+    /// Columns of the API keys table.
+    pub api_key_columns: super::api_keys::ApiKeyColumns,
     pub app_audit_table: String,
     /// Extra SQL run in the same transaction after suspending; `$1` is the tenant id as text.
     pub suspend_hooks: Vec<String>,
@@ -46,6 +48,7 @@ impl Default for SchemaMap {
             status_suspended: "suspended".into(),
             tenant_column: "tenant_id".into(),
             api_keys_table: "api_keys".into(),
+            api_key_columns: Default::default(),
             app_audit_table: "audit_log".into(),
             suspend_hooks: Vec::new(),
             resume_hooks: Vec::new(),
@@ -72,12 +75,13 @@ impl SchemaMap {
             ("api_keys_table", Some(&self.api_keys_table)),
             ("app_audit_table", Some(&self.app_audit_table)),
         ];
+        let columns = self.api_key_columns.names();
         let hooks = self
             .suspend_hooks
             .iter()
             .map(|h| ("suspend_hooks", Some(h)))
             .chain(self.resume_hooks.iter().map(|h| ("resume_hooks", Some(h))));
-        for (key, value) in names.into_iter().chain(hooks) {
+        for (key, value) in names.into_iter().chain(columns).chain(hooks) {
             if value.is_some_and(|v| v.contains('\0')) {
                 return Err(crate::error::Error::Config(format!(
                     "contexts.{context}.schema.{key} contains a NUL character (\\u0000), which Postgres names and SQL cannot hold: remove it"
@@ -90,7 +94,9 @@ impl SchemaMap {
 
 /// TOML has no null: an empty name unmaps an optional column (a missing key
 /// keeps the reference schema's default).
-fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn empty_is_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     let name = String::deserialize(d)?;
     Ok(Some(name).filter(|n| !n.is_empty()))
 }

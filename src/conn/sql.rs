@@ -8,6 +8,11 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `expr` (a timestamp) as RFC 3339 UTC text, seconds precision.
+pub fn rfc3339(expr: &str) -> String {
+    format!("to_char({expr}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+}
+
 /// A table name from the config, split into schema and table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QualName {

@@ -1,6 +1,5 @@
-//! The parts of a tenant's detail that live in other tables: API keys and
-//! the application's audit trail. Each is optional: a missing table leaves
-//! its field null.
+//! The application's audit trail in a tenant's detail (its API keys come
+//! from `keys::store`). Optional: a missing table leaves its field null.
 
 use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::Pg;
@@ -21,7 +20,7 @@ async fn columns(pg: &Pg, t: &QualName) -> Result<Option<Vec<(String, String)>>>
 }
 
 fn ts(col: &str) -> String {
-    format!("to_char({col}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+    crate::conn::sql::rfc3339(col)
 }
 
 /// `a."col"` rendered for output when the column exists, else NULL.
@@ -35,101 +34,6 @@ fn pick(cols: &[(String, String)], name: &str, timestamp: bool) -> String {
     } else {
         format!("{c}::text")
     }
-}
-
-/// An API key as operators see it; the hash is never read.
-#[derive(Debug, Clone, Serialize)]
-pub struct ApiKey {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub prefix: Option<String>,
-    pub created_at: Option<String>,
-    pub expires_at: Option<String>,
-    pub revoked_at: Option<String>,
-    pub state: KeyState,
-}
-
-/// Where a key stands by the server's clock: revoked when `revoked_at` is
-/// set, expired once `expires_at` has passed, expiring within a week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyState {
-    Active,
-    Expiring,
-    Expired,
-    Revoked,
-}
-
-impl KeyState {
-    fn of(revoked: bool, expired: bool, expiring: bool) -> KeyState {
-        match (revoked, expired, expiring) {
-            (true, _, _) => KeyState::Revoked,
-            (_, true, _) => KeyState::Expired,
-            (_, _, true) => KeyState::Expiring,
-            _ => KeyState::Active,
-        }
-    }
-
-    /// Whether the key still authenticates.
-    pub fn usable(self) -> bool {
-        matches!(self, KeyState::Active | KeyState::Expiring)
-    }
-}
-
-/// `cond` on column `name` when the table has it, else false.
-fn flag(cols: &[(String, String)], name: &str, cond: &str) -> String {
-    if cols.iter().any(|(n, _)| n == name) {
-        format!("COALESCE(a.{} {cond}, false)", quote_ident(name))
-    } else {
-        "false".into()
-    }
-}
-
-pub async fn api_keys(
-    pg: &Pg,
-    table: &QualName,
-    tenant_column: &str,
-    id: &str,
-) -> Result<Option<Vec<ApiKey>>> {
-    let Some(cols) = columns(pg, table).await? else {
-        return Ok(None);
-    };
-    let Some((_, ty)) = cols.iter().find(|(n, _)| n == tenant_column) else {
-        return Ok(None);
-    };
-    let order = if cols.iter().any(|(n, _)| n == "created_at") {
-        "a.\"created_at\" DESC"
-    } else {
-        "1"
-    };
-    let sql = format!(
-        "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} a WHERE a.{} = $1::text::{ty} ORDER BY {order} LIMIT 100",
-        pick(&cols, "id", false),
-        pick(&cols, "name", false),
-        pick(&cols, "prefix", false),
-        pick(&cols, "created_at", true),
-        pick(&cols, "expires_at", true),
-        pick(&cols, "revoked_at", true),
-        flag(&cols, "revoked_at", "IS NOT NULL"),
-        flag(&cols, "expires_at", "<= now()"),
-        flag(&cols, "expires_at", "<= now() + interval '7 days'"),
-        table.sql(),
-        quote_ident(tenant_column),
-    );
-    let rows = pg.rows(&sql, &[id]).await?;
-    Ok(Some(
-        rows.iter()
-            .map(|r| ApiKey {
-                id: r.get(0),
-                name: r.get(1),
-                prefix: r.get(2),
-                created_at: r.get(3),
-                expires_at: r.get(4),
-                revoked_at: r.get(5),
-                state: KeyState::of(r.get(6), r.get(7), r.get(8)),
-            })
-            .collect(),
-    ))
 }
 
 /// One row of the application's own audit trail.

@@ -14,8 +14,9 @@ pub mod show;
 pub mod status;
 pub mod stream;
 
+pub use crate::keys::KeyState;
 pub use cursor::Cursor;
-pub use extras::{ApiKey, AppAuditEntry, KeyState};
+pub use extras::AppAuditEntry;
 pub use jobs::FailedJobs;
 pub use lint::{lint, Finding};
 pub use list::{page, Page};

@@ -3,15 +3,17 @@
 //! hits statement_timeout is reported, never fatal), API keys, the app's
 //! audit trail, cache keys and failed jobs.
 
-use super::extras::{self, ApiKey, AppAuditEntry};
+use super::extras::{self, AppAuditEntry};
 use super::jobs::{self, FailedJobs};
 use super::meta;
 use super::resolve::resolve_in;
 use crate::cache::tenant::{self as tenant_keys, Budget, CacheCount};
+use crate::config::api_keys::ApiKeySettings;
 use crate::config::{CacheLayout, SchemaMap};
 use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::{Pg, Redis};
 use crate::error::Result;
+use crate::keys::{store as key_store, KeyRow};
 use futures_util::future::join_all;
 use serde::Serialize;
 
@@ -42,8 +44,11 @@ pub struct TenantDetail {
     pub status: Option<String>,
     pub created_at: Option<String>,
     pub tables: Vec<TableCount>,
-    /// Null when the api_keys table does not exist.
-    pub api_keys: Option<Vec<ApiKey>>,
+    /// The newest keys (at most 100); null when the api_keys table does not exist.
+    pub api_keys: Option<Vec<KeyRow>>,
+    /// All of the tenant's keys, and those neither revoked nor expired.
+    pub api_keys_total: Option<i64>,
+    pub api_keys_active: Option<i64>,
     /// Newest first; null when the app's audit table does not exist.
     pub app_audit: Option<Vec<AppAuditEntry>>,
     /// The keys `cache invalidate --tenant` would delete (the context's
@@ -66,9 +71,9 @@ pub async fn show(
     redis: Option<&Redis>,
     map: &SchemaMap,
     layout: &CacheLayout,
+    keys: &ApiKeySettings,
     key: &str,
 ) -> Result<TenantDetail> {
-    let keys_table = QualName::parse(&map.api_keys_table, &map.app_schema)?;
     let audit_table = QualName::parse(&map.app_audit_table, &map.app_schema)?;
     let m = meta::load(pg, map).await?;
     let (t, tenant_tables) =
@@ -89,7 +94,7 @@ pub async fn show(
     };
     let (counts, api_keys, app_audit, failed_jobs, cache) = tokio::join!(
         counts,
-        extras::api_keys(pg, &keys_table, &map.tenant_column, &t.id),
+        key_store::for_tenant(pg, map, keys, &t.id, KEYS_SHOWN),
         extras::app_audit(pg, &audit_table, &m.table, &map.tenant_column, &t.id),
         jobs::failed_for(pg, &map.tenant_column, &t.id),
         cache,
@@ -111,6 +116,11 @@ pub async fn show(
         })
         .collect();
     let api_keys = optional(api_keys, "api keys", &mut notes);
+    let (api_keys_total, api_keys_active) = match &api_keys {
+        Some(k) => (Some(k.total), Some(k.active)),
+        None => (None, None),
+    };
+    let api_keys = api_keys.map(|k| k.keys);
     let app_audit = optional(app_audit, "app audit", &mut notes);
     let failed_jobs = optional(failed_jobs, "failed jobs", &mut notes);
     let cache = optional(cache.transpose(), "cache keys", &mut notes);
@@ -123,12 +133,17 @@ pub async fn show(
         created_at: t.created_at,
         tables,
         api_keys,
+        api_keys_total,
+        api_keys_active,
         app_audit,
         cache,
         failed_jobs,
         notes,
     })
 }
+
+/// Keys listed in the detail; the counts cover all of them.
+const KEYS_SHOWN: usize = 100;
 
 /// A part that failed becomes a note; connection loss still fails the command.
 fn optional<T>(r: Result<Option<T>>, what: &str, notes: &mut Vec<String>) -> Option<T> {

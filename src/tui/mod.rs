@@ -39,6 +39,8 @@
 //!    own, not the shared `session.pg()`): Esc then also cancels its query on the server,
 //!    and the status line says whether that worked.
 //!    A new secret: `Cmd::ShowSecret { title, secret }` (shown once, `c` copies by OSC 52).
+//!    A form typed in place (keys' create form) takes every key through
+//!    [`screens::Screen::capture`] while it is open.
 //!    Results and errors for the status line: `Cmd::Status(Ok/Err(text))`; drill-down:
 //!    `Cmd::Push(screen)` (Esc comes back). A task with a key (`Cmd::task(name, Some(key), ..)`)
 //!    replaces a running one with the same key, so typing a filter never piles up queries.

@@ -58,6 +58,9 @@ impl App {
             return Vec::new();
         };
         let cx = cx(env, context, now, size, true);
+        if let Some(cmds) = screen.capture(&ev, &cx) {
+            return cmds;
+        }
         if let Some(def) = env.keymap.screen(screen.id().name(), &key) {
             if screen.enabled(def.action, &cx) {
                 return screen.action(def.action, &cx);

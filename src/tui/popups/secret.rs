@@ -1,5 +1,6 @@
 //! A one-time secret view: the value is shown once; `c` copies it by OSC 52
-//! and masks it; closing drops it. Nothing keeps the value afterwards.
+//! and masks it; closing drops it and, when it was copied, clears the
+//! clipboard. Nothing keeps the value afterwards.
 
 use crate::conn::Secret;
 use crate::tui::cmd::Cmd;
@@ -42,7 +43,11 @@ impl SecretPopup {
                 }
                 None => (Some(self), Vec::new()),
             },
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => (None, Vec::new()),
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
+                // An empty OSC 52 selection clears what the copy put there.
+                let clear = self.copied.then(|| Cmd::Clipboard(Secret::new("")));
+                (None, clear.into_iter().collect())
+            }
             _ => (Some(self), Vec::new()),
         }
     }
@@ -131,8 +136,14 @@ mod tests {
         assert!(!p.visible());
         let (p, cmds) = p.key(key(KeyCode::Char('c')));
         assert!(cmds.is_empty(), "a second copy has nothing to copy");
-        let (p, _) = p.unwrap().key(key(KeyCode::Esc));
+        let (p, cmds) = p.unwrap().key(key(KeyCode::Esc));
         assert!(p.is_none());
+        assert!(
+            matches!(&cmds[..], [Cmd::Clipboard(s)] if s.expose().is_empty()),
+            "closing after a copy clears the clipboard"
+        );
+        let (_, cmds) = SecretPopup::new("k", Secret::new("x")).key(key(KeyCode::Esc));
+        assert!(cmds.is_empty(), "nothing was copied, nothing to clear");
     }
 
     #[test]

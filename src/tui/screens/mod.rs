@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod keys;
 pub mod overview;
 pub mod tenants;
 
@@ -21,6 +22,7 @@ pub enum ScreenId {
     Overview,
     Audit,
     Tenants,
+    Keys,
     Cache,
 }
 
@@ -30,6 +32,7 @@ impl ScreenId {
         ScreenId::Overview,
         ScreenId::Audit,
         ScreenId::Tenants,
+        ScreenId::Keys,
         ScreenId::Cache,
     ];
 
@@ -39,6 +42,7 @@ impl ScreenId {
             ScreenId::Overview => "overview",
             ScreenId::Audit => "audit",
             ScreenId::Tenants => "tenants",
+            ScreenId::Keys => "keys",
             ScreenId::Cache => "cache",
         }
     }
@@ -49,6 +53,7 @@ impl ScreenId {
             ScreenId::Overview => "health of Postgres and Redis",
             ScreenId::Audit => "opsdeck's own audit log",
             ScreenId::Tenants => "tenants: browse, suspend/resume, tenancy lint",
+            ScreenId::Keys => "API keys: list, create, revoke, rotate",
             ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
         }
     }
@@ -67,6 +72,7 @@ impl ScreenId {
             // no actions of their own.
             ScreenId::Overview | ScreenId::Audit => Vec::new(),
             ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
+            ScreenId::Keys => routed(keys::ACTIONS, ScreenAction::Keys),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
         }
     }
@@ -76,6 +82,7 @@ impl ScreenId {
             ScreenId::Overview => Box::new(overview::OverviewScreen::new()),
             ScreenId::Audit => Box::new(audit::AuditScreen::new()),
             ScreenId::Tenants => Box::new(tenants::TenantsScreen::new()),
+            ScreenId::Keys => Box::new(keys::KeysScreen::new()),
             ScreenId::Cache => Box::new(cache::CacheScreen::new()),
         }
     }
@@ -91,6 +98,7 @@ impl ScreenId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScreenAction {
     Tenants(tenants::Action),
+    Keys(keys::Action),
     Cache(cache::Action),
 }
 
@@ -101,6 +109,7 @@ pub enum ScreenMsg {
     Overview(overview::Msg),
     Audit(audit::Msg),
     Tenants(tenants::Msg),
+    Keys(keys::Msg),
     Cache(cache::Msg),
 }
 
@@ -110,6 +119,7 @@ impl ScreenMsg {
             ScreenMsg::Overview(_) => ScreenId::Overview,
             ScreenMsg::Audit(_) => ScreenId::Audit,
             ScreenMsg::Tenants(_) => ScreenId::Tenants,
+            ScreenMsg::Keys(_) => ScreenId::Keys,
             ScreenMsg::Cache(_) => ScreenId::Cache,
         }
     }
@@ -161,6 +171,12 @@ pub trait Screen: Send {
     /// actions are greyed in the footer and ignored.
     fn enabled(&self, _action: ScreenAction, _cx: &Cx) -> bool {
         true
+    }
+
+    /// Every key while the screen holds the keyboard (a form); `None`
+    /// when it does not, and keys go to the bindings as usual.
+    fn capture(&mut self, _key: &crossterm::event::KeyEvent, _cx: &Cx) -> Option<Vec<Cmd>> {
+        None
     }
 
     /// A navigation key; `None` when the screen does not use it (for `Back`
@@ -217,6 +233,7 @@ mod tests {
                 assert_eq!(bound.action, d.action, "{screen}: {}", d.name);
                 let owner = match bound.action {
                     ScreenAction::Tenants(_) => ScreenId::Tenants,
+                    ScreenAction::Keys(_) => ScreenId::Keys,
                     ScreenAction::Cache(_) => ScreenId::Cache,
                 };
                 assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);

@@ -2,7 +2,7 @@
 //! the core, so 1,000,000 tenants scroll in bounded memory), `/` to search
 //! (`status:NAME` filters by status), `o`/`O` to sort, Enter for the detail
 //! pane, `s`/`r` to suspend/resume through the confirm popup, `L` for the
-//! tenancy lint findings.
+//! tenancy lint findings, `K` for the tenant's API keys.
 
 mod source;
 mod views;
@@ -29,12 +29,14 @@ pub enum Action {
     Suspend,
     Resume,
     Lint,
+    Keys,
 }
 
 pub const ACTIONS: &[ActionDef<Action>] = &[
     def(Action::Suspend, "suspend", "suspend", "s"),
     def(Action::Resume, "resume", "resume", "r"),
     def(Action::Lint, "lint", "tenancy lint", "L"),
+    def(Action::Keys, "keys", "api keys", "K"),
 ];
 
 #[derive(Debug)]
@@ -151,9 +153,15 @@ impl TenantsScreen {
                         },
                         false => (None, None),
                     };
-                    let mut d =
-                        tenants::show(&pg, redis.as_ref(), &s.ctx.schema, &s.ctx.cache, &id)
-                            .await?;
+                    let mut d = tenants::show(
+                        &pg,
+                        redis.as_ref(),
+                        &s.ctx.schema,
+                        &s.ctx.cache,
+                        &s.ctx.api_keys,
+                        &id,
+                    )
+                    .await?;
                     d.notes.extend(note);
                     Ok(d)
                 }
@@ -229,6 +237,16 @@ impl TenantsScreen {
                 ))]
             }
         }
+    }
+
+    /// The selected tenant's API keys, on the keys screen (Esc comes back).
+    fn keys(&self) -> Vec<Cmd> {
+        let Some(t) = self.table.selected() else {
+            return Vec::new();
+        };
+        let label = t.slug.clone().unwrap_or_else(|| t.id.clone());
+        let screen = super::keys::KeysScreen::for_tenant(t.id.clone(), label);
+        vec![Cmd::Push(Box::new(screen))]
     }
 
     fn changed(&mut self, r: Result<StatusChange>) -> Vec<Cmd> {
@@ -342,6 +360,7 @@ impl Screen for TenantsScreen {
             Action::Suspend => self.plan(StatusAction::Suspend),
             Action::Resume => self.plan(StatusAction::Resume),
             Action::Lint => self.load_lint(),
+            Action::Keys => self.keys(),
         }
     }
 
@@ -354,6 +373,7 @@ impl Screen for TenantsScreen {
                 !matches!(self.view, View::Lint(_)) && self.table.selected().is_some()
             }
             Action::Lint => true,
+            Action::Keys => !matches!(self.view, View::Lint(_)) && self.table.selected().is_some(),
         }
     }
 

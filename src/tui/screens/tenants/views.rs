@@ -43,18 +43,22 @@ pub fn detail(d: &TenantDetail) -> Detail {
     ));
     e.push(field(
         "api keys",
-        match &d.api_keys {
-            Some(keys) => {
-                let active = keys.iter().filter(|k| k.state.usable()).count();
-                let expired = keys.iter().filter(|k| k.state == KeyState::Expired).count();
+        match (d.api_keys_total, d.api_keys_active) {
+            (Some(total), Some(active)) => {
+                let expired = d
+                    .api_keys
+                    .iter()
+                    .flatten()
+                    .filter(|k| k.state == KeyState::Expired)
+                    .count();
                 let expired = if expired > 0 {
                     format!(", {expired} expired")
                 } else {
                     String::new()
                 };
-                format!("{} ({active} active{expired})", keys.len())
+                format!("{total} ({active} active{expired})")
             }
-            None => "— (no api keys table)".into(),
+            _ => "— (no api keys table)".into(),
         },
     ));
     e.push(field(
