@@ -159,6 +159,7 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
             }
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => msg::Msg::Key(k),
+                Some(Ok(Event::Paste(text))) => msg::Msg::Paste(text),
                 Some(Ok(Event::Resize(w, h))) => msg::Msg::Resize(w, h),
                 Some(Ok(Event::Mouse(m))) => msg::Msg::Mouse(m),
                 Some(Ok(_)) => continue,

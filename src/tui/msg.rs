@@ -47,6 +47,8 @@ impl ContextInfo {
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// The clock: drives auto refresh, reconnect backoff and data age.

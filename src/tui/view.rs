@@ -6,6 +6,7 @@ use super::app::{App, ConnState, Mode, Popup};
 use super::command_bar::candidates;
 use super::keymap::Global;
 use super::popups::help::{self, HelpLayout};
+use super::popups::messages;
 use super::screens::{LoadState, Screen};
 use super::text::{self, cleaned};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -202,12 +203,14 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.env.theme;
     match &app.mode {
         Mode::Command(bar) => {
-            let mut spans = vec![
-                Span::styled(":", theme.accent()),
-                Span::styled(format!("{}▏", text::clean(&bar.input)), theme.text()),
-            ];
+            let mut spans = vec![Span::styled(":", theme.accent())];
+            spans.extend(bar.input.spans(
+                usize::from(width).saturating_sub(1),
+                theme.text(),
+                theme.text(),
+            ));
             // Whole candidates only, and `…` when some did not fit.
-            let c = candidates(&bar.input, &app.env.contexts);
+            let c = candidates(bar.text(), &app.env.contexts);
             let mut room = usize::from(width).saturating_sub(Line::from(spans.clone()).width());
             let mut shown = String::new();
             for (i, cand) in c.iter().enumerate() {
@@ -225,11 +228,14 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
             }
             Line::from(spans)
         }
-        Mode::Filter(text) => Line::from(vec![
-            Span::styled("/", theme.accent()),
-            Span::styled(format!("{}▏", text::clean(text)), theme.text()),
-            Span::styled("  enter keep · esc clear", theme.muted()),
-        ]),
+        Mode::Filter(line) => {
+            const HINT: &str = "  enter keep · esc clear";
+            let mut spans = vec![Span::styled("/", theme.accent())];
+            let room = usize::from(width).saturating_sub(1 + HINT.len());
+            spans.extend(line.spans(room.max(8), theme.text(), theme.text()));
+            spans.push(Span::styled(HINT, theme.muted()));
+            Line::from(spans)
+        }
         _ => match &app.status {
             Some(s) if s.error => text::line(&s.text, theme.error()),
             Some(s) => text::line(&s.text, theme.ok()),
@@ -333,6 +339,7 @@ fn overlay_hints(app: &App) -> Option<Vec<(String, &'static str)>> {
         (Some(Popup::Secret(_)), _) => Some(vec![(k("esc"), "close")]),
         (Some(Popup::Progress(_)), _) => Some(vec![(back, "cancel")]),
         (None, Mode::Help(_)) => Some(vec![(k("any key"), "close"), (k("j/k"), "scroll")]),
+        (None, Mode::Messages) => Some(vec![(k("any key"), "close")]),
         (None, Mode::Command(_)) => Some(vec![
             (k("esc"), "close"),
             (k("enter"), "run"),
@@ -350,6 +357,11 @@ fn draw_overlays(app: &App, frame: &mut Frame, body: Rect) {
         let entries = help_entries(app, screen);
         let layout = HelpLayout::new(body, &entries);
         help::render(frame, &layout, *scroll, theme, screen.id().name(), &entries);
+    }
+    if matches!(app.mode, Mode::Messages) {
+        let h = u16::try_from(app.messages.len().max(1) + 2).unwrap_or(u16::MAX);
+        let area = centered(body, body.width.saturating_sub(4).max(30), h);
+        messages::render(frame, area, &app.messages, app.now, theme);
     }
     match &app.popup {
         Some(Popup::Confirm(c)) => {

@@ -4,6 +4,8 @@
 //! directly.
 
 mod input;
+mod stack;
+pub mod status;
 
 use super::cmd::Cmd;
 use super::command_bar::CommandBar;
@@ -12,6 +14,7 @@ use super::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
 use super::popups::confirm::ConfirmPopup;
 use super::popups::secret::SecretPopup;
 use super::screens::{Cx, LoadState, Screen, ScreenId};
+use super::widgets::line_input::LineInput;
 use super::widgets::progress::Progress;
 use crate::session::Session;
 use crossterm::event::KeyEventKind;
@@ -20,9 +23,11 @@ use std::time::{Duration, Instant};
 pub enum Mode {
     Normal,
     Command(CommandBar),
-    Filter(String),
+    Filter(LineInput),
     /// The `?` overlay, scrolled this many rows.
     Help(usize),
+    /// The `:messages` overlay.
+    Messages,
 }
 
 pub enum Popup {
@@ -57,9 +62,12 @@ pub struct App {
     pub epoch: u64,
     pub conn: ConnState,
     stack: Vec<Open>,
+    /// Screens left with Esc or `:NAME`, kept as they were for coming back.
+    parked: Vec<Open>,
     pub mode: Mode,
     pub popup: Option<Popup>,
     pub status: Option<Status>,
+    pub messages: status::Messages,
     pub paused: bool,
     pub now: Instant,
     pub size: (u16, u16),
@@ -137,9 +145,11 @@ impl App {
             epoch: 0,
             conn: ConnState::Connecting,
             stack: Vec::new(),
+            parked: Vec::new(),
             mode: Mode::Normal,
             popup: None,
             status: None,
+            messages: status::Messages::default(),
             paused: false,
             now,
             size,
@@ -180,6 +190,7 @@ impl App {
                 Vec::new()
             }
             Msg::Key(k) => self.on_key(k),
+            Msg::Paste(text) => self.on_paste(&text),
             Msg::Mouse(m) => self.on_mouse(m),
             Msg::Resize(w, h) => {
                 self.size = (w, h);
@@ -252,18 +263,6 @@ impl App {
         self.absorb(cmds)
     }
 
-    fn set_status(&mut self, r: std::result::Result<String, String>) {
-        let (text, error) = match r {
-            Ok(t) => (t, false),
-            Err(t) => (t, true),
-        };
-        self.status = Some(Status {
-            text,
-            error,
-            at: self.now,
-        });
-    }
-
     /// Takes the UI effects (popups, pushes, status) and hands back the rest
     /// for the runtime.
     pub fn absorb(&mut self, cmds: Vec<Cmd>) -> Vec<Cmd> {
@@ -283,11 +282,7 @@ impl App {
                     self.popup = Some(Popup::Progress(Progress::new(key, label, self.now)))
                 }
                 Cmd::Push(screen) => {
-                    self.stack.push(Open {
-                        screen,
-                        epoch: self.epoch,
-                    });
-                    let more = self.enter_top();
+                    let more = self.push(screen);
                     out.extend(self.absorb(more));
                 }
                 Cmd::Status(r) => self.set_status(r),
@@ -297,70 +292,9 @@ impl App {
         out
     }
 
-    fn enter_top(&mut self) -> Vec<Cmd> {
-        self.refreshed_at = self.now;
-        let (env, context, now, size, epoch) =
-            (&self.env, &self.context, self.now, self.size, self.epoch);
-        match self.stack.last_mut() {
-            Some(o) => {
-                o.epoch = epoch;
-                o.screen.enter(&cx(env, context, now, size, true))
-            }
-            None => Vec::new(),
-        }
-    }
-
-    fn refresh_top(&mut self) -> Vec<Cmd> {
-        if self.stack.last().is_some_and(|o| o.epoch != self.epoch) {
-            return self.enter_top();
-        }
-        self.refreshed_at = self.now;
-        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
-        match self.stack.last_mut() {
-            Some(o) => o.screen.refresh(&cx(env, context, now, size, true)),
-            None => Vec::new(),
-        }
-    }
-
-    /// Closes the screens above the first `keep` and cancels their tasks
-    /// (and so their queries), unless the same screen stays open below.
-    fn leave(&mut self, keep: usize) -> Vec<Cmd> {
-        let mut left: Vec<ScreenId> = self
-            .stack
-            .drain(keep.min(self.stack.len())..)
-            .map(|o| o.screen.id())
-            .collect();
-        let open = self.screen_ids();
-        left.retain(|id| !open.contains(id));
-        left.dedup();
-        left.into_iter()
-            .map(|id| Cmd::AbortScreen(id.name()))
-            .collect()
-    }
-
-    /// Back to the previous screen, leaving this one.
-    pub(super) fn back(&mut self) -> Vec<Cmd> {
-        let mut cmds = self.leave(self.stack.len().saturating_sub(1));
-        cmds.extend(self.refresh_top());
-        cmds
-    }
-
-    /// Shows a screen: back to it when it is open, else opens it on top.
-    fn show(&mut self, id: ScreenId) -> Vec<Cmd> {
-        if let Some(pos) = self.stack.iter().position(|o| o.screen.id() == id) {
-            let mut cmds = self.leave(pos + 1);
-            cmds.extend(self.refresh_top());
-            return cmds;
-        }
-        self.stack.push(Open {
-            screen: id.build(),
-            epoch: self.epoch,
-        });
-        self.enter_top()
-    }
-
     fn on_tick(&mut self, now: Instant) -> Vec<Cmd> {
         self.now = now;
+        self.status_expire(now);
         let mut cmds = Vec::new();
         if let ConnState::Lost { retry_at, .. } = &self.conn {
             if now >= *retry_at {
@@ -431,6 +365,7 @@ impl App {
             self.context = info;
             self.conn = ConnState::Connecting;
             self.popup = None;
+            self.parked.clear();
             let ids = self.screen_ids();
             self.stack = ids
                 .into_iter()

@@ -293,6 +293,10 @@ impl Screen for CacheScreen {
         self.load()
     }
 
+    fn resume(&mut self, _cx: &Cx) -> Vec<Cmd> {
+        self.load()
+    }
+
     fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd> {
         let ScreenMsg::Cache(msg) = msg else {
             return Vec::new();

@@ -149,6 +149,12 @@ pub trait Screen: Send {
     /// Reloads: auto refresh and the refresh key.
     fn refresh(&mut self, cx: &Cx) -> Vec<Cmd>;
 
+    /// Shown again after being left (its tasks were cancelled then), with
+    /// its sort, filter and selection as they were.
+    fn resume(&mut self, cx: &Cx) -> Vec<Cmd> {
+        self.refresh(cx)
+    }
+
     /// A message addressed to this screen.
     fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd>;
 

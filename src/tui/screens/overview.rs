@@ -112,6 +112,10 @@ impl Screen for OverviewScreen {
         self.load()
     }
 
+    fn resume(&mut self, _cx: &Cx) -> Vec<Cmd> {
+        self.load()
+    }
+
     fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd> {
         let ScreenMsg::Overview(Msg::Loaded { gen, result }) = msg else {
             return Vec::new();
