@@ -195,6 +195,8 @@ pub enum Cmd {
     Progress { key: String, label: String },
     /// Drills down to another screen (taken by the app).
     Push(Box<dyn Screen>),
+    /// Shows a registered screen as `:NAME` does (taken by the app).
+    Show(super::screens::ScreenId),
     /// A result or error for the status line (taken by the app).
     Status(std::result::Result<String, String>),
 }
@@ -225,6 +227,7 @@ impl Cmd {
             Cmd::ShowSecret { title, .. } => format!("secret:{title}"),
             Cmd::Progress { key, .. } => format!("progress:{key}"),
             Cmd::Push(s) => format!("push:{}", s.id().name()),
+            Cmd::Show(id) => format!("show:{}", id.name()),
             Cmd::Status(_) => "status".into(),
         }
     }

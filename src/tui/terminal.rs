@@ -32,7 +32,12 @@ pub fn enter(mouse: bool) -> std::io::Result<TerminalGuard> {
     ACTIVE.store(true, Ordering::SeqCst);
     let mut out = std::io::stdout();
     // Pasted text arrives as one event, not as keys that could run actions.
-    execute!(out, EnterAlternateScreen, cursor::Hide, EnableBracketedPaste)?;
+    execute!(
+        out,
+        EnterAlternateScreen,
+        cursor::Hide,
+        EnableBracketedPaste
+    )?;
     if mouse {
         execute!(out, EnableMouseCapture)?;
         MOUSE.store(true, Ordering::SeqCst);
@@ -50,7 +55,12 @@ pub fn restore() {
     if MOUSE.swap(false, Ordering::SeqCst) {
         let _ = execute!(out, DisableMouseCapture);
     }
-    let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = out.flush();
     let _ = disable_raw_mode();
 }

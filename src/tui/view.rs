@@ -63,6 +63,14 @@ fn help_entries(app: &App, screen: &dyn Screen) -> Vec<(String, String, bool)> {
 
 fn banner_text(app: &App) -> Option<String> {
     match &app.conn {
+        ConnState::Up(info) => {
+            let down: Vec<String> = [&info.pg_down, &info.redis_down]
+                .into_iter()
+                .flatten()
+                .map(|r| text::cleaned(r))
+                .collect();
+            (!down.is_empty()).then(|| format!(" down: {}", down.join("; ")))
+        }
         ConnState::Lost {
             reason, retry_at, ..
         } => {
@@ -92,12 +100,9 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
         spans.push(Span::styled(" READ-ONLY ", theme.read_only_badge()));
     }
     spans.push(sep());
-    let (dot, style) = match &app.conn {
-        ConnState::Connecting => ("○ connecting", theme.muted()),
-        ConnState::Up(_) => ("● up", theme.ok()),
-        ConnState::Lost { .. } => ("✖ lost", theme.error()),
-    };
-    spans.push(Span::styled(dot, style));
+    let state_at = spans.len();
+    let wide_state = state_spans(app, false);
+    spans.extend(wide_state.iter().cloned());
     if app.paused {
         spans.push(sep());
         spans.push(Span::styled("paused", theme.warn()));
@@ -114,6 +119,13 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
             LoadState::Idle => (String::new(), theme.muted()),
         };
         spans.push(Span::styled(text, style));
+    }
+    // Each store's state whole when it fits, else the short form.
+    if Line::from(spans.clone()).width() > usize::from(width) {
+        spans.splice(
+            state_at..state_at + wide_state.len(),
+            state_spans(app, true),
+        );
     }
     if let ConnState::Up(info) = &app.conn {
         if let Some(pg) = &info.pg {
@@ -139,6 +151,47 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
         }
     }
     Line::from(spans)
+}
+
+/// The connection state: `● up` for one store; with two, each on its own
+/// (`pg ● up  redis ✖ down`, short `●pg ✖redis`), so a Redis that is
+/// down never makes Postgres look down.
+fn state_spans(app: &App, short: bool) -> Vec<Span<'static>> {
+    let theme = &app.env.theme;
+    let info = match &app.conn {
+        ConnState::Connecting => return vec![Span::styled("○ connecting", theme.muted())],
+        ConnState::Lost { .. } => return vec![Span::styled("✖ lost", theme.error())],
+        ConnState::Up(info) => info,
+    };
+    let stores = info.stores();
+    if stores.len() < 2 {
+        let up = stores.first().is_none_or(|(_, up)| *up);
+        return vec![if up {
+            Span::styled("● up", theme.ok())
+        } else {
+            Span::styled("✖ down", theme.error())
+        }];
+    }
+    let mut out = Vec::new();
+    for (i, (name, up)) in stores.into_iter().enumerate() {
+        if i > 0 {
+            out.push(Span::raw(" "));
+        }
+        let (dot, word, style) = if up {
+            ("●", "up", theme.ok())
+        } else {
+            ("✖", "down", theme.error())
+        };
+        out.push(Span::styled(
+            if short {
+                format!("{dot}{name}")
+            } else {
+                format!("{name} {dot} {word}")
+            },
+            style,
+        ));
+    }
+    out
 }
 
 /// `15.20` of `15.20 (Debian 15.20-0+deb12u1)`: the build note takes room

@@ -285,6 +285,10 @@ impl App {
                     let more = self.push(screen);
                     out.extend(self.absorb(more));
                 }
+                Cmd::Show(id) => {
+                    let more = self.show(id);
+                    out.extend(self.absorb(more));
+                }
                 Cmd::Status(r) => self.set_status(r),
                 other => out.push(other),
             }
@@ -397,26 +401,62 @@ pub fn probe() -> Cmd {
     })
 }
 
+/// Each configured store on its own: the answer is an error only when none
+/// of them answers (then the session is rebuilt); one down is reported in
+/// its `*_down` field and the other keeps working.
 async fn probe_session(session: &Session) -> std::result::Result<ConnInfo, String> {
-    let mut info = ConnInfo::default();
-    if session.has_pg() {
-        let pg = session.pg().await.map_err(|e| e.to_string())?;
-        if pg.is_closed() {
-            return Err("the Postgres connection was closed".into());
+    let pg = async {
+        if !session.has_pg() {
+            return None;
         }
-        info.pg = Some(PgInfo {
-            target: pg.target.clone(),
-            server_version: pg.server_version.clone(),
-            role: pg.role.clone(),
-        });
+        Some(
+            async {
+                let pg = session.pg().await.map_err(|e| e.to_string())?;
+                if pg.is_closed() {
+                    return Err("the Postgres connection was closed".to_string());
+                }
+                Ok(PgInfo {
+                    target: pg.target.clone(),
+                    server_version: pg.server_version.clone(),
+                    role: pg.role.clone(),
+                })
+            }
+            .await,
+        )
+    };
+    let redis = async {
+        session.ctx.redis.as_ref()?;
+        Some(
+            async {
+                let redis = session.redis().await.map_err(|e| e.to_string())?;
+                redis::cmd("PING")
+                    .query_async::<String>(&mut redis.routed())
+                    .await
+                    .map_err(|e| format!("redis: {e}"))?;
+                Ok(redis.target.clone())
+            }
+            .await,
+        )
+    };
+    let (pg, redis) = tokio::join!(pg, redis);
+    let mut info = ConnInfo::default();
+    match pg {
+        Some(Ok(p)) => info.pg = Some(p),
+        Some(Err(e)) => info.pg_down = Some(e),
+        None => {}
     }
-    if session.ctx.redis.is_some() {
-        let redis = session.redis().await.map_err(|e| e.to_string())?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut redis.routed())
-            .await
-            .map_err(|e| format!("redis: {e}"))?;
-        info.redis = Some(redis.target.clone());
+    match redis {
+        Some(Ok(r)) => info.redis = Some(r),
+        Some(Err(e)) => info.redis_down = Some(e),
+        None => {}
+    }
+    let stores = info.stores();
+    if !stores.is_empty() && stores.iter().all(|(_, up)| !up) {
+        let reasons: Vec<String> = [info.pg_down, info.redis_down]
+            .into_iter()
+            .flatten()
+            .collect();
+        return Err(reasons.join("; "));
     }
     Ok(info)
 }

@@ -39,7 +39,11 @@ pub fn entries(
             .iter()
             .map(|s| (format!(":{}", s.name()), s.about().to_string(), true)),
     );
-    out.push((":messages".into(), "recent messages and errors".into(), true));
+    out.push((
+        ":messages".into(),
+        "recent messages and errors".into(),
+        true,
+    ));
     out
 }
 

@@ -63,9 +63,10 @@ impl ScreenId {
             defs.iter().map(|d| d.map(route)).collect()
         }
         match self {
-            // Refresh, pause and Enter are global keys; these screens have
-            // no actions of their own.
-            ScreenId::Overview | ScreenId::Audit => Vec::new(),
+            // Refresh, pause and Enter are global keys; the audit screen
+            // has no actions of its own.
+            ScreenId::Audit => Vec::new(),
+            ScreenId::Overview => routed(overview::ACTIONS, ScreenAction::Overview),
             ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
         }
@@ -90,6 +91,7 @@ impl ScreenId {
 /// receives its own variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScreenAction {
+    Overview(overview::Action),
     Tenants(tenants::Action),
     Cache(cache::Action),
 }
@@ -222,6 +224,7 @@ mod tests {
                 let bound = map.screen(screen, &key).unwrap();
                 assert_eq!(bound.action, d.action, "{screen}: {}", d.name);
                 let owner = match bound.action {
+                    ScreenAction::Overview(_) => ScreenId::Overview,
                     ScreenAction::Tenants(_) => ScreenId::Tenants,
                     ScreenAction::Cache(_) => ScreenId::Cache,
                 };
