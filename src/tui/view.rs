@@ -281,6 +281,13 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
             }
             Line::from(spans)
         }
+        Mode::Prompt(label, line) => {
+            let head = format!("{}: ", text::cleaned(label));
+            let mut spans = vec![Span::styled(head.clone(), theme.accent())];
+            let room = usize::from(width).saturating_sub(Span::raw(head.as_str()).width());
+            spans.extend(line.spans(room, theme.text(), theme.text()));
+            Line::from(spans)
+        }
         Mode::Filter(line) => {
             const HINT: &str = "  enter keep · esc clear";
             let mut spans = vec![Span::styled("/", theme.accent())];
@@ -393,6 +400,7 @@ fn overlay_hints(app: &App) -> Option<Vec<(String, &'static str)>> {
         (Some(Popup::Progress(_)), _) => Some(vec![(back, "cancel")]),
         (None, Mode::Help(_)) => Some(vec![(k("any key"), "close"), (k("j/k"), "scroll")]),
         (None, Mode::Messages) => Some(vec![(k("any key"), "close")]),
+        (None, Mode::Prompt(..)) => Some(vec![(k("esc"), "cancel"), (k("enter"), "open")]),
         (None, Mode::Command(_)) => Some(vec![
             (k("esc"), "close"),
             (k("enter"), "run"),

@@ -54,6 +54,7 @@ impl App {
                 }
             }
             Mode::Filter(text) => return self.filter_key(text, ev),
+            Mode::Prompt(label, line) => return self.prompt_key(label, line, ev),
         }
         let key = Key::from_event(&ev);
         let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
@@ -134,11 +135,34 @@ impl App {
         cmds
     }
 
+    fn prompt_key(&mut self, label: String, mut line: LineInput, ev: KeyEvent) -> Vec<Cmd> {
+        match ev.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Enter => {
+                let text = line.value().trim().to_string();
+                let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
+                match self.stack.last_mut() {
+                    Some(o) => o.screen.prompt(&text, &cx(env, context, now, size, true)),
+                    None => Vec::new(),
+                }
+            }
+            _ => {
+                line.key(&ev);
+                self.mode = Mode::Prompt(label, line);
+                Vec::new()
+            }
+        }
+    }
+
     /// Pasted text goes to the line being edited, if any.
     pub(super) fn on_paste(&mut self, text: &str) -> Vec<Cmd> {
         match &mut self.mode {
             Mode::Command(bar) => {
                 bar.paste(text);
+                Vec::new()
+            }
+            Mode::Prompt(_, line) => {
+                line.paste(text);
                 Vec::new()
             }
             Mode::Filter(line) => {

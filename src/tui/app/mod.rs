@@ -28,6 +28,8 @@ pub enum Mode {
     Help(usize),
     /// The `:messages` overlay.
     Messages,
+    /// A line of text a screen asked for, with its label.
+    Prompt(String, LineInput),
 }
 
 pub enum Popup {
@@ -284,6 +286,9 @@ impl App {
                 Cmd::Push(screen) => {
                     let more = self.push(screen);
                     out.extend(self.absorb(more));
+                }
+                Cmd::Prompt { label, initial } => {
+                    self.mode = Mode::Prompt(label, LineInput::new(&initial))
                 }
                 Cmd::Show(id) => {
                     let more = self.show(id);

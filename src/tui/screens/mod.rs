@@ -182,6 +182,11 @@ pub trait Screen: Send {
         None
     }
 
+    /// The text typed at a prompt the screen asked for (`Cmd::Prompt`).
+    fn prompt(&mut self, _text: &str, _cx: &Cx) -> Vec<Cmd> {
+        Vec::new()
+    }
+
     /// The filter in force, shown when the filter line is closed.
     fn filter_text(&self) -> Option<&str> {
         None
