@@ -268,7 +268,10 @@ fn expanded_tree_with_keys_snapshot() {
     assert!(s.contains("t:*:user:* · 3 keys"), "{s}");
     // Sampled counts are estimates for the keyspace: share × DBSIZE.
     assert!(s.contains("prefixes (≈ from sample 139/52000)"), "{s}");
-    assert!(s.contains("≈1871"), "7 of 139 sampled tag keys of 52000: {s}");
+    assert!(
+        s.contains("≈1871"),
+        "7 of 139 sampled tag keys of 52000: {s}"
+    );
     insta::assert_snapshot!("cache_tree_keys_100x24", t.backend());
 }
 

@@ -5,7 +5,7 @@
 //! substring filter, keys without a separator) without ending the listing.
 
 use super::keyname::escape;
-use super::scan::{sized, KeyEntry, NodeScan, SCAN_COUNT};
+use super::scan::{sized, KeyEntry, NodeScan};
 use super::window::unobserved;
 use crate::conn::redis::Redis;
 use crate::error::Result;
@@ -33,7 +33,8 @@ pub struct KeysPage {
 pub const CALLS_PER_PAGE: u64 = 50;
 
 /// Keys from `from` on, `want` or a little more (a SCAN call's keys are
-/// never split, or the cursor would skip the rest), each with type, TTL and
+/// never split, or the cursor would skip the rest; each call's COUNT hint is
+/// `want`, so a page holds about that many), each with type, TTL and
 /// memory; `keep` drops keys on the client side. Unobserved, like every
 /// opsdeck read: TYPE and PTTL must not show in the hit ratio.
 pub async fn keys_page(
@@ -58,7 +59,7 @@ async fn page(
     let mut at = from;
     let mut memory_ok = true;
     while let Some(node) = masters.get(at.node) {
-        let mut scan = NodeScan::new(node, pattern, SCAN_COUNT).resume(at.cursor);
+        let mut scan = NodeScan::new(node, pattern, want).resume(at.cursor);
         while let Some(keys) = scan.next_call().await? {
             out.calls += 1;
             let kept: Vec<Vec<u8>> = keys.into_iter().filter(|k| keep(k)).collect();
