@@ -330,6 +330,9 @@ fn footer_line(app: &App, width: u16) -> Line<'static> {
                 let enabled = screen.enabled(d.action, &cx);
                 hints.push((keys, d.label.to_string(), enabled, 2));
             }
+            if let Some(what) = screen.enter_hint() {
+                hints.push((global(Global::Enter), what.into(), true, 2));
+            }
             if screen.filter_text().is_some() {
                 hints.push((global(Global::Filter), "filter".into(), true, 6));
             }

@@ -448,6 +448,14 @@ impl Screen for CacheScreen {
         }
     }
 
+    fn enter_hint(&self) -> Option<&'static str> {
+        match self.focus {
+            Focus::Tree => self.selected_row().map(|_| "list keys"),
+            Focus::Keys => self.selected_entry().map(|_| "show value"),
+            Focus::Value => Some("back to keys"),
+        }
+    }
+
     fn nav(&mut self, nav: Global, _cx: &Cx) -> Option<Vec<Cmd>> {
         match self.focus {
             Focus::Tree => self.tree_nav(nav),

@@ -182,6 +182,11 @@ pub trait Screen: Send {
         None
     }
 
+    /// What Enter does here now, for the footer; `None` when it does nothing.
+    fn enter_hint(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The text typed at a prompt the screen asked for (`Cmd::Prompt`).
     fn prompt(&mut self, _text: &str, _cx: &Cx) -> Vec<Cmd> {
         Vec::new()

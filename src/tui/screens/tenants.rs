@@ -357,6 +357,13 @@ impl Screen for TenantsScreen {
         }
     }
 
+    fn enter_hint(&self) -> Option<&'static str> {
+        match (&self.view, self.table.selected()) {
+            (View::List, Some(_)) => Some("details"),
+            _ => None,
+        }
+    }
+
     fn nav(&mut self, nav: Global, cx: &Cx) -> Option<Vec<Cmd>> {
         let (pane, key) = match &mut self.view {
             View::Detail { pane, .. } => (Some(pane), "tenants:detail"),
