@@ -35,7 +35,9 @@ fn results_expire_errors_stay_until_read_and_messages_keeps_both() {
     a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     assert!(matches!(a.mode, Mode::Messages));
     let s = format!("{}", draw(&a).backend());
-    let error = s.find("cannot connect to redis").expect("the error is listed");
+    let error = s
+        .find("cannot connect to redis")
+        .expect("the error is listed");
     let result = s.find("suspended acme").expect("the result is listed");
     assert!(error < result, "newest first: {s}");
     assert!(s.contains(" messages "), "{s}");
