@@ -29,7 +29,7 @@ impl Overview {
                 "Sessions",
                 Some(st.active as f64),
                 format!(
-                    "{} active · {} idle · {} in xact · {} waiting",
+                    "{} active, {} idle, {} in xact, {} waiting",
                     st.active, st.idle, st.idle_in_transaction, st.waiting
                 ),
                 if st.waiting >= t.blocked_warn.max(1) {

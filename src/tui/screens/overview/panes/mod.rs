@@ -77,12 +77,21 @@ fn figure_row(frame: &mut Frame, row: Rect, f: &Figure, data: &Data, cx: &Cx) {
     ])
     .spacing(1)
     .areas(row);
+    // A value wider than its column takes the sparkline's room instead.
+    let value = if display_w > value.width {
+        Rect {
+            width: row.right().saturating_sub(value.x),
+            ..value
+        }
+    } else {
+        value
+    };
     frame.render_widget(Paragraph::new(text::span(&f.label, theme.muted())), label);
     frame.render_widget(
         Paragraph::new(Span::styled(display, theme.level(f.level))),
         value,
     );
-    if spark.width >= 4 {
+    if spark.width >= 4 && value.right() < spark.x {
         if let Some(s) = data.series.get(f.key) {
             let inner = Rect {
                 x: spark.x + 1,
