@@ -61,8 +61,8 @@ pub trait Pane: Sync {
 
 /// Every pane, in the order the body shows them.
 pub const PANES: &[&dyn Pane] = &[
-    &panes::postgres::Postgres,
-    &panes::redis::Redis,
+    &panes::stores::POSTGRES,
+    &panes::stores::REDIS,
     &panes::now::Now,
     &panes::audit::Audit,
 ];

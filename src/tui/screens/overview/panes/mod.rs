@@ -3,8 +3,7 @@
 
 pub mod audit;
 pub mod now;
-pub mod postgres;
-pub mod redis;
+pub mod stores;
 
 use super::pane::Data;
 use crate::health::overview::Figure;
