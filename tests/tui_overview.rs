@@ -140,3 +140,38 @@ fn pane_keys_open_their_screens() {
     )));
     assert_eq!(a.screen_ids(), vec![ScreenId::Overview]);
 }
+
+#[test]
+fn postgres_down_with_redis_up_rebuilds_the_session_with_backoff() {
+    let mut a = app_with("mono", (100, 30), false, true);
+    a.update(Msg::Connected(Ok(ConnInfo {
+        pg_down: Some("the Postgres connection was closed".into()),
+        redis: Some("cache.example:6379/0".into()),
+        ..ConnInfo::default()
+    })));
+    let header = screen_text(&a).lines().next().unwrap().to_string();
+    assert!(
+        header.contains("pg ✖ down") && header.contains("redis ● up"),
+        "{header}"
+    );
+    let reconnects = |cmds: &[Cmd]| cmds.iter().filter(|c| c.name() == "reconnect").count();
+    let now = a.now;
+    let cmds = a.update(Msg::Tick(now + std::time::Duration::from_millis(1100)));
+    assert_eq!(reconnects(&cmds), 1, "{cmds:?}");
+    let cmds = a.update(Msg::Tick(now + std::time::Duration::from_millis(1500)));
+    assert_eq!(reconnects(&cmds), 0, "backoff: {cmds:?}");
+    let cmds = a.update(Msg::Tick(now + std::time::Duration::from_secs(4)));
+    assert_eq!(reconnects(&cmds), 1, "{cmds:?}");
+    // Postgres back: no more rebuilding.
+    a.update(Msg::Connected(Ok(ConnInfo {
+        pg: Some(PgInfo {
+            target: "ops@db.example:5432/app".into(),
+            server_version: "16.4".into(),
+            role: "ops".into(),
+        }),
+        redis: Some("cache.example:6379/0".into()),
+        ..ConnInfo::default()
+    })));
+    let cmds = a.update(Msg::Tick(now + std::time::Duration::from_secs(60)));
+    assert_eq!(reconnects(&cmds), 0, "{cmds:?}");
+}

@@ -79,6 +79,10 @@ pub struct App {
     pub dirty: bool,
     refreshed_at: Instant,
     probed_at: Instant,
+    /// Postgres is down while Redis answers: (attempt, next reconnect). A
+    /// closed Postgres session never heals, so the session is rebuilt with
+    /// backoff; Redis reconnects by itself and needs none of this.
+    pg_retry: Option<(u32, Instant)>,
 }
 
 /// An open screen and the session epoch it last loaded in: a screen shown
@@ -160,6 +164,7 @@ impl App {
             dirty: true,
             refreshed_at: now,
             probed_at: now,
+            pg_retry: None,
         };
         app.stack.push(Open {
             screen: first,
@@ -317,6 +322,12 @@ impl App {
                 cmds.push(Cmd::Reconnect);
             }
         }
+        // Not while an operation runs: a new session would abort it.
+        let busy = matches!(self.popup, Some(Popup::Progress(_)));
+        if let Some((attempt, at)) = self.pg_retry.filter(|(_, at)| now >= *at && !busy) {
+            self.pg_retry = Some((attempt + 1, at.max(now) + backoff(attempt + 1)));
+            cmds.push(Cmd::Reconnect);
+        }
         let every = self.screen().and_then(|s| s.refresh_every(&self.cx()));
         let loading = self
             .screen()
@@ -340,6 +351,11 @@ impl App {
         self.probed_at = self.now;
         match r {
             Ok(info) => {
+                self.pg_retry = match (&info.pg_down, self.pg_retry) {
+                    (None, _) => None,
+                    (Some(_), Some(r)) => Some(r),
+                    (Some(_), None) => Some((0, self.now + backoff(0))),
+                };
                 let was_lost = matches!(self.conn, ConnState::Lost { .. });
                 self.conn = ConnState::Up(info);
                 if was_lost {
