@@ -3,6 +3,7 @@
 //! panel with the prefix tree, the expanded tree with a key list, and a key's
 //! detail. Fixtures are fixed data; no server is needed.
 
+use opsdeck::cache::page::KeysPage;
 use opsdeck::cache::stats::{summarize, Sampled, Totals};
 use opsdeck::cache::window::Window;
 use opsdeck::cache::{
@@ -216,13 +217,22 @@ impl Rig {
         let gen = r.screen.keys_gen().unwrap();
         r.msg(Msg::Keys {
             gen,
-            result: Ok(vec![
+            append: false,
+            result: Ok(complete(vec![
                 entry("t:1:user:0", "string", Some(299_000), 120),
                 entry("t:1:user:1", "hash", None, 480),
                 entry("t:2:user:0", "string", Some(12_000), 120),
-            ]),
+            ])),
         });
         r
+    }
+}
+
+/// A listing's only page: every key it has.
+fn complete(entries: Vec<KeyEntry>) -> KeysPage {
+    KeysPage {
+        entries,
+        ..KeysPage::default()
     }
 }
 
@@ -255,7 +265,13 @@ fn expanded_tree_with_keys_snapshot() {
     let t = r.draw(100, 24);
     let s = text(&t);
     assert!(s.contains("▾ t"), "{s}");
-    assert!(s.contains("t:*:user:* (3)"), "{s}");
+    assert!(s.contains("t:*:user:* · 3 keys"), "{s}");
+    // Sampled counts are estimates for the keyspace: share × DBSIZE.
+    assert!(s.contains("prefixes (≈ from sample 139/52000)"), "{s}");
+    assert!(
+        s.contains("≈1871"),
+        "7 of 139 sampled tag keys of 52000: {s}"
+    );
     insta::assert_snapshot!("cache_tree_keys_100x24", t.backend());
 }
 
@@ -265,10 +281,11 @@ fn long_keys_stay_distinguishable_in_narrow_panes() {
     let gen = r.screen.keys_gen().unwrap();
     r.msg(Msg::Keys {
         gen,
-        result: Ok(vec![
+        append: false,
+        result: Ok(complete(vec![
             entry("t:1:user:profile:settings:100439", "string", None, 88),
             entry("t:1:user:profile:settings:100961", "string", None, 88),
-        ]),
+        ])),
     });
     for (w, h) in [(80, 24), (40, 12)] {
         let s = text(&r.draw(w, h));
@@ -386,18 +403,19 @@ fn tree_expands_and_collapses() {
 }
 
 #[test]
-fn keys_without_a_separator_are_counted_but_not_opened_or_invalidated() {
+fn keys_without_a_separator_are_listed_but_not_invalidated() {
     let mut r = Rig::loaded();
     r.nav(Global::Bottom);
     let rows = r.screen.rows();
     let (_, node) = rows.last().unwrap();
     assert_eq!((node.path.as_str(), node.keys), ("(none)", 1));
     drop(rows);
-    // No SCAN pattern selects "keys without a separator": Enter explains,
-    // and there is nothing to invalidate.
-    let cmds = r.nav(Global::Enter);
-    assert_eq!(names(&cmds), vec!["status"], "{:?}", names(&cmds));
+    // No SCAN pattern selects "keys without a separator": Enter lists them,
+    // picked from the scan on the client side, and nothing is invalidated.
     assert!(r.action(Action::Invalidate).is_empty());
+    let cmds = r.nav(Global::Enter);
+    assert_eq!(names(&cmds), vec!["task:cache.keys"], "{:?}", names(&cmds));
+    assert_eq!(r.screen.focus(), Focus::Keys);
 }
 
 #[test]
@@ -618,7 +636,7 @@ mod live {
             let Msg::Keys { result, .. } = run_task(cmds.remove(0), &session).await else {
                 panic!("expected keys")
             };
-            let keys: Vec<String> = result.unwrap().into_iter().map(|e| e.key).collect();
+            let keys: Vec<String> = result.unwrap().entries.into_iter().map(|e| e.key).collect();
             assert_eq!(keys.len(), want, "{top:?} row {row}: {keys:?}");
             assert!(keys.iter().all(|k| k.starts_with(&top[row])), "{keys:?}");
             r.nav(Global::Back);
@@ -773,12 +791,13 @@ fn wide_memory_figures_and_hostile_keys() {
     let gen = r.screen.keys_gen().unwrap();
     r.msg(Msg::Keys {
         gen,
-        result: Ok(vec![entry(
+        append: false,
+        result: Ok(complete(vec![entry(
             "evil\x1b]0;pwned\x07\x1b[2J:1",
             "string",
             None,
             102_400,
-        )]),
+        )])),
     });
     r.nav(Global::Enter);
     let gen = r.screen.value_gen().unwrap();

@@ -72,6 +72,11 @@ async fn overview_sees_a_long_transaction_and_a_blocked_session() {
     a.batch_execute("CREATE TABLE t (id int primary key); INSERT INTO t VALUES (1)")
         .await
         .unwrap();
+    let blocker: i32 = a
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     a.batch_execute("BEGIN; UPDATE t SET id = 1 WHERE id = 1")
         .await
         .unwrap();
@@ -111,6 +116,33 @@ async fn overview_sees_a_long_transaction_and_a_blocked_session() {
     assert!(
         v["postgres"]["longest_transaction_ms"].as_f64().unwrap() >= 250.0,
         "{v}"
+    );
+    // The blocker is among the sessions costing the most (the server is
+    // shared, so others may rank too), with what it blocks; opsdeck's own
+    // session is never one of them.
+    let top = v["postgres"]["top_sessions"].as_array().unwrap();
+    let mine = top
+        .iter()
+        .find(|s| s["pid"].as_i64() == Some(i64::from(blocker)))
+        .unwrap_or_else(|| panic!("blocker {blocker} not in {top:?}"));
+    assert!(mine["blocking"].as_i64().unwrap() >= 1, "{mine}");
+    assert_eq!(mine["state"], "idle in transaction", "{mine}");
+    assert!(
+        mine["query"].as_str().unwrap().contains("UPDATE t"),
+        "{mine}"
+    );
+    assert!(
+        top.iter().all(|s| !s["application_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("opsdeck/")),
+        "{top:?}"
+    );
+    let sessions = &v["postgres"]["sessions"];
+    assert!(sessions["waiting"].as_i64().unwrap() >= 1, "{sessions}");
+    assert!(
+        sessions["idle_in_transaction"].as_i64().unwrap() >= 1,
+        "{sessions}"
     );
     a.batch_execute("ROLLBACK").await.unwrap();
     let r = blocked.await.unwrap();

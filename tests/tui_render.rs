@@ -4,22 +4,16 @@
 //! others only the text. Volatile text (ages, versions, hosts, ports) is
 //! filtered even though the fixtures are fixed.
 
-use chrono::{TimeZone, Utc};
+mod common;
+
+use common::cockpit::{app, context, draw, filters};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::cache::window::Window;
-use opsdeck::config::Thresholds;
 use opsdeck::conn::Secret;
-use opsdeck::health::overview::{Overview, PgHealth, RedisHealth};
 use opsdeck::safety::{Intent, Mutation, Risk};
 use opsdeck::tui::app::App;
 use opsdeck::tui::cmd::{Cmd, PendingOp};
 use opsdeck::tui::env::Env;
-use opsdeck::tui::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
-use opsdeck::tui::screens::overview::OverviewScreen;
-use opsdeck::tui::screens::Cx;
-use opsdeck::tui::view::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+use opsdeck::tui::msg::{ConnInfo, Msg, PgInfo};
 use std::time::{Duration, Instant};
 
 /// A test-only plan: just the intent to approve.
@@ -29,109 +23,6 @@ impl Mutation for Probe {
     fn intent(&self) -> &Intent {
         &self.0
     }
-}
-
-fn context(read_only: bool) -> ContextInfo {
-    ContextInfo {
-        name: "local".into(),
-        read_only,
-        has_pg: true,
-        has_redis: true,
-        thresholds: Thresholds::default(),
-    }
-}
-
-fn snapshot_at(i: i64) -> Overview {
-    Overview {
-        collected_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
-            + chrono::Duration::seconds(5 * i),
-        postgres: Some(PgHealth {
-            target: "ops@db.example:5432/app".into(),
-            server_version: "16.4".into(),
-            connections: 20 + (i * 7) % 30,
-            max_connections: 100,
-            xact_total: 10_000 + i * i * 250,
-            tps: None,
-            cache_hit_ratio: Some(0.995 - 0.006 * i as f64),
-            in_recovery: false,
-            replication_lag_ms: None,
-            longest_transaction_ms: Some(75_000.0),
-            blocked_sessions: i64::from(i > 8),
-            database_size_bytes: 1 << 30,
-        }),
-        postgres_error: None,
-        redis: Some(RedisHealth {
-            target: "cache.example:6379/0".into(),
-            cluster: false,
-            masters: 1,
-            version: "7.2.4".into(),
-            used_memory_bytes: (40 + 3 * i as u64) << 20,
-            maxmemory_bytes: 256 << 20,
-            hit_ratio: Some(0.97),
-            hit_ratio_lifetime: Some(0.97),
-            ops_per_sec: 9_999.0,
-            window: Some(Window {
-                window_ms: 5_000,
-                keyspace_hits: 930,
-                keyspace_misses: 70,
-                hit_ratio: Some(0.93),
-                commands: 6_000,
-                ops_per_sec: 1200.0 + (i * 37 % 11) as f64 * 40.0,
-            }),
-            connected_clients: 12,
-            evicted_keys: 0,
-            keys: 52_000,
-            info_sample: None,
-        }),
-        redis_error: None,
-    }
-}
-
-/// An app on an overview that has seen twelve snapshots, connected.
-fn app(theme: &str, size: (u16, u16), read_only: bool) -> App {
-    let env = Env::test_env_with_theme(theme);
-    let ctx = context(read_only);
-    let now = Instant::now();
-    let mut screen = OverviewScreen::new();
-    {
-        let cx = Cx {
-            env: &env,
-            context: &ctx,
-            now,
-            body_rows: 18,
-            focused: true,
-        };
-        for i in 0..12 {
-            screen.apply(snapshot_at(i), &cx);
-        }
-    }
-    let (mut app, _) = App::with_screen(env, ctx, now, size, Box::new(screen));
-    app.update(Msg::Connected(Ok(ConnInfo {
-        pg: Some(PgInfo {
-            target: "ops@db.example:5432/app".into(),
-            // As Debian's packages report it; the header shows `pg 16.4`.
-            server_version: "16.4 (Debian 16.4-1.pgdg120+2)".into(),
-            role: "ops".into(),
-        }),
-        redis: Some("cache.example:6379/0".into()),
-    })));
-    app
-}
-
-fn draw(app: &App) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
-    t.draw(|f| view(app, f)).unwrap();
-    t
-}
-
-fn filters() -> Vec<(&'static str, &'static str)> {
-    vec![
-        (r"\b\d+(s|m|h) ago", "[age]"),
-        (r"\b\d+\.\d+s\b", "[duration]"),
-        (r"pg \d+(\.\d+)*", "pg [version]"),
-        (r"[\w.-]+@[\w.-]+:\d+/\w+", "[pg-target]"),
-        (r"[a-z][\w.-]*\.example:\d+(/\d+)?", "[redis-target]"),
-    ]
 }
 
 macro_rules! styled {
@@ -269,7 +160,7 @@ fn header_at(width: u16, role: &str, target: &str) -> String {
             server_version: "15.20 (Debian 15.20-0+deb12u1)".into(),
             role: role.into(),
         }),
-        redis: None,
+        ..ConnInfo::default()
     })));
     let t = draw(&a);
     let buf = t.backend().buffer();
@@ -371,7 +262,7 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
         KeyModifiers::NONE,
     )));
     let screen = format!("{}", draw(&a).backend());
-    assert!(screen.contains("1-7/17 j/k scroll"), "{screen}");
+    assert!(screen.contains("1-7/25 j/k scroll"), "{screen}");
     for _ in 0..20 {
         a.update(Msg::Key(KeyEvent::new(
             KeyCode::Char('j'),
@@ -380,10 +271,13 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
     }
     let screen = format!("{}", draw(&a).backend());
     assert!(
-        screen.contains("11-17/17"),
+        screen.contains("19-25/25"),
         "scrolled to the end, no further: {screen}"
     );
-    assert!(screen.contains("reverse sort"), "{screen}");
+    assert!(
+        screen.contains(":cache") && screen.contains(":messages"),
+        "the screens come last: {screen}"
+    );
 }
 
 #[test]

@@ -100,7 +100,7 @@ async fn command_bar_completes_opens_screens_and_remembers() {
     app.update(key('u'));
     app.update(code(KeyCode::Tab));
     match &app.mode {
-        Mode::Command(bar) => assert_eq!(bar.input, "audit"),
+        Mode::Command(bar) => assert_eq!(bar.text(), "audit"),
         _ => panic!("bar closed"),
     }
     let cmds = app.update(code(KeyCode::Enter));
@@ -127,7 +127,7 @@ async fn command_bar_completes_opens_screens_and_remembers() {
     app.update(key(':'));
     app.update(code(KeyCode::Up));
     match &app.mode {
-        Mode::Command(bar) => assert_eq!(bar.input, "audit"),
+        Mode::Command(bar) => assert_eq!(bar.text(), "audit"),
         _ => panic!("bar closed"),
     }
     app.update(code(KeyCode::Esc));

@@ -8,6 +8,7 @@ pub mod info;
 pub mod invalidate;
 pub mod keyname;
 pub mod matching;
+pub mod page;
 pub mod prefix;
 pub mod scan;
 pub mod stats;

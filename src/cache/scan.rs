@@ -39,6 +39,17 @@ impl NodeScan {
         }
     }
 
+    /// Goes on from `cursor`, a position [`NodeScan::position`] gave earlier.
+    pub fn resume(mut self, cursor: u64) -> NodeScan {
+        self.cursor = cursor;
+        self
+    }
+
+    /// Where the next call starts; `None` once the scan is complete.
+    pub fn position(&self) -> Option<u64> {
+        (!self.done).then_some(self.cursor)
+    }
+
     /// The next non-empty page of keys, or `None` once the cursor is back at 0.
     pub async fn next_page(&mut self) -> Result<Option<Vec<Vec<u8>>>> {
         while let Some(keys) = self.next_call().await? {
@@ -219,7 +230,7 @@ where
 
 /// TYPE, PTTL and (while the server allows it) MEMORY USAGE for a page, in one
 /// pipeline. Keys that vanished since the SCAN are dropped.
-async fn sized(
+pub(super) async fn sized(
     conn: &mut ConnectionManager,
     addr: &str,
     page: Vec<Vec<u8>>,

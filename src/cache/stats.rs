@@ -179,7 +179,7 @@ async fn collect(
 }
 
 /// The slowest entries across masters, slowest first.
-async fn slowlog(redis: &Redis, notes: &mut Vec<String>) -> Result<Vec<SlowEntry>> {
+pub(crate) async fn slowlog(redis: &Redis, notes: &mut Vec<String>) -> Result<Vec<SlowEntry>> {
     let mut slowlog = Vec::new();
     for node in redis.masters() {
         match redis::cmd("SLOWLOG")

@@ -2,9 +2,9 @@
 //! screen: raw counters from Postgres and Redis plus figures judged against
 //! the context's thresholds.
 
-use crate::cache::info::parse_info;
+use super::hot::{self, TopSession};
+use crate::cache::info::{parse_info, SlowEntry};
 use crate::cache::window::{Sample, Window};
-use crate::config::Thresholds;
 use crate::conn::{Pg, Redis};
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -38,6 +38,20 @@ pub struct PgHealth {
     pub longest_transaction_ms: Option<f64>,
     pub blocked_sessions: i64,
     pub database_size_bytes: i64,
+    /// Client sessions by state, opsdeck's own left out.
+    pub sessions: SessionStates,
+    /// The sessions costing the most right now: those blocking the most
+    /// others, then the longest-running; opsdeck's own left out.
+    pub top_sessions: Vec<TopSession>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SessionStates {
+    pub active: i64,
+    pub idle: i64,
+    pub idle_in_transaction: i64,
+    /// Waiting for a lock.
+    pub waiting: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,7 +73,11 @@ pub struct RedisHealth {
     pub window: Option<Window>,
     pub connected_clients: u64,
     pub evicted_keys: u64,
+    /// Keys evicted between two snapshots; null for a single one.
+    pub evicted_in_window: Option<u64>,
     pub keys: u64,
+    /// The slowest recent SLOWLOG entries across masters, slowest first.
+    pub slowlog: Vec<SlowEntry>,
     /// The INFO sample behind these figures: the start of the next window.
     #[serde(skip)]
     pub info_sample: Option<Sample>,
@@ -84,7 +102,14 @@ pub struct Figure {
     pub level: Level,
 }
 
+/// One statement for every figure (the top session is the other, sent
+/// with it on the same connection). `others` is every client session but
+/// opsdeck's own (`opsdeck/<context>`), which must not count as load.
 const PG_SQL: &str = "
+WITH others AS (
+  SELECT pid, state, wait_event_type, xact_start FROM pg_stat_activity
+   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+     AND application_name NOT LIKE 'opsdeck/%')
 SELECT
   (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
   current_setting('max_connections')::bigint,
@@ -96,13 +121,18 @@ SELECT
   CASE WHEN pg_is_in_recovery()
        THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 * 1000
        ELSE (SELECT max(extract(epoch FROM replay_lag))::float8 * 1000 FROM pg_stat_replication) END,
-  (SELECT max(extract(epoch FROM now() - xact_start))::float8 * 1000 FROM pg_stat_activity
-    WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'),
+  (SELECT max(extract(epoch FROM now() - xact_start))::float8 * 1000 FROM others
+    WHERE xact_start IS NOT NULL),
   (SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0),
-  pg_database_size(current_database())";
+  pg_database_size(current_database()),
+  (SELECT count(*) FROM others WHERE state = 'active'),
+  (SELECT count(*) FROM others WHERE state = 'idle'),
+  (SELECT count(*) FROM others WHERE state LIKE 'idle in transaction%'),
+  (SELECT count(*) FROM others WHERE wait_event_type = 'Lock')";
 
 pub async fn postgres(pg: &Pg) -> Result<PgHealth> {
-    let r = pg.row(PG_SQL, &[]).await.map_err(|e| e.at(&pg.target))?;
+    let (r, top_sessions) = tokio::try_join!(pg.row(PG_SQL, &[]), hot::top_sessions(pg))
+        .map_err(|e| e.at(&pg.target))?;
     Ok(PgHealth {
         target: pg.target.clone(),
         server_version: pg.server_version.clone(),
@@ -116,6 +146,13 @@ pub async fn postgres(pg: &Pg) -> Result<PgHealth> {
         longest_transaction_ms: r.get(6),
         blocked_sessions: r.get(7),
         database_size_bytes: r.get(8),
+        sessions: SessionStates {
+            active: r.get(9),
+            idle: r.get(10),
+            idle_in_transaction: r.get(11),
+            waiting: r.get(12),
+        },
+        top_sessions,
     })
 }
 
@@ -133,7 +170,9 @@ pub async fn redis(redis: &Redis) -> Result<RedisHealth> {
         window: None,
         connected_clients: 0,
         evicted_keys: 0,
+        evicted_in_window: None,
         keys: 0,
+        slowlog: Vec::new(),
         info_sample: None,
     };
     let (sample, texts) = Sample::take(redis).await.map_err(|e| e.at(&redis.target))?;
@@ -156,6 +195,7 @@ pub async fn redis(redis: &Redis) -> Result<RedisHealth> {
         h.hit_ratio_lifetime = Some(hits as f64 / (hits + misses) as f64);
     }
     h.hit_ratio = h.hit_ratio_lifetime;
+    h.slowlog = hot::slowest(redis).await.map_err(|e| e.at(&redis.target))?;
     Ok(h)
 }
 
@@ -224,195 +264,7 @@ impl Overview {
             if let (Some(a), Some(b)) = (&before.info_sample, &now.info_sample) {
                 now.window = b.since(a);
             }
+            now.evicted_in_window = now.evicted_keys.checked_sub(before.evicted_keys);
         }
-    }
-
-    /// Whether any source could not be read or any figure is at error level.
-    pub fn has_problems(&self, t: &Thresholds) -> bool {
-        self.postgres_error.is_some()
-            || self.redis_error.is_some()
-            || self.figures(t).iter().any(|f| f.level == Level::Error)
-    }
-
-    pub fn figures(&self, t: &Thresholds) -> Vec<Figure> {
-        let mut out = Vec::new();
-        if let Some(p) = &self.postgres {
-            let pct = 100.0 * p.connections as f64 / p.max_connections.max(1) as f64;
-            out.push(fig(
-                "connections",
-                "Connections",
-                Some(pct),
-                format!("{}/{} ({pct:.0}%)", p.connections, p.max_connections),
-                above(pct, t.connections_warn_pct, t.connections_error_pct),
-            ));
-            out.push(fig(
-                "tps",
-                "TPS",
-                p.tps,
-                p.tps
-                    .map(|v| format!("{v:.1}"))
-                    .unwrap_or_else(|| "n/a".into()),
-                if p.tps.is_some() {
-                    Level::Ok
-                } else {
-                    Level::Unknown
-                },
-            ));
-            let hit = p.cache_hit_ratio.map(|r| r * 100.0);
-            out.push(fig(
-                "cache_hit",
-                "Cache hit",
-                hit,
-                pct_text(hit),
-                hit.map_or(Level::Unknown, |h| {
-                    below(h, t.cache_hit_warn_pct, t.cache_hit_error_pct)
-                }),
-            ));
-            out.push(fig(
-                "replication_lag",
-                "Replication lag",
-                p.replication_lag_ms,
-                p.replication_lag_ms
-                    .map(crate::units::millis)
-                    .unwrap_or_else(|| "no replicas".into()),
-                p.replication_lag_ms.map_or(Level::Ok, |v| {
-                    above(v, t.replication_lag_warn_ms, t.replication_lag_error_ms)
-                }),
-            ));
-            out.push(fig(
-                "longest_transaction",
-                "Longest xact",
-                p.longest_transaction_ms,
-                p.longest_transaction_ms
-                    .map(crate::units::millis)
-                    .unwrap_or_else(|| "none".into()),
-                p.longest_transaction_ms.map_or(Level::Ok, |v| {
-                    above(v, t.long_transaction_warn_ms, t.long_transaction_error_ms)
-                }),
-            ));
-            out.push(fig(
-                "blocked_sessions",
-                "Blocked",
-                Some(p.blocked_sessions as f64),
-                p.blocked_sessions.to_string(),
-                if p.blocked_sessions >= t.blocked_warn.max(1) {
-                    Level::Warn
-                } else {
-                    Level::Ok
-                },
-            ));
-        }
-        if let Some(r) = &self.redis {
-            let mem_pct = (r.maxmemory_bytes > 0)
-                .then(|| 100.0 * r.used_memory_bytes as f64 / r.maxmemory_bytes as f64);
-            out.push(fig(
-                "redis_memory",
-                "Redis memory",
-                Some(r.used_memory_bytes as f64),
-                match mem_pct {
-                    Some(p) => format!(
-                        "{} ({p:.0}% of max)",
-                        crate::units::bytes(r.used_memory_bytes)
-                    ),
-                    None => format!(
-                        "{} (no maxmemory)",
-                        crate::units::bytes(r.used_memory_bytes)
-                    ),
-                },
-                mem_pct.map_or(Level::Ok, |p| above(p, t.redis_memory_warn_pct, 95.0)),
-            ));
-            // Judged over the window only: a lifetime ratio is mostly history
-            // (and opsdeck's own sampling), nothing to act on now.
-            let hit = r
-                .window
-                .as_ref()
-                .and_then(|w| w.hit_ratio)
-                .map(|h| h * 100.0);
-            let now = match &r.window {
-                Some(w) if w.hit_ratio.is_none() => "no lookups".to_string(),
-                _ => pct_text(hit),
-            };
-            out.push(fig(
-                "redis_hit",
-                "Redis hit",
-                hit,
-                match r.hit_ratio_lifetime {
-                    Some(l) => format!("{now} (lifetime {:.1}%)", l * 100.0),
-                    None => now,
-                },
-                hit.map_or(Level::Unknown, |h| {
-                    below(h, t.cache_hit_warn_pct, t.cache_hit_error_pct)
-                }),
-            ));
-            let ops = r.window.as_ref().map(|w| w.ops_per_sec);
-            out.push(fig(
-                "redis_ops",
-                "Redis ops/s",
-                ops,
-                ops.map_or_else(|| "n/a".into(), |v| format!("{v:.0}")),
-                if ops.is_some() {
-                    Level::Ok
-                } else {
-                    Level::Unknown
-                },
-            ));
-        }
-        out
-    }
-}
-
-fn fig(
-    key: &'static str,
-    label: &str,
-    value: Option<f64>,
-    display: String,
-    level: Level,
-) -> Figure {
-    Figure {
-        key,
-        label: label.to_string(),
-        value,
-        display,
-        level,
-    }
-}
-
-fn above(v: f64, warn: f64, error: f64) -> Level {
-    if v >= error {
-        Level::Error
-    } else if v >= warn {
-        Level::Warn
-    } else {
-        Level::Ok
-    }
-}
-
-fn below(v: f64, warn: f64, error: f64) -> Level {
-    if v < error {
-        Level::Error
-    } else if v < warn {
-        Level::Warn
-    } else {
-        Level::Ok
-    }
-}
-
-fn pct_text(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.1}%"))
-        .unwrap_or_else(|| "n/a".into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn levels() {
-        assert_eq!(above(50.0, 70.0, 90.0), Level::Ok);
-        assert_eq!(above(75.0, 70.0, 90.0), Level::Warn);
-        assert_eq!(above(95.0, 70.0, 90.0), Level::Error);
-        assert_eq!(below(99.0, 95.0, 85.0), Level::Ok);
-        assert_eq!(below(90.0, 95.0, 85.0), Level::Warn);
-        assert_eq!(below(80.0, 95.0, 85.0), Level::Error);
     }
 }

@@ -120,7 +120,11 @@ pub async fn page(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<Page> {
     })
 }
 
-async fn sized_tables(pg: &Pg, map: &SchemaMap, m: &TenantsMeta) -> Result<Vec<meta::TenantTable>> {
+pub(crate) async fn sized_tables(
+    pg: &Pg,
+    map: &SchemaMap,
+    m: &TenantsMeta,
+) -> Result<Vec<meta::TenantTable>> {
     let mut tables: Vec<_> = meta::tenant_tables(pg, map, m.oid)
         .await?
         .into_iter()

@@ -4,6 +4,7 @@
 
 pub mod cursor;
 mod extras;
+pub mod figures;
 mod jobs;
 pub mod lint;
 pub mod list;

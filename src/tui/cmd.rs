@@ -195,6 +195,11 @@ pub enum Cmd {
     Progress { key: String, label: String },
     /// Drills down to another screen (taken by the app).
     Push(Box<dyn Screen>),
+    /// Shows a registered screen as `:NAME` does (taken by the app).
+    Show(super::screens::ScreenId),
+    /// Asks for a line of text on the status line; Enter hands it to the
+    /// screen's `prompt` (taken by the app).
+    Prompt { label: String, initial: String },
     /// A result or error for the status line (taken by the app).
     Status(std::result::Result<String, String>),
 }
@@ -225,6 +230,8 @@ impl Cmd {
             Cmd::ShowSecret { title, .. } => format!("secret:{title}"),
             Cmd::Progress { key, .. } => format!("progress:{key}"),
             Cmd::Push(s) => format!("push:{}", s.id().name()),
+            Cmd::Show(id) => format!("show:{}", id.name()),
+            Cmd::Prompt { label, .. } => format!("prompt:{label}"),
             Cmd::Status(_) => "status".into(),
         }
     }

@@ -1,13 +1,17 @@
 //! The `:` command bar: completion over the registered screens, `ctx NAME`
-//! over the config's contexts and `q`; history with up/down.
+//! over the config's contexts, `messages` and `q`; history with up/down;
+//! readline editing from [`LineInput`].
 
 use super::screens::ScreenId;
+use super::widgets::line_input::LineInput;
 use crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Screen(ScreenId),
     Ctx(String),
+    /// The recent status messages and errors.
+    Messages,
     Quit,
 }
 
@@ -20,6 +24,7 @@ impl Command {
         };
         match (word, arg) {
             ("q" | "quit" | "q!", "") => Ok(Command::Quit),
+            ("messages" | "msgs", "") => Ok(Command::Messages),
             ("ctx" | "context", "") => {
                 Err(format!("ctx needs a context name: {}", contexts.join(", ")))
             }
@@ -36,7 +41,7 @@ impl Command {
             )),
             (w, "") => ScreenId::from_name(w).map(Command::Screen).ok_or_else(|| {
                 format!(
-                    "unknown command '{w}'; try {}, ctx NAME or q",
+                    "unknown command '{w}'; try {}, messages, ctx NAME or q",
                     ScreenId::ALL
                         .iter()
                         .map(|s| s.name())
@@ -53,6 +58,7 @@ impl Command {
 pub fn vocabulary(contexts: &[String]) -> Vec<String> {
     let mut v: Vec<String> = ScreenId::ALL.iter().map(|s| s.name().to_string()).collect();
     v.extend(contexts.iter().map(|c| format!("ctx {c}")));
+    v.push("messages".into());
     v.push("q".into());
     v
 }
@@ -65,9 +71,9 @@ pub fn candidates(input: &str, contexts: &[String]) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct CommandBar {
-    pub input: String,
+    pub input: LineInput,
     history_pos: Option<usize>,
 }
 
@@ -78,52 +84,54 @@ pub enum BarOutcome {
 }
 
 impl CommandBar {
+    pub fn text(&self) -> &str {
+        self.input.value()
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        self.input.paste(text);
+    }
+
     pub fn key(&mut self, key: KeyEvent, contexts: &[String], history: &[String]) -> BarOutcome {
         match key.code {
-            KeyCode::Esc => BarOutcome::Closed,
-            KeyCode::Enter => BarOutcome::Run(self.input.trim().to_string()),
-            KeyCode::Backspace => {
-                if self.input.pop().is_none() {
-                    return BarOutcome::Closed;
-                }
-                BarOutcome::Open
-            }
+            KeyCode::Esc => return BarOutcome::Closed,
+            KeyCode::Enter => return BarOutcome::Run(self.text().trim().to_string()),
+            // Backspace on an empty bar closes it, as in vim.
+            KeyCode::Backspace if self.input.is_empty() => return BarOutcome::Closed,
             KeyCode::Tab => {
                 self.complete(contexts);
-                BarOutcome::Open
+                return BarOutcome::Open;
             }
             KeyCode::Up if !history.is_empty() => {
                 let pos = self
                     .history_pos
                     .map_or(history.len() - 1, |p| p.saturating_sub(1));
                 self.history_pos = Some(pos);
-                self.input = history[pos].clone();
-                BarOutcome::Open
+                self.input.set(&history[pos]);
+                return BarOutcome::Open;
             }
             KeyCode::Down => {
                 match self.history_pos {
                     Some(p) if p + 1 < history.len() => {
                         self.history_pos = Some(p + 1);
-                        self.input = history[p + 1].clone();
+                        self.input.set(&history[p + 1]);
                     }
                     _ => {
                         self.history_pos = None;
-                        self.input.clear();
+                        self.input.set("");
                     }
                 }
-                BarOutcome::Open
+                return BarOutcome::Open;
             }
-            KeyCode::Char(c) => {
-                self.input.push(c);
-                BarOutcome::Open
-            }
-            _ => BarOutcome::Open,
+            _ => {}
         }
+        self.input.key(&key);
+        BarOutcome::Open
     }
 
     /// Completes to the only candidate, or to the candidates' common prefix.
     pub fn complete(&mut self, contexts: &[String]) {
-        let c = candidates(&self.input, contexts);
+        let c = candidates(self.text(), contexts);
         if let Some(first) = c.first() {
             let common = c.iter().fold(first.clone(), |acc, s| {
                 acc.chars()
@@ -132,8 +140,8 @@ impl CommandBar {
                     .map(|(a, _)| a)
                     .collect()
             });
-            if common.len() > self.input.trim_start().len() {
-                self.input = common;
+            if common.len() > self.text().trim_start().len() {
+                self.input.set(&common);
             }
         }
     }
@@ -168,18 +176,16 @@ mod tests {
 
     #[test]
     fn completes_unique_and_common_prefix() {
-        let mut bar = CommandBar {
-            input: "au".into(),
-            ..Default::default()
-        };
+        let mut bar = CommandBar::default();
+        bar.input.set("au");
         bar.complete(&ctxs());
-        assert_eq!(bar.input, "audit");
-        bar.input = "ctx ".into();
+        assert_eq!(bar.text(), "audit");
+        bar.input.set("ctx ");
         bar.complete(&ctxs());
-        assert_eq!(bar.input, "ctx ", "two contexts: nothing common to add");
+        assert_eq!(bar.text(), "ctx ", "two contexts: nothing common to add");
         assert_eq!(candidates("ctx ", &ctxs()), vec!["ctx local", "ctx prod"]);
-        bar.input = "ctx p".into();
+        bar.input.set("ctx p");
         bar.complete(&ctxs());
-        assert_eq!(bar.input, "ctx prod");
+        assert_eq!(bar.text(), "ctx prod");
     }
 }

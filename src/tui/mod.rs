@@ -52,6 +52,17 @@
 //!    [`text::line`]). [`view::view`] scrubs each frame as a last resort.
 //! 6. Tests: state tests drive `App::update` / your screen with `Env::test_env()`; render
 //!    tests draw into ratatui's `TestBackend` (see tests/tui_render.rs).
+//! 7. Coming back: a screen left with Esc or `:NAME` is parked with its state and shown
+//!    again through `resume` (its tasks were cancelled when it was left; the default
+//!    refreshes). Esc closes what the screen has open (`nav(Back)` returning `Some`),
+//!    then clears its filter, then goes back. `Cmd::Show(id)` opens a registered screen
+//!    as `:NAME` does; `Cmd::Prompt { label, initial }` asks for a line of text that
+//!    comes back in `prompt`; `enter_hint` tells the footer what Enter does.
+//!
+//! # Adding an overview pane (failed jobs, keys expiring soon, …)
+//! See `screens/overview/pane.rs`: one file in `screens/overview/panes/` implementing
+//! `Pane`, one line in `PANES`, and, when it opens a screen, one `Action::Open` line
+//! with its key in the overview's `ACTIONS`.
 
 pub mod app;
 pub mod cmd;
@@ -161,6 +172,7 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
             }
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => msg::Msg::Key(k),
+                Some(Ok(Event::Paste(text))) => msg::Msg::Paste(text),
                 Some(Ok(Event::Resize(w, h))) => msg::Msg::Resize(w, h),
                 Some(Ok(Event::Mouse(m))) => msg::Msg::Mouse(m),
                 Some(Ok(_)) => continue,

@@ -7,12 +7,30 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use std::time::Instant;
 
 /// What the header shows about the connections of the current context.
+/// One store down while the other answers is not a lost connection: its
+/// reason is in `pg_down` / `redis_down`, and the header says which.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConnInfo {
-    /// `user@host:port/db` and server version, when Postgres is configured.
+    /// `user@host:port/db` and server version, when Postgres is configured and up.
     pub pg: Option<PgInfo>,
-    /// Redis target, when configured.
+    /// Redis target, when configured and up.
     pub redis: Option<String>,
+    pub pg_down: Option<String>,
+    pub redis_down: Option<String>,
+}
+
+impl ConnInfo {
+    /// (store, up) for each configured store, Postgres first.
+    pub fn stores(&self) -> Vec<(&'static str, bool)> {
+        let mut out = Vec::new();
+        if self.pg.is_some() || self.pg_down.is_some() {
+            out.push(("pg", self.pg.is_some()));
+        }
+        if self.redis.is_some() || self.redis_down.is_some() {
+            out.push(("redis", self.redis.is_some()));
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +65,8 @@ impl ContextInfo {
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// The clock: drives auto refresh, reconnect backoff and data age.

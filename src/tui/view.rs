@@ -6,6 +6,7 @@ use super::app::{App, ConnState, Mode, Popup};
 use super::command_bar::candidates;
 use super::keymap::Global;
 use super::popups::help::{self, HelpLayout};
+use super::popups::messages;
 use super::screens::{LoadState, Screen};
 use super::text::{self, cleaned};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -62,6 +63,14 @@ fn help_entries(app: &App, screen: &dyn Screen) -> Vec<(String, String, bool)> {
 
 fn banner_text(app: &App) -> Option<String> {
     match &app.conn {
+        ConnState::Up(info) => {
+            let down: Vec<String> = [&info.pg_down, &info.redis_down]
+                .into_iter()
+                .flatten()
+                .map(|r| text::cleaned(r))
+                .collect();
+            (!down.is_empty()).then(|| format!(" down: {}", down.join("; ")))
+        }
         ConnState::Lost {
             reason, retry_at, ..
         } => {
@@ -91,12 +100,9 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
         spans.push(Span::styled(" READ-ONLY ", theme.read_only_badge()));
     }
     spans.push(sep());
-    let (dot, style) = match &app.conn {
-        ConnState::Connecting => ("○ connecting", theme.muted()),
-        ConnState::Up(_) => ("● up", theme.ok()),
-        ConnState::Lost { .. } => ("✖ lost", theme.error()),
-    };
-    spans.push(Span::styled(dot, style));
+    let state_at = spans.len();
+    let wide_state = state_spans(app, false);
+    spans.extend(wide_state.iter().cloned());
     if app.paused {
         spans.push(sep());
         spans.push(Span::styled("paused", theme.warn()));
@@ -113,6 +119,13 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
             LoadState::Idle => (String::new(), theme.muted()),
         };
         spans.push(Span::styled(text, style));
+    }
+    // Each store's state whole when it fits, else the short form.
+    if Line::from(spans.clone()).width() > usize::from(width) {
+        spans.splice(
+            state_at..state_at + wide_state.len(),
+            state_spans(app, true),
+        );
     }
     if let ConnState::Up(info) = &app.conn {
         if let Some(pg) = &info.pg {
@@ -138,6 +151,47 @@ fn header_line(app: &App, width: u16) -> Line<'static> {
         }
     }
     Line::from(spans)
+}
+
+/// The connection state: `● up` for one store; with two, each on its own
+/// (`pg ● up  redis ✖ down`, short `●pg ✖redis`), so a Redis that is
+/// down never makes Postgres look down.
+fn state_spans(app: &App, short: bool) -> Vec<Span<'static>> {
+    let theme = &app.env.theme;
+    let info = match &app.conn {
+        ConnState::Connecting => return vec![Span::styled("○ connecting", theme.muted())],
+        ConnState::Lost { .. } => return vec![Span::styled("✖ lost", theme.error())],
+        ConnState::Up(info) => info,
+    };
+    let stores = info.stores();
+    if stores.len() < 2 {
+        let up = stores.first().is_none_or(|(_, up)| *up);
+        return vec![if up {
+            Span::styled("● up", theme.ok())
+        } else {
+            Span::styled("✖ down", theme.error())
+        }];
+    }
+    let mut out = Vec::new();
+    for (i, (name, up)) in stores.into_iter().enumerate() {
+        if i > 0 {
+            out.push(Span::raw(" "));
+        }
+        let (dot, word, style) = if up {
+            ("●", "up", theme.ok())
+        } else {
+            ("✖", "down", theme.error())
+        };
+        out.push(Span::styled(
+            if short {
+                format!("{dot}{name}")
+            } else {
+                format!("{name} {dot} {word}")
+            },
+            style,
+        ));
+    }
+    out
 }
 
 /// `15.20` of `15.20 (Debian 15.20-0+deb12u1)`: the build note takes room
@@ -202,12 +256,14 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.env.theme;
     match &app.mode {
         Mode::Command(bar) => {
-            let mut spans = vec![
-                Span::styled(":", theme.accent()),
-                Span::styled(format!("{}▏", text::clean(&bar.input)), theme.text()),
-            ];
+            let mut spans = vec![Span::styled(":", theme.accent())];
+            spans.extend(bar.input.spans(
+                usize::from(width).saturating_sub(1),
+                theme.text(),
+                theme.text(),
+            ));
             // Whole candidates only, and `…` when some did not fit.
-            let c = candidates(&bar.input, &app.env.contexts);
+            let c = candidates(bar.text(), &app.env.contexts);
             let mut room = usize::from(width).saturating_sub(Line::from(spans.clone()).width());
             let mut shown = String::new();
             for (i, cand) in c.iter().enumerate() {
@@ -225,11 +281,21 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
             }
             Line::from(spans)
         }
-        Mode::Filter(text) => Line::from(vec![
-            Span::styled("/", theme.accent()),
-            Span::styled(format!("{}▏", text::clean(text)), theme.text()),
-            Span::styled("  enter keep · esc clear", theme.muted()),
-        ]),
+        Mode::Prompt(label, line) => {
+            let head = format!("{}: ", text::cleaned(label));
+            let mut spans = vec![Span::styled(head.clone(), theme.accent())];
+            let room = usize::from(width).saturating_sub(Span::raw(head.as_str()).width());
+            spans.extend(line.spans(room, theme.text(), theme.text()));
+            Line::from(spans)
+        }
+        Mode::Filter(line) => {
+            const HINT: &str = "  enter keep · esc clear";
+            let mut spans = vec![Span::styled("/", theme.accent())];
+            let room = usize::from(width).saturating_sub(1 + HINT.len());
+            spans.extend(line.spans(room.max(8), theme.text(), theme.text()));
+            spans.push(Span::styled(HINT, theme.muted()));
+            Line::from(spans)
+        }
         _ => match &app.status {
             Some(s) if s.error => text::line(&s.text, theme.error()),
             Some(s) => text::line(&s.text, theme.ok()),
@@ -263,6 +329,9 @@ fn footer_line(app: &App, width: u16) -> Line<'static> {
                 let keys = keymap.screen_first(screen.id().name(), d.action);
                 let enabled = screen.enabled(d.action, &cx);
                 hints.push((keys, d.label.to_string(), enabled, 2));
+            }
+            if let Some(what) = screen.enter_hint() {
+                hints.push((global(Global::Enter), what.into(), true, 2));
             }
             if screen.filter_text().is_some() {
                 hints.push((global(Global::Filter), "filter".into(), true, 6));
@@ -333,6 +402,8 @@ fn overlay_hints(app: &App) -> Option<Vec<(String, &'static str)>> {
         (Some(Popup::Secret(_)), _) => Some(vec![(k("esc"), "close")]),
         (Some(Popup::Progress(_)), _) => Some(vec![(back, "cancel")]),
         (None, Mode::Help(_)) => Some(vec![(k("any key"), "close"), (k("j/k"), "scroll")]),
+        (None, Mode::Messages) => Some(vec![(k("any key"), "close")]),
+        (None, Mode::Prompt(..)) => Some(vec![(k("esc"), "cancel"), (k("enter"), "open")]),
         (None, Mode::Command(_)) => Some(vec![
             (k("esc"), "close"),
             (k("enter"), "run"),
@@ -350,6 +421,11 @@ fn draw_overlays(app: &App, frame: &mut Frame, body: Rect) {
         let entries = help_entries(app, screen);
         let layout = HelpLayout::new(body, &entries);
         help::render(frame, &layout, *scroll, theme, screen.id().name(), &entries);
+    }
+    if matches!(app.mode, Mode::Messages) {
+        let h = u16::try_from(app.messages.len().max(1) + 2).unwrap_or(u16::MAX);
+        let area = centered(body, body.width.saturating_sub(4).max(30), h);
+        messages::render(frame, area, &app.messages, app.now, theme);
     }
     match &app.popup {
         Some(Popup::Confirm(c)) => {

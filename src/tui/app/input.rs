@@ -7,6 +7,7 @@ use crate::tui::cmd::{Cmd, PendingOp};
 use crate::tui::command_bar::{BarOutcome, Command, CommandBar};
 use crate::tui::keymap::{Global, Key};
 use crate::tui::popups::confirm::Answer;
+use crate::tui::widgets::line_input::{Edit, LineInput};
 use crate::tui::widgets::progress::Progress;
 use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
 
@@ -14,11 +15,16 @@ const HISTORY: usize = 50;
 
 impl App {
     pub(super) fn on_key(&mut self, ev: KeyEvent) -> Vec<Cmd> {
+        // A key a popup takes leaves the status line: it often reports what
+        // the popup just did (a key created, a change applied), and closing
+        // the popup is not reading it.
         if let Some(popup) = self.popup.take() {
             return self.popup_key(popup, ev);
         }
+        self.status_read();
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal => {}
+            Mode::Messages => return Vec::new(),
             Mode::Help(scroll) => {
                 // Scroll keys move the overlay; any other key closes it.
                 self.mode = Mode::Help(scroll);
@@ -51,6 +57,7 @@ impl App {
                 }
             }
             Mode::Filter(text) => return self.filter_key(text, ev),
+            Mode::Prompt(label, line) => return self.prompt_key(label, line, ev),
         }
         let key = Key::from_event(&ev);
         let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
@@ -88,13 +95,18 @@ impl App {
             }
             Global::Filter => {
                 match screen.filter_text() {
-                    Some(current) => self.mode = Mode::Filter(current.to_string()),
+                    Some(current) => self.mode = Mode::Filter(LineInput::new(current)),
                     None => self.set_status(Err("nothing to filter on this screen".into())),
                 }
                 Vec::new()
             }
+            // Esc first closes what is open on the screen, then clears its
+            // filter, and only then goes back.
             Global::Back => match screen.nav(Global::Back, &cx) {
                 Some(cmds) => cmds,
+                None if screen.filter_text().is_some_and(|f| !f.is_empty()) => {
+                    self.apply_filter("")
+                }
                 None if self.stack.len() > 1 => self.back(),
                 None => Vec::new(),
             },
@@ -107,35 +119,87 @@ impl App {
         }
     }
 
-    fn filter_key(&mut self, mut text: String, ev: KeyEvent) -> Vec<Cmd> {
+    fn filter_key(&mut self, mut line: LineInput, ev: KeyEvent) -> Vec<Cmd> {
         let keep_open = match ev.code {
             KeyCode::Esc => {
-                text.clear();
+                line.set("");
                 false
             }
             KeyCode::Enter => false,
-            KeyCode::Backspace => {
-                text.pop();
+            _ => {
+                if line.key(&ev) != Edit::Changed {
+                    self.mode = Mode::Filter(line);
+                    return Vec::new();
+                }
                 true
             }
-            KeyCode::Char(c) => {
-                text.push(c);
-                true
-            }
-            _ => true,
         };
-        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
-        let cmds = match self.stack.last_mut() {
-            Some(o) => o
-                .screen
-                .filter(&text, &cx(env, context, now, size, true))
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let cmds = self.apply_filter(line.value());
         if keep_open {
-            self.mode = Mode::Filter(text);
+            self.mode = Mode::Filter(line);
         }
         cmds
+    }
+
+    fn prompt_key(&mut self, label: String, mut line: LineInput, ev: KeyEvent) -> Vec<Cmd> {
+        match ev.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Enter => {
+                let text = line.value().trim().to_string();
+                let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
+                match self.stack.last_mut() {
+                    Some(o) => o.screen.prompt(&text, &cx(env, context, now, size, true)),
+                    None => Vec::new(),
+                }
+            }
+            _ => {
+                line.key(&ev);
+                self.mode = Mode::Prompt(label, line);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Pasted text goes to the line being edited, if any.
+    pub(super) fn on_paste(&mut self, text: &str) -> Vec<Cmd> {
+        match &mut self.mode {
+            Mode::Command(bar) => {
+                bar.paste(text);
+                Vec::new()
+            }
+            Mode::Prompt(_, line) => {
+                line.paste(text);
+                Vec::new()
+            }
+            Mode::Filter(line) => {
+                if line.paste(text) != Edit::Changed {
+                    return Vec::new();
+                }
+                let value = line.value().to_string();
+                self.apply_filter(&value)
+            }
+            _ => match &mut self.popup {
+                Some(Popup::Confirm(c)) => {
+                    c.paste(text);
+                    Vec::new()
+                }
+                _ => {
+                    self.dirty = false;
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    pub(super) fn apply_filter(&mut self, text: &str) -> Vec<Cmd> {
+        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
+        match self.stack.last_mut() {
+            Some(o) => o
+                .screen
+                .filter(text, &cx(env, context, now, size, true))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     fn popup_key(&mut self, popup: Popup, ev: KeyEvent) -> Vec<Cmd> {
@@ -198,6 +262,10 @@ impl App {
                 Vec::new()
             }
             Ok(Command::Screen(id)) => self.show(id),
+            Ok(Command::Messages) => {
+                self.mode = Mode::Messages;
+                Vec::new()
+            }
             Ok(Command::Ctx(name)) => {
                 self.set_status(Ok(format!("switching to context {name}…")));
                 vec![Cmd::SwitchContext(name)]

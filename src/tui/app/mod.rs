@@ -4,6 +4,8 @@
 //! directly.
 
 mod input;
+mod stack;
+pub mod status;
 
 use super::cmd::Cmd;
 use super::command_bar::CommandBar;
@@ -12,6 +14,7 @@ use super::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
 use super::popups::confirm::ConfirmPopup;
 use super::popups::secret::SecretPopup;
 use super::screens::{Cx, LoadState, Screen, ScreenId};
+use super::widgets::line_input::LineInput;
 use super::widgets::progress::Progress;
 use crate::session::Session;
 use crossterm::event::KeyEventKind;
@@ -20,9 +23,13 @@ use std::time::{Duration, Instant};
 pub enum Mode {
     Normal,
     Command(CommandBar),
-    Filter(String),
+    Filter(LineInput),
     /// The `?` overlay, scrolled this many rows.
     Help(usize),
+    /// The `:messages` overlay.
+    Messages,
+    /// A line of text a screen asked for, with its label.
+    Prompt(String, LineInput),
 }
 
 pub enum Popup {
@@ -57,9 +64,12 @@ pub struct App {
     pub epoch: u64,
     pub conn: ConnState,
     stack: Vec<Open>,
+    /// Screens left with Esc or `:NAME`, kept as they were for coming back.
+    parked: Vec<Open>,
     pub mode: Mode,
     pub popup: Option<Popup>,
     pub status: Option<Status>,
+    pub messages: status::Messages,
     pub paused: bool,
     pub now: Instant,
     pub size: (u16, u16),
@@ -69,6 +79,10 @@ pub struct App {
     pub dirty: bool,
     refreshed_at: Instant,
     probed_at: Instant,
+    /// Postgres is down while Redis answers: (attempt, next reconnect). A
+    /// closed Postgres session never heals, so the session is rebuilt with
+    /// backoff; Redis reconnects by itself and needs none of this.
+    pg_retry: Option<(u32, Instant)>,
 }
 
 /// An open screen and the session epoch it last loaded in: a screen shown
@@ -137,9 +151,11 @@ impl App {
             epoch: 0,
             conn: ConnState::Connecting,
             stack: Vec::new(),
+            parked: Vec::new(),
             mode: Mode::Normal,
             popup: None,
             status: None,
+            messages: status::Messages::default(),
             paused: false,
             now,
             size,
@@ -148,6 +164,7 @@ impl App {
             dirty: true,
             refreshed_at: now,
             probed_at: now,
+            pg_retry: None,
         };
         app.stack.push(Open {
             screen: first,
@@ -180,6 +197,7 @@ impl App {
                 Vec::new()
             }
             Msg::Key(k) => self.on_key(k),
+            Msg::Paste(text) => self.on_paste(&text),
             Msg::Mouse(m) => self.on_mouse(m),
             Msg::Resize(w, h) => {
                 self.size = (w, h);
@@ -252,18 +270,6 @@ impl App {
         self.absorb(cmds)
     }
 
-    fn set_status(&mut self, r: std::result::Result<String, String>) {
-        let (text, error) = match r {
-            Ok(t) => (t, false),
-            Err(t) => (t, true),
-        };
-        self.status = Some(Status {
-            text,
-            error,
-            at: self.now,
-        });
-    }
-
     /// Takes the UI effects (popups, pushes, status) and hands back the rest
     /// for the runtime.
     pub fn absorb(&mut self, cmds: Vec<Cmd>) -> Vec<Cmd> {
@@ -283,11 +289,14 @@ impl App {
                     self.popup = Some(Popup::Progress(Progress::new(key, label, self.now)))
                 }
                 Cmd::Push(screen) => {
-                    self.stack.push(Open {
-                        screen,
-                        epoch: self.epoch,
-                    });
-                    let more = self.enter_top();
+                    let more = self.push(screen);
+                    out.extend(self.absorb(more));
+                }
+                Cmd::Prompt { label, initial } => {
+                    self.mode = Mode::Prompt(label, LineInput::new(&initial))
+                }
+                Cmd::Show(id) => {
+                    let more = self.show(id);
                     out.extend(self.absorb(more));
                 }
                 Cmd::Status(r) => self.set_status(r),
@@ -297,70 +306,9 @@ impl App {
         out
     }
 
-    fn enter_top(&mut self) -> Vec<Cmd> {
-        self.refreshed_at = self.now;
-        let (env, context, now, size, epoch) =
-            (&self.env, &self.context, self.now, self.size, self.epoch);
-        match self.stack.last_mut() {
-            Some(o) => {
-                o.epoch = epoch;
-                o.screen.enter(&cx(env, context, now, size, true))
-            }
-            None => Vec::new(),
-        }
-    }
-
-    fn refresh_top(&mut self) -> Vec<Cmd> {
-        if self.stack.last().is_some_and(|o| o.epoch != self.epoch) {
-            return self.enter_top();
-        }
-        self.refreshed_at = self.now;
-        let (env, context, now, size) = (&self.env, &self.context, self.now, self.size);
-        match self.stack.last_mut() {
-            Some(o) => o.screen.refresh(&cx(env, context, now, size, true)),
-            None => Vec::new(),
-        }
-    }
-
-    /// Closes the screens above the first `keep` and cancels their tasks
-    /// (and so their queries), unless the same screen stays open below.
-    fn leave(&mut self, keep: usize) -> Vec<Cmd> {
-        let mut left: Vec<ScreenId> = self
-            .stack
-            .drain(keep.min(self.stack.len())..)
-            .map(|o| o.screen.id())
-            .collect();
-        let open = self.screen_ids();
-        left.retain(|id| !open.contains(id));
-        left.dedup();
-        left.into_iter()
-            .map(|id| Cmd::AbortScreen(id.name()))
-            .collect()
-    }
-
-    /// Back to the previous screen, leaving this one.
-    pub(super) fn back(&mut self) -> Vec<Cmd> {
-        let mut cmds = self.leave(self.stack.len().saturating_sub(1));
-        cmds.extend(self.refresh_top());
-        cmds
-    }
-
-    /// Shows a screen: back to it when it is open, else opens it on top.
-    fn show(&mut self, id: ScreenId) -> Vec<Cmd> {
-        if let Some(pos) = self.stack.iter().position(|o| o.screen.id() == id) {
-            let mut cmds = self.leave(pos + 1);
-            cmds.extend(self.refresh_top());
-            return cmds;
-        }
-        self.stack.push(Open {
-            screen: id.build(),
-            epoch: self.epoch,
-        });
-        self.enter_top()
-    }
-
     fn on_tick(&mut self, now: Instant) -> Vec<Cmd> {
         self.now = now;
+        self.status_expire(now);
         let mut cmds = Vec::new();
         if let ConnState::Lost { retry_at, .. } = &self.conn {
             if now >= *retry_at {
@@ -373,6 +321,12 @@ impl App {
                 }
                 cmds.push(Cmd::Reconnect);
             }
+        }
+        // Not while an operation runs: a new session would abort it.
+        let busy = matches!(self.popup, Some(Popup::Progress(_)));
+        if let Some((attempt, at)) = self.pg_retry.filter(|(_, at)| now >= *at && !busy) {
+            self.pg_retry = Some((attempt + 1, at.max(now) + backoff(attempt + 1)));
+            cmds.push(Cmd::Reconnect);
         }
         let every = self.screen().and_then(|s| s.refresh_every(&self.cx()));
         let loading = self
@@ -397,6 +351,11 @@ impl App {
         self.probed_at = self.now;
         match r {
             Ok(info) => {
+                self.pg_retry = match (&info.pg_down, self.pg_retry) {
+                    (None, _) => None,
+                    (Some(_), Some(r)) => Some(r),
+                    (Some(_), None) => Some((0, self.now + backoff(0))),
+                };
                 let was_lost = matches!(self.conn, ConnState::Lost { .. });
                 self.conn = ConnState::Up(info);
                 if was_lost {
@@ -431,6 +390,7 @@ impl App {
             self.context = info;
             self.conn = ConnState::Connecting;
             self.popup = None;
+            self.parked.clear();
             let ids = self.screen_ids();
             self.stack = ids
                 .into_iter()
@@ -462,26 +422,62 @@ pub fn probe() -> Cmd {
     })
 }
 
+/// Each configured store on its own: the answer is an error only when none
+/// of them answers (then the session is rebuilt); one down is reported in
+/// its `*_down` field and the other keeps working.
 async fn probe_session(session: &Session) -> std::result::Result<ConnInfo, String> {
-    let mut info = ConnInfo::default();
-    if session.has_pg() {
-        let pg = session.pg().await.map_err(|e| e.to_string())?;
-        if pg.is_closed() {
-            return Err("the Postgres connection was closed".into());
+    let pg = async {
+        if !session.has_pg() {
+            return None;
         }
-        info.pg = Some(PgInfo {
-            target: pg.target.clone(),
-            server_version: pg.server_version.clone(),
-            role: pg.role.clone(),
-        });
+        Some(
+            async {
+                let pg = session.pg().await.map_err(|e| e.to_string())?;
+                if pg.is_closed() {
+                    return Err("the Postgres connection was closed".to_string());
+                }
+                Ok(PgInfo {
+                    target: pg.target.clone(),
+                    server_version: pg.server_version.clone(),
+                    role: pg.role.clone(),
+                })
+            }
+            .await,
+        )
+    };
+    let redis = async {
+        session.ctx.redis.as_ref()?;
+        Some(
+            async {
+                let redis = session.redis().await.map_err(|e| e.to_string())?;
+                redis::cmd("PING")
+                    .query_async::<String>(&mut redis.routed())
+                    .await
+                    .map_err(|e| format!("redis: {e}"))?;
+                Ok(redis.target.clone())
+            }
+            .await,
+        )
+    };
+    let (pg, redis) = tokio::join!(pg, redis);
+    let mut info = ConnInfo::default();
+    match pg {
+        Some(Ok(p)) => info.pg = Some(p),
+        Some(Err(e)) => info.pg_down = Some(e),
+        None => {}
     }
-    if session.ctx.redis.is_some() {
-        let redis = session.redis().await.map_err(|e| e.to_string())?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut redis.routed())
-            .await
-            .map_err(|e| format!("redis: {e}"))?;
-        info.redis = Some(redis.target.clone());
+    match redis {
+        Some(Ok(r)) => info.redis = Some(r),
+        Some(Err(e)) => info.redis_down = Some(e),
+        None => {}
+    }
+    let stores = info.stores();
+    if !stores.is_empty() && stores.iter().all(|(_, up)| !up) {
+        let reasons: Vec<String> = [info.pg_down, info.redis_down]
+            .into_iter()
+            .flatten()
+            .collect();
+        return Err(reasons.join("; "));
     }
     Ok(info)
 }

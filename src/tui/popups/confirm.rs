@@ -6,9 +6,9 @@
 
 use crate::safety::{self, Approval, Risk};
 use crate::tui::cmd::PendingOp;
-use crate::tui::text::cleaned;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit::{fit, wrapped};
+use crate::tui::widgets::line_input::LineInput;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -24,7 +24,7 @@ pub enum Button {
 pub struct ConfirmPopup {
     op: PendingOp,
     refusal: Option<String>,
-    typed: String,
+    typed: LineInput,
     focus: Button,
 }
 
@@ -43,7 +43,7 @@ impl ConfirmPopup {
         ConfirmPopup {
             op,
             refusal,
-            typed: String::new(),
+            typed: LineInput::default(),
             focus: Button::Cancel,
         }
     }
@@ -63,6 +63,13 @@ impl ConfirmPopup {
 
     pub fn action(&self) -> &str {
         &self.op.intent.action
+    }
+
+    /// Pasted text goes to the name prompt of a destructive confirmation.
+    pub fn paste(&mut self, text: &str) {
+        if self.refusal.is_none() && self.destructive() {
+            self.typed.paste(text);
+        }
     }
 
     pub fn key(mut self, key: KeyEvent) -> (Option<ConfirmPopup>, Answer) {
@@ -85,21 +92,18 @@ impl ConfirmPopup {
                 (None, Answer::Approved(self.op, Approval::Confirmed))
             }
             (Risk::Mutating, _) => (None, Answer::Closed),
-            (Risk::Destructive, KeyCode::Char(c)) => {
-                self.typed.push(c);
-                (Some(self), Answer::Open)
-            }
-            (Risk::Destructive, KeyCode::Backspace) => {
-                self.typed.pop();
-                (Some(self), Answer::Open)
-            }
             (Risk::Destructive, KeyCode::Enter)
                 if self.focus == Button::Confirm || !self.typed.is_empty() =>
             {
-                let typed = std::mem::take(&mut self.typed);
+                let typed = self.typed.value().to_string();
                 (None, Answer::Approved(self.op, Approval::Typed(typed)))
             }
-            (Risk::Destructive, _) => (None, Answer::Closed),
+            (Risk::Destructive, KeyCode::Enter) => (None, Answer::Closed),
+            // The name prompt edits like a shell line; other keys do nothing.
+            (Risk::Destructive, _) => {
+                self.typed.key(&key);
+                (Some(self), Answer::Open)
+            }
         }
     }
 
@@ -128,10 +132,12 @@ impl ConfirmPopup {
                 cols,
                 theme.muted(),
             ));
-            foot.push(Line::styled(
-                format!("› {}▏", cleaned(&self.typed)),
-                theme.accent(),
-            ));
+            let mut prompt = vec![Span::styled("› ", theme.accent())];
+            prompt.extend(
+                self.typed
+                    .spans(cols.saturating_sub(2), theme.accent(), theme.accent()),
+            );
+            foot.push(Line::from(prompt));
             foot.push(Line::raw(""));
         }
         let button = |label: &'static str, b: Button| {

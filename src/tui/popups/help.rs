@@ -1,5 +1,6 @@
-//! The `?` overlay: this screen's keys and the global ones, read from the
-//! live keymap (the same table that handles the keys).
+//! The `?` overlay: this screen's keys, then the global ones, read from the
+//! live keymap (the same table that handles the keys), then the screens and
+//! commands of the `:` bar.
 
 use crate::tui::keymap::{Global, Keymap, GLOBAL};
 use crate::tui::screens::{ScreenAction, ScreenId};
@@ -9,7 +10,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-/// (keys, label) rows: the screen's actions first, then the global ones.
+/// (keys, label) rows: the screen's actions first, then the global ones,
+/// then the `:` commands.
 pub fn entries(
     keymap: &Keymap<ScreenAction>,
     screen: ScreenId,
@@ -32,6 +34,16 @@ pub fn entries(
             .filter(|d| d.action != Global::Help)
             .map(|d| (keymap.global_hint(d.action), d.label.to_string(), true)),
     );
+    out.extend(
+        ScreenId::ALL
+            .iter()
+            .map(|s| (format!(":{}", s.name()), s.about().to_string(), true)),
+    );
+    out.push((
+        ":messages".into(),
+        "recent messages and errors".into(),
+        true,
+    ));
     out
 }
 

@@ -2,4 +2,5 @@
 
 pub mod confirm;
 pub mod help;
+pub mod messages;
 pub mod secret;

@@ -180,6 +180,14 @@ impl Screen for AuditScreen {
         self.table.update(m, cx).1
     }
 
+    fn enter_hint(&self) -> Option<&'static str> {
+        match (&self.detail, self.table.selected()) {
+            (Some(_), _) => Some("close"),
+            (None, Some(_)) => Some("details"),
+            (None, None) => None,
+        }
+    }
+
     fn nav(&mut self, nav: Global, cx: &Cx) -> Option<Vec<Cmd>> {
         if let Some(d) = &mut self.detail {
             return match nav {

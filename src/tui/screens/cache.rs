@@ -1,15 +1,21 @@
 //! `:cache`: Redis stats on top, the sampled keyspace as a prefix tree below
-//! (→/← expand and collapse, Enter lists the keys under a prefix, Enter on a
-//! key shows its value and TTL), `x` invalidates the selected prefix after a
-//! dry run whose count is in the confirmation, `d` deletes the selected key.
+//! (→/← expand and collapse, Enter lists the keys under a prefix page by
+//! page through the SCAN cursor, `(none)` the keys without a separator;
+//! Enter on a key shows its value and TTL), `/` filters the tree or the
+//! keys, `n` opens a key by its name, `x` invalidates the selected prefix
+//! after a dry run whose count is in the confirmation, `d` deletes the
+//! selected key.
 
+mod keys_view;
+pub mod listing;
 mod nav;
 mod ops;
 mod view;
 
 use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::cache::keyname::glob_escape_escaped;
-use crate::cache::{self, CacheStats, Invalidated, KeyEntry, KeyValue, KeysOptions, Plan};
+use crate::cache::page::{KeysPage, ScanPos};
+use crate::cache::{self, CacheStats, Invalidated, KeyEntry, KeyValue, Plan};
 use crate::error::Result;
 use crate::tui::cmd::Cmd;
 use crate::tui::keymap::{def, ActionDef, Global};
@@ -22,15 +28,14 @@ use std::collections::HashSet;
 pub enum Action {
     Invalidate,
     Delete,
+    OpenKey,
 }
 
 pub const ACTIONS: &[ActionDef<Action>] = &[
     def(Action::Invalidate, "invalidate", "invalidate prefix", "x"),
     def(Action::Delete, "delete", "delete key", "d"),
+    def(Action::OpenKey, "open_key", "open key by name", "n"),
 ];
-
-/// Keys listed under a prefix.
-pub const KEYS_SHOWN: usize = 200;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -38,9 +43,11 @@ pub enum Msg {
         gen: u64,
         result: Box<Result<(CacheStats, String)>>,
     },
+    /// A page of keys: the first of a listing, or the next one (`append`).
     Keys {
         gen: u64,
-        result: Result<Vec<KeyEntry>>,
+        append: bool,
+        result: Result<KeysPage>,
     },
     Value {
         gen: u64,
@@ -66,13 +73,19 @@ pub enum Focus {
     Value,
 }
 
-/// The keys under one prefix.
+/// The keys under one prefix, a window of them at a time.
 pub struct KeysPane {
-    pub prefix: String,
+    pub listing: listing::Listing,
     pub gen: u64,
+    /// The next page's request, while it runs.
+    more_gen: Option<u64>,
     pub state: LoadState,
     pub entries: Vec<KeyEntry>,
     pub cursor: usize,
+    /// Where the next page starts; `None` once the keyspace is covered.
+    next: Option<ScanPos>,
+    skipped: usize,
+    filter: String,
 }
 
 /// One key's value.
@@ -96,6 +109,8 @@ pub struct CacheScreen {
     keys: Option<KeysPane>,
     value: Option<ValuePane>,
     planning: u64,
+    /// `/` on the tree: prefixes whose path holds this (any depth).
+    tree_filter: String,
 }
 
 impl Default for CacheScreen {
@@ -118,6 +133,7 @@ impl CacheScreen {
             keys: None,
             value: None,
             planning: 0,
+            tree_filter: String::new(),
         }
     }
 
@@ -143,29 +159,56 @@ impl CacheScreen {
         self.focus
     }
 
-    /// Visible tree rows: (depth, node).
+    /// Visible tree rows: (depth, node); with a filter, every node whose
+    /// path holds it, whatever is expanded.
     pub fn rows(&self) -> Vec<(usize, &cache::PrefixNode)> {
-        self.stats
-            .as_ref()
-            .map(|s| s.tree.visible(&self.expanded))
-            .unwrap_or_default()
+        let Some(st) = self.stats.as_ref() else {
+            return Vec::new();
+        };
+        if self.tree_filter.is_empty() {
+            return st.tree.visible(&self.expanded);
+        }
+        let all: HashSet<String> = all_paths(&st.tree);
+        let want = self.tree_filter.to_lowercase();
+        st.tree
+            .visible(&all)
+            .into_iter()
+            .filter(|(_, n)| n.path.to_lowercase().contains(&want))
+            .collect()
+    }
+
+    /// The selected row: a prefix, or the group of keys without a separator.
+    fn selected_row(&self) -> Option<listing::Listing> {
+        self.rows().get(self.cursor).map(|(depth, n)| {
+            if *depth == 0 && n.path == cache::prefix::NO_PREFIX {
+                listing::Listing::NoSeparator
+            } else {
+                listing::Listing::Prefix(n.path.clone())
+            }
+        })
     }
 
     /// The selected prefix; None for the group of keys without a separator,
-    /// which no SCAN pattern selects (list those with `opsdeck cache keys`).
+    /// which no SCAN pattern selects (so it cannot be invalidated).
     fn selected_path(&self) -> Option<String> {
-        self.rows()
-            .get(self.cursor)
-            .filter(|(depth, n)| !(*depth == 0 && n.path == cache::prefix::NO_PREFIX))
-            .map(|(_, n)| n.path.clone())
+        match self.selected_row()? {
+            listing::Listing::Prefix(p) => Some(p),
+            listing::Listing::NoSeparator => None,
+        }
     }
 
     fn selected_key(&self) -> Option<&KeyEntry> {
-        let k = self.keys.as_ref()?;
         match self.focus {
             Focus::Tree => None,
-            Focus::Keys | Focus::Value => k.entries.get(k.cursor),
+            Focus::Keys | Focus::Value => self.selected_entry(),
         }
+    }
+
+    /// What the sample says about the whole keyspace: (keys sampled,
+    /// keys in all), for estimates as sample share × DBSIZE.
+    pub fn sample_scale(&self) -> Option<(u64, u64)> {
+        let st = self.stats.as_ref()?;
+        (st.sample.sampled_keys > 0).then_some((st.sample.sampled_keys, st.totals.keys))
     }
 
     /// The SCAN pattern of the keys under a tree path (`*` segments stay
@@ -214,49 +257,15 @@ impl CacheScreen {
         )]
     }
 
-    fn load_keys(&mut self, path: String) -> Vec<Cmd> {
-        let gen = crate::tui::next_gen();
-        let pattern = self.pattern_for(&path);
-        self.keys = Some(KeysPane {
-            prefix: path,
-            gen,
-            state: LoadState::Loading,
-            entries: Vec::new(),
-            cursor: 0,
-        });
-        self.value = None;
-        self.focus = Focus::Keys;
-        vec![Cmd::task(
-            "cache.keys",
-            Some("cache:keys".into()),
-            move |cx| async move {
-                let result = async {
-                    let redis = cx.session.redis().await?;
-                    let opts = KeysOptions {
-                        pattern: Some(cache::unescape(&pattern)?),
-                        limit: Some(KEYS_SHOWN),
-                        sizes: true,
-                    };
-                    let mut out = Vec::new();
-                    cache::keys(&redis, &opts, |page| {
-                        out.extend_from_slice(page);
-                        Ok(())
-                    })
-                    .await?;
-                    out.sort_by(|a, b| a.key.cmp(&b.key));
-                    Ok(out)
-                }
-                .await;
-                wrap(Msg::Keys { gen, result })
-            },
-        )]
+    fn load_value(&mut self, entry: &KeyEntry) -> Vec<Cmd> {
+        self.load_value_of(entry.key.clone(), entry.raw.clone())
     }
 
-    fn load_value(&mut self, entry: &KeyEntry) -> Vec<Cmd> {
+    /// Shows the value of a key by its (escaped) name and raw bytes.
+    fn load_value_of(&mut self, key: String, raw: Vec<u8>) -> Vec<Cmd> {
         let gen = crate::tui::next_gen();
-        let raw = entry.raw.clone();
         self.value = Some(ValuePane {
-            key: entry.key.clone(),
+            key,
             gen,
             state: LoadState::Loading,
             value: None,
@@ -293,6 +302,23 @@ impl Screen for CacheScreen {
         self.load()
     }
 
+    fn resume(&mut self, _cx: &Cx) -> Vec<Cmd> {
+        let mut cmds = self.load();
+        // Its tasks were cancelled when it was left: list again from the start.
+        if self.keys.is_some() {
+            let cursor = self.keys.as_ref().map_or(0, |k| k.cursor);
+            let focus = self.focus;
+            let value = self.value.take();
+            cmds.extend(self.relist(None));
+            if let Some(k) = self.keys.as_mut() {
+                k.cursor = cursor;
+            }
+            self.focus = focus;
+            self.value = value;
+        }
+        cmds
+    }
+
     fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd> {
         let ScreenMsg::Cache(msg) = msg else {
             return Vec::new();
@@ -313,18 +339,11 @@ impl Screen for CacheScreen {
                     Err(e) => self.state = LoadState::Error(e.to_string()),
                 }
             }
-            Msg::Keys { gen, result } => {
-                if let Some(p) = self.keys.as_mut().filter(|p| p.gen == gen) {
-                    match result {
-                        Ok(entries) => {
-                            p.cursor = p.cursor.min(entries.len().saturating_sub(1));
-                            p.entries = entries;
-                            p.state = LoadState::Loaded(cx.now);
-                        }
-                        Err(e) => p.state = LoadState::Error(e.to_string()),
-                    }
-                }
-            }
+            Msg::Keys {
+                gen,
+                append,
+                result,
+            } => return self.keys_arrived(gen, append, result, cx.now),
             Msg::Value { gen, result } => {
                 if let Some(p) = self.value.as_mut().filter(|p| p.gen == gen) {
                     match *result {
@@ -372,6 +391,49 @@ impl Screen for CacheScreen {
         match own {
             Action::Invalidate => self.plan_invalidation(),
             Action::Delete => self.delete_key(),
+            Action::OpenKey => vec![Cmd::Prompt {
+                label: "open key".into(),
+                initial: String::new(),
+            }],
+        }
+    }
+
+    fn prompt(&mut self, text: &str, _cx: &Cx) -> Vec<Cmd> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        // The name as `cache get` takes it: escapes (`\xNN`) stand for bytes.
+        match cache::unescape(text) {
+            Ok(raw) => {
+                if self.keys.is_none() {
+                    self.focus = Focus::Value;
+                }
+                self.load_value_of(text.to_string(), raw)
+            }
+            Err(e) => vec![Cmd::Status(Err(e.to_string()))],
+        }
+    }
+
+    fn filter(&mut self, text: &str, _cx: &Cx) -> Option<Vec<Cmd>> {
+        match self.focus {
+            Focus::Tree => {
+                self.tree_filter = text.to_string();
+                self.cursor = 0;
+                Some(Vec::new())
+            }
+            Focus::Keys | Focus::Value => {
+                if self.keys.as_ref().is_some_and(|k| k.filter == text) {
+                    return Some(Vec::new());
+                }
+                Some(self.relist(Some(text.to_string())))
+            }
+        }
+    }
+
+    fn filter_text(&self) -> Option<&str> {
+        match (&self.focus, &self.keys) {
+            (Focus::Keys | Focus::Value, Some(k)) => Some(k.filter()),
+            _ => Some(&self.tree_filter),
         }
     }
 
@@ -382,6 +444,15 @@ impl Screen for CacheScreen {
         match act {
             Action::Invalidate => self.focus == Focus::Tree && self.selected_path().is_some(),
             Action::Delete => self.selected_key().is_some(),
+            Action::OpenKey => true,
+        }
+    }
+
+    fn enter_hint(&self) -> Option<&'static str> {
+        match self.focus {
+            Focus::Tree => self.selected_row().map(|_| "list keys"),
+            Focus::Keys => self.selected_entry().map(|_| "show value"),
+            Focus::Value => Some("back to keys"),
         }
     }
 
@@ -400,4 +471,15 @@ impl Screen for CacheScreen {
     fn render(&self, frame: &mut Frame, area: Rect, cx: &Cx) {
         view::render(self, frame, area, cx);
     }
+}
+
+/// Every path in the tree, to show it fully expanded.
+fn all_paths(n: &cache::PrefixNode) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let mut stack = vec![n];
+    while let Some(n) = stack.pop() {
+        out.insert(n.path.clone());
+        stack.extend(&n.children);
+    }
+    out
 }

@@ -68,9 +68,10 @@ impl ScreenId {
             defs.iter().map(|d| d.map(route)).collect()
         }
         match self {
-            // Refresh, pause and Enter are global keys; these screens have
-            // no actions of their own.
-            ScreenId::Overview | ScreenId::Audit => Vec::new(),
+            // Refresh, pause and Enter are global keys; the audit screen
+            // has no actions of its own.
+            ScreenId::Audit => Vec::new(),
+            ScreenId::Overview => routed(overview::ACTIONS, ScreenAction::Overview),
             ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
             ScreenId::Keys => routed(keys::ACTIONS, ScreenAction::Keys),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
@@ -97,6 +98,7 @@ impl ScreenId {
 /// receives its own variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScreenAction {
+    Overview(overview::Action),
     Tenants(tenants::Action),
     Keys(keys::Action),
     Cache(cache::Action),
@@ -159,6 +161,12 @@ pub trait Screen: Send {
     /// Reloads: auto refresh and the refresh key.
     fn refresh(&mut self, cx: &Cx) -> Vec<Cmd>;
 
+    /// Shown again after being left (its tasks were cancelled then), with
+    /// its sort, filter and selection as they were.
+    fn resume(&mut self, cx: &Cx) -> Vec<Cmd> {
+        self.refresh(cx)
+    }
+
     /// A message addressed to this screen.
     fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd>;
 
@@ -188,6 +196,16 @@ pub trait Screen: Send {
     /// The text after `/`, on every keystroke; `None` when there is nothing to filter.
     fn filter(&mut self, _text: &str, _cx: &Cx) -> Option<Vec<Cmd>> {
         None
+    }
+
+    /// What Enter does here now, for the footer; `None` when it does nothing.
+    fn enter_hint(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The text typed at a prompt the screen asked for (`Cmd::Prompt`).
+    fn prompt(&mut self, _text: &str, _cx: &Cx) -> Vec<Cmd> {
+        Vec::new()
     }
 
     /// The filter in force, shown when the filter line is closed.
@@ -232,6 +250,7 @@ mod tests {
                 let bound = map.screen(screen, &key).unwrap();
                 assert_eq!(bound.action, d.action, "{screen}: {}", d.name);
                 let owner = match bound.action {
+                    ScreenAction::Overview(_) => ScreenId::Overview,
                     ScreenAction::Tenants(_) => ScreenId::Tenants,
                     ScreenAction::Keys(_) => ScreenId::Keys,
                     ScreenAction::Cache(_) => ScreenId::Cache,

@@ -4,16 +4,17 @@
 //! pane, `s`/`r` to suspend/resume through the confirm popup, `L` for the
 //! tenancy lint findings, `K` for the tenant's API keys.
 
+mod figures;
 mod source;
 mod views;
 
-pub use source::{parse_filter, TenantSource};
+pub use source::{parse_filter, TenantLine, TenantSource};
 
 use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::error::Result;
 use crate::health::overview::Level;
 use crate::safety::Mutation;
-use crate::tenants::{self, Change, Finding, StatusAction, StatusChange, TenantDetail, TenantRow};
+use crate::tenants::{self, Change, Finding, StatusAction, StatusChange, TenantDetail};
 use crate::tui::cmd::{Cmd, PendingOp};
 use crate::tui::keymap::{def, ActionDef, Global};
 use crate::tui::msg::Msg as AppMsg;
@@ -30,6 +31,7 @@ pub enum Action {
     Resume,
     Lint,
     Keys,
+    Figures,
 }
 
 pub const ACTIONS: &[ActionDef<Action>] = &[
@@ -37,11 +39,20 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
     def(Action::Resume, "resume", "resume", "r"),
     def(Action::Lint, "lint", "tenancy lint", "L"),
     def(Action::Keys, "keys", "api keys", "K"),
+    def(Action::Figures, "figures", "sizes", "z"),
 ];
 
 #[derive(Debug)]
 pub enum Msg {
-    Table(table::Msg<TenantRow>),
+    Table(table::Msg<TenantLine>),
+    /// Figures for the loaded rows (and what they are read from).
+    Figures {
+        gen: u64,
+        result: Result<(
+            std::sync::Arc<tenants::figures::Sources>,
+            Vec<tenants::figures::TenantFigures>,
+        )>,
+    },
     // Boxed: replies are rare and large; the app's message stays small.
     Detail {
         gen: u64,
@@ -91,6 +102,25 @@ pub struct TenantsScreen {
     table: PagedTable<TenantSource>,
     view: View,
     planning: u64,
+    figures: figures::Figures,
+}
+
+/// The list's columns; with `figures`, the optional figure columns too.
+fn columns(figures: bool) -> Vec<Column> {
+    let mut c = vec![
+        Column::new("slug", Some("slug"), Constraint::Min(10)),
+        Column::new("name", Some("name"), Constraint::Min(12)),
+        Column::new("plan", None, Constraint::Length(10)).optional(),
+        Column::new("status", None, Constraint::Length(9)),
+        Column::new("created", Some("created_at"), Constraint::Length(10)),
+        Column::new("id", Some("id"), Constraint::Length(12)),
+    ];
+    if figures {
+        c.push(Column::new("rows", None, Constraint::Length(7)).optional());
+        c.push(Column::new("size≈", None, Constraint::Length(10)).optional());
+        c.push(Column::new("active", None, Constraint::Length(10)).optional());
+    }
+    c
 }
 
 impl Default for TenantsScreen {
@@ -101,18 +131,13 @@ impl Default for TenantsScreen {
 
 impl TenantsScreen {
     pub fn new() -> TenantsScreen {
-        let columns = vec![
-            Column::new("slug", Some("slug"), Constraint::Min(10)),
-            Column::new("name", Some("name"), Constraint::Min(12)),
-            Column::new("plan", None, Constraint::Length(10)).optional(),
-            Column::new("status", None, Constraint::Length(9)),
-            Column::new("created", Some("created_at"), Constraint::Length(10)),
-            Column::new("id", Some("id"), Constraint::Length(12)),
-        ];
         TenantsScreen {
-            table: PagedTable::new("tenants", TenantSource, columns, |m| wrap(Msg::Table(m))),
+            table: PagedTable::new("tenants", TenantSource, columns(false), |m| {
+                wrap(Msg::Table(m))
+            }),
             view: View::List,
             planning: 0,
+            figures: figures::Figures::default(),
         }
     }
 
@@ -325,7 +350,12 @@ impl Screen for TenantsScreen {
             return Vec::new();
         };
         match m {
-            Msg::Table(t) => self.table.update(t, cx).1,
+            Msg::Table(t) => {
+                let mut cmds = self.table.update(t, cx).1;
+                cmds.extend(self.fill_figures());
+                cmds
+            }
+            Msg::Figures { gen, result } => self.figures_arrived(gen, result),
             Msg::Detail { gen, result } => {
                 if let View::Detail { pane, .. } = &mut self.view {
                     if let (Ok(d), true) = (&*result, gen == pane.gen) {
@@ -334,7 +364,10 @@ impl Screen for TenantsScreen {
                             None => format!(" tenant {} ", d.id),
                         };
                     }
-                    Self::fill(pane, gen, (*result).map(|d| views::detail(&d)), cx);
+                    let figures = &self.figures;
+                    let detail = (*result)
+                        .map(|d| views::detail(&d, figures.of(&d.id), figures.sources.as_deref()));
+                    Self::fill(pane, gen, detail, cx);
                 }
                 Vec::new()
             }
@@ -361,6 +394,7 @@ impl Screen for TenantsScreen {
             Action::Resume => self.plan(StatusAction::Resume),
             Action::Lint => self.load_lint(),
             Action::Keys => self.keys(),
+            Action::Figures => self.toggle_figures(),
         }
     }
 
@@ -374,6 +408,14 @@ impl Screen for TenantsScreen {
             }
             Action::Lint => true,
             Action::Keys => !matches!(self.view, View::Lint(_)) && self.table.selected().is_some(),
+            Action::Figures => matches!(self.view, View::List),
+        }
+    }
+
+    fn enter_hint(&self) -> Option<&'static str> {
+        match (&self.view, self.table.selected()) {
+            (View::List, Some(_)) => Some("details"),
+            _ => None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod detail;
 pub mod fit;
+pub mod line_input;
 pub mod progress;
 pub mod sparkline;
 pub mod table;

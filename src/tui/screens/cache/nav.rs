@@ -1,5 +1,6 @@
 //! Moving around the cache screen: the prefix tree (expand with →, collapse
-//! with ←, Enter lists keys), the key list and the value pane.
+//! with ←, Enter lists keys), the key list (paged on as the selection nears
+//! its end) and the value pane.
 
 use super::{CacheScreen, Focus};
 use crate::tui::cmd::Cmd;
@@ -13,6 +14,7 @@ impl CacheScreen {
             .selected_path()
             .zip(rows.get(self.cursor))
             .map(|(path, (_, node))| (path, !node.children.is_empty()));
+        let row = self.selected_row();
         match nav {
             Global::Up => self.cursor = self.cursor.saturating_sub(1),
             Global::Down => self.cursor = (self.cursor + 1).min(n.saturating_sub(1)),
@@ -40,14 +42,7 @@ impl CacheScreen {
                     }
                 }
             }
-            Global::Enter => {
-                return Some(match selected {
-                    Some((path, _)) => self.load_keys(path),
-                    None => vec![Cmd::Status(Ok(
-                        "keys without a separator: list them with `opsdeck cache keys`".into(),
-                    ))],
-                })
-            }
+            Global::Enter => return row.map(|r| self.list(r, String::new())),
             _ => return None,
         }
         Some(Vec::new())
@@ -56,16 +51,24 @@ impl CacheScreen {
     pub(super) fn keys_nav(&mut self, nav: Global) -> Option<Vec<Cmd>> {
         let pane = self.keys.as_mut()?;
         let n = pane.entries.len();
+        let last = n.saturating_sub(1);
         match nav {
             Global::Up => pane.cursor = pane.cursor.saturating_sub(1),
-            Global::Down => pane.cursor = (pane.cursor + 1).min(n.saturating_sub(1)),
+            Global::Down => pane.cursor = (pane.cursor + 1).min(last),
             Global::PageUp => pane.cursor = pane.cursor.saturating_sub(10),
-            Global::PageDown => pane.cursor = (pane.cursor + 10).min(n.saturating_sub(1)),
+            Global::PageDown => pane.cursor = (pane.cursor + 10).min(last),
+            // The start again: keys dropped from the window are scanned anew.
+            Global::Top if pane.skipped() > 0 => return Some(self.relist(None)),
             Global::Top => pane.cursor = 0,
-            Global::Bottom => pane.cursor = n.saturating_sub(1),
+            Global::Bottom => pane.cursor = last,
+            // Esc clears the key filter first, then closes the list.
+            Global::Back if !pane.filter().is_empty() => {
+                return Some(self.relist(Some(String::new())))
+            }
             Global::Back | Global::Left => {
                 self.keys = None;
                 self.focus = Focus::Tree;
+                return Some(Vec::new());
             }
             Global::Enter | Global::Right => {
                 let entry = pane.entries.get(pane.cursor)?.clone();
@@ -73,7 +76,7 @@ impl CacheScreen {
             }
             _ => return None,
         }
-        Some(Vec::new())
+        Some(self.more_if_near_end())
     }
 
     pub(super) fn value_nav(&mut self, nav: Global) -> Option<Vec<Cmd>> {

@@ -89,9 +89,7 @@ impl CacheScreen {
     pub(super) fn changed(&mut self, status: std::result::Result<String, String>) -> Vec<Cmd> {
         let mut cmds = vec![Cmd::Status(status)];
         cmds.extend(self.load());
-        if let Some(prefix) = self.keys.as_ref().map(|k| k.prefix.clone()) {
-            cmds.extend(self.load_keys(prefix));
-        }
+        cmds.extend(self.relist(None));
         cmds
     }
 }

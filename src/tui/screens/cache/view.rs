@@ -1,12 +1,12 @@
 //! Drawing the cache screen: the stats panel, the prefix tree, and the keys
 //! or value pane beside it. Pure functions of the screen's state.
 
-use super::{CacheScreen, Focus, KeysPane, ValuePane};
+use super::{keys_view, CacheScreen, Focus};
 use crate::cache::CacheStats;
 use crate::tui::screens::{Cx, LoadState};
 use crate::tui::text;
 use crate::tui::theme::Theme;
-use crate::units::{bytes, millis};
+use crate::units::bytes;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -52,7 +52,7 @@ pub fn render(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
     pane(s, frame, right, cx);
 }
 
-fn opt_bytes(v: Option<u64>) -> String {
+pub(super) fn opt_bytes(v: Option<u64>) -> String {
     v.map(bytes).unwrap_or_else(|| "—".into())
 }
 
@@ -247,12 +247,12 @@ fn stats_figures(st: &CacheStats, theme: &Theme) -> Vec<Figure> {
 }
 
 /// Rows that fit, scrolled so the cursor stays visible.
-fn window(len: usize, cursor: usize, height: usize) -> std::ops::Range<usize> {
+pub(super) fn window(len: usize, cursor: usize, height: usize) -> std::ops::Range<usize> {
     let start = cursor.saturating_sub(height.saturating_sub(1));
     start..len.min(start + height)
 }
 
-fn titled(title: String, focused: bool, theme: &Theme) -> Block<'static> {
+pub(super) fn titled(title: String, focused: bool, theme: &Theme) -> Block<'static> {
     Block::default()
         .borders(Borders::TOP)
         .border_style(theme.border(focused))
@@ -262,7 +262,17 @@ fn titled(title: String, focused: bool, theme: &Theme) -> Block<'static> {
 fn tree(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
     let theme = &cx.env.theme;
     let focused = cx.focused && s.focus == Focus::Tree;
-    let block = titled(" prefixes (sample) ".into(), focused, theme);
+    // Counts of a sample say so, scaled to the keyspace (share × DBSIZE);
+    // a sample that holds every key counts exactly.
+    let scale = s.sample_scale().filter(|(sampled, total)| sampled < total);
+    let title = match (scale, s.sample_scale()) {
+        (Some((sampled, total)), _) => {
+            format!(" prefixes (≈ from sample {sampled}/{total}) ")
+        }
+        (None, Some((_, total))) => format!(" prefixes · all {total} keys "),
+        (None, None) => " prefixes ".into(),
+    };
+    let block = titled(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = s.rows();
@@ -284,7 +294,14 @@ fn tree(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
             } else {
                 "—".into()
             };
-            (n.keys.to_string(), memory)
+            let keys = match scale {
+                Some((sampled, total)) => {
+                    let est = (n.keys as f64 * total as f64 / sampled as f64).round() as u64;
+                    format!("≈{}", compact(est))
+                }
+                None => n.keys.to_string(),
+            };
+            (keys, memory)
         })
         .collect();
     // The figures sized to what is shown (units are never cut); the name gets the rest.
@@ -330,174 +347,19 @@ fn tree(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
 
 fn pane(s: &CacheScreen, frame: &mut Frame, area: Rect, cx: &Cx) {
     match (&s.value, &s.keys) {
-        (Some(v), _) => value(v, frame, area, cx),
-        (None, Some(k)) => keys(s, k, frame, area, cx),
+        (Some(v), _) => keys_view::value(v, frame, area, cx),
+        (None, Some(k)) => keys_view::keys(s, k, frame, area, cx),
         (None, None) => {}
     }
 }
 
-fn state_line(state: &LoadState, theme: &Theme) -> Option<Line<'static>> {
-    match state {
-        LoadState::Loading => Some(Line::styled("loading…", theme.muted())),
-        LoadState::Error(e) => Some(text::line(e, theme.error())),
-        _ => None,
+/// `12`, `4.1k`, `2.3M`: an estimate's precision, in a narrow column.
+fn compact(n: u64) -> String {
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
     }
-}
-
-fn keys(s: &CacheScreen, k: &KeysPane, frame: &mut Frame, area: Rect, cx: &Cx) {
-    let theme = &cx.env.theme;
-    let more = if k.entries.len() >= super::KEYS_SHOWN {
-        "+"
-    } else {
-        ""
-    };
-    let title = format!(
-        " {} ({}{more}) ",
-        text::clean(&s.pattern_for(&k.prefix)),
-        k.entries.len()
-    );
-    let block = titled(title, cx.focused && s.focus == Focus::Keys, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if let Some(l) = state_line(&k.state, theme) {
-        frame.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
-        return;
-    }
-    if k.entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("no keys (expired?)", theme.muted())),
-            inner,
-        );
-        return;
-    }
-    let width = usize::from(inner.width);
-    // The key is what tells the rows apart: the size columns give way first,
-    // then the type, and a key that still does not fit keeps its end.
-    let (sizes, kind_col) = if width >= KEY_MIN + SIZE_COLS + KIND_COLS {
-        (true, true)
-    } else {
-        (false, width >= KEY_MIN + KIND_COLS)
-    };
-    let room = width
-        .saturating_sub(if sizes { SIZE_COLS } else { 0 })
-        .saturating_sub(if kind_col { KIND_COLS } else { 0 });
-    let lines: Vec<Line> = window(k.entries.len(), k.cursor, usize::from(inner.height))
-        .map(|i| {
-            let e = &k.entries[i];
-            let (kind, ttl, mem) = match &e.sizes {
-                Some(z) => (
-                    z.kind.clone(),
-                    z.ttl_ms
-                        .map_or_else(|| "no ttl".into(), |t| millis(t as f64)),
-                    opt_bytes(z.memory_bytes),
-                ),
-                None => (String::new(), String::new(), String::new()),
-            };
-            let style: Style = match (i == k.cursor, s.focus) {
-                (true, Focus::Keys) => theme.selection(),
-                (true, _) => theme.accent(),
-                _ => theme.text(),
-            };
-            let key = fit_tail(&text::clean(&e.key), room);
-            let kind = text::clean(&kind);
-            let row = match (kind_col, sizes) {
-                (true, true) => format!("{kind:<6} {ttl:>8} {mem:>10}  {key}"),
-                (true, false) => format!("{kind:<6} {key}"),
-                _ => key,
-            };
-            Line::styled(row, style)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-fn value(v: &ValuePane, frame: &mut Frame, area: Rect, cx: &Cx) {
-    let theme = &cx.env.theme;
-    let block = titled(format!(" {} ", text::clean(&v.key)), cx.focused, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let Some(kv) = &v.value else {
-        if let Some(l) = state_line(&v.state, theme) {
-            frame.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
-        }
-        return;
-    };
-    let field = |k: &str, val: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<8} "), theme.muted()),
-            text::span(&val, theme.text()),
-        ])
-    };
-    let unit = if kv.kind == "string" {
-        "bytes"
-    } else {
-        "elements"
-    };
-    let mut lines = vec![
-        field(
-            "type",
-            format!("{} ({})", kv.kind, kv.encoding.as_deref().unwrap_or("—")),
-        ),
-        field(
-            "ttl",
-            kv.ttl_ms
-                .map_or_else(|| "none (never expires)".into(), |t| millis(t as f64)),
-        ),
-        field("memory", opt_bytes(kv.memory_bytes)),
-        field(
-            "length",
-            if kv.truncated {
-                format!("{} {unit}, first {} shown", kv.length, kv.shown)
-            } else {
-                format!("{} {unit}", kv.length)
-            },
-        ),
-    ];
-    for n in &kv.notes {
-        lines.push(text::line(&format!("note: {n}"), theme.warn()));
-    }
-    lines.push(Line::raw(""));
-    let text = match &kv.value {
-        serde_json::Value::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_default(),
-    };
-    lines.extend(text.lines().map(|l| text::line(l, theme.text())));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((v.scroll, 0)),
-        inner,
-    );
-}
-
-/// Columns the key keeps before the type and size columns give way.
-const KEY_MIN: usize = 24;
-/// `"{ttl:>8} {mem:>10}  "` after the type column.
-const SIZE_COLS: usize = 21;
-/// `"{kind:<6} "`.
-const KIND_COLS: usize = 7;
-
-/// `text` in at most `width` columns; a longer one keeps its end behind a
-/// leading `…` (keys share their beginning, the prefix being listed).
-fn fit_tail(text: &str, width: usize) -> String {
-    if Span::raw(text).width() <= width {
-        return text.to_string();
-    }
-    let room = width.saturating_sub(1);
-    let mut tail: Vec<char> = Vec::new();
-    let mut used = 0;
-    for ch in text.chars().rev() {
-        let mut buf = [0u8; 4];
-        let w = Span::raw(&*ch.encode_utf8(&mut buf)).width();
-        if used + w > room {
-            break;
-        }
-        tail.push(ch);
-        used += w;
-    }
-    let mut out = String::from(if width == 0 { "" } else { "…" });
-    out.extend(tail.iter().rev());
-    out
 }
 
 /// `text` padded or cut (with `…`) to exactly `width` columns.

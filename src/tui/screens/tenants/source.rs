@@ -1,12 +1,56 @@
-//! The tenants list's rows and pages: `TenantRow` as table cells, the
-//! `/` filter's `status:NAME` words, and keyset pages from the core.
+//! The tenants list's rows and pages: a `TenantRow` (plus its figures,
+//! once they arrive) as table cells, the `/` filter's `status:NAME` words,
+//! and keyset pages from the core.
 
 use crate::error::Result;
 use crate::session::Session;
+use crate::tenants::figures::TenantFigures;
 use crate::tenants::{self, ListQuery, SortField, TenantRow};
 use crate::tui::cmd::BoxFuture;
 use crate::tui::widgets::table::{Anchor, Keyed, Page, PageRequest, PagedSource, TableRow};
 use std::sync::Arc;
+
+/// A row of the list: the tenant, and its figures once they were read
+/// (after the page, so the list never waits for them).
+#[derive(Debug, Clone)]
+pub struct TenantLine {
+    pub row: TenantRow,
+    pub figures: Option<TenantFigures>,
+}
+
+impl std::ops::Deref for TenantLine {
+    type Target = TenantRow;
+
+    fn deref(&self) -> &TenantRow {
+        &self.row
+    }
+}
+
+impl TableRow for TenantLine {
+    fn cells(&self) -> Vec<String> {
+        let mut cells = self.row.cells();
+        // Cells past the columns shown are not drawn: these show only with
+        // the figure columns on.
+        cells.extend(match &self.figures {
+            Some(f) => [
+                if f.rows_capped {
+                    format!("≥{}", f.rows)
+                } else {
+                    f.rows.to_string()
+                },
+                format!(
+                    "≈{}",
+                    crate::units::bytes(u64::try_from(f.bytes).unwrap_or(0))
+                ),
+                f.last_activity
+                    .as_deref()
+                    .map_or_else(|| "—".into(), |t| t.chars().take(10).collect()),
+            ],
+            None => ["…".into(), "…".into(), "…".into()],
+        });
+        cells
+    }
+}
 
 impl TableRow for TenantRow {
     fn cells(&self) -> Vec<String> {
@@ -45,10 +89,14 @@ pub fn parse_filter(text: &str) -> (Option<String>, Option<String>) {
 pub struct TenantSource;
 
 impl PagedSource for TenantSource {
-    type Row = TenantRow;
+    type Row = TenantLine;
     const TOTAL_IS_ESTIMATE: bool = true;
 
-    fn fetch(&self, session: Arc<Session>, req: PageRequest) -> BoxFuture<Result<Page<TenantRow>>> {
+    fn fetch(
+        &self,
+        session: Arc<Session>,
+        req: PageRequest,
+    ) -> BoxFuture<Result<Page<TenantLine>>> {
         Box::pin(async move {
             let pg = session.pg().await?;
             let (status, search) = parse_filter(&req.filter);
@@ -91,7 +139,10 @@ impl PagedSource for TenantSource {
                 .cursors
                 .into_iter()
                 .zip(page.rows)
-                .map(|(cursor, row)| Keyed { cursor, row })
+                .map(|(cursor, row)| Keyed {
+                    cursor,
+                    row: TenantLine { row, figures: None },
+                })
                 .collect();
             Ok(Page { rows, total })
         })

@@ -1,13 +1,18 @@
 //! What the tenants screen shows besides the list: one tenant's detail and
 //! the tenancy lint findings, as sectioned, scrollable detail panes.
 
+use crate::tenants::figures::{Sources, TenantFigures};
 use crate::tenants::{CountMethod, Finding, KeyState, TenantDetail};
 use crate::tui::widgets::detail::{Detail, Entry};
 
 /// One tenant: identity and a summary of every section first (so the first
 /// screen at 80x24 answers "how big, how many keys, anything failing"),
 /// then the sections themselves: rows per table, API keys, app audit, notes.
-pub fn detail(d: &TenantDetail) -> Detail {
+pub fn detail(
+    d: &TenantDetail,
+    figures: Option<&TenantFigures>,
+    sources: Option<&Sources>,
+) -> Detail {
     let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let field = |k: &str, v: String| Entry::Field(k.into(), v);
     let mut e = vec![
@@ -69,6 +74,9 @@ pub fn detail(d: &TenantDetail) -> Detail {
         },
     ));
 
+    if let (Some(f), Some(src)) = (figures, sources) {
+        list_figures(&mut e, f, src);
+    }
     e.push(Entry::Heading(format!(
         "rows per table ({})",
         d.tables.len()
@@ -123,6 +131,37 @@ pub fn detail(d: &TenantDetail) -> Detail {
         }
     }
     Detail::with_entries(e)
+}
+
+/// The list's figure columns, each with where it comes from.
+fn list_figures(e: &mut Vec<Entry>, f: &TenantFigures, src: &Sources) {
+    let tables: Vec<String> = src.tables.iter().map(|(t, _)| t.display()).collect();
+    e.push(Entry::Heading("list figures".into()));
+    let rows = if f.rows_capped {
+        format!(
+            "≥{} (counted up to {} per table: a lower bound)",
+            f.rows,
+            crate::tenants::EST_CAP
+        )
+    } else {
+        format!("{} (exact count)", f.rows)
+    };
+    e.push(Entry::Field(format!("rows in {}", tables.join(", ")), rows));
+    e.push(Entry::Field(
+        "size".into(),
+        format!(
+            "≈{} (estimate: rows × each table's average row size)",
+            crate::units::bytes(u64::try_from(f.bytes).unwrap_or(0))
+        ),
+    ));
+    e.push(Entry::Field(
+        "last activity".into(),
+        match (&src.activity, &f.last_activity) {
+            (Some((t, c)), Some(at)) => format!("{at} (exact: latest {}.{c})", t.display()),
+            (Some((t, c)), None) => format!("— (no rows in {}.{c})", t.display()),
+            (None, _) => "— (no index on tenant and a timestamp to read it from)".into(),
+        },
+    ));
 }
 
 /// One section a finding: the kind in full and the table as its heading

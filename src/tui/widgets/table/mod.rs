@@ -114,6 +114,20 @@ impl<S: PagedSource> PagedTable<S> {
         self
     }
 
+    /// Replaces the columns (optional columns switched on or off).
+    pub fn set_columns(&mut self, columns: Vec<Column>) {
+        self.columns = columns;
+    }
+
+    /// The loaded rows, to fill in figures that arrive after their page.
+    pub fn rows_mut(&mut self) -> impl Iterator<Item = &mut S::Row> {
+        self.rows.iter_mut().map(|k| &mut k.row)
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = &S::Row> {
+        self.rows.iter().map(|k| &k.row)
+    }
+
     pub fn with_sort(mut self, column: &'static str, desc: bool) -> Self {
         self.sort = Some(SortSpec { column, desc });
         self

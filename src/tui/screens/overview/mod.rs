@@ -1,15 +1,23 @@
-//! The overview screen: the figures of `opsdeck overview`, coloured by the
-//! context's thresholds, each with a sparkline of its recent values, and
-//! refreshed on the app's interval.
+//! The overview screen, a cockpit: one pane per store with the figures of
+//! `opsdeck overview` (coloured by the context's thresholds, each with a
+//! sparkline of its recent values), what costs the most right now, and the
+//! latest audit records, laid out by the body's size. Each pane's key opens
+//! its screen. Panes live in `panes/`; `pane.rs` says how to add one.
 
-use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
-use crate::health::overview::{self, Figure, Overview};
+pub mod pane;
+pub mod panes;
+
+use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
+use crate::audit::AuditEntry;
+use crate::health::overview::{self, Overview};
 use crate::tui::cmd::Cmd;
+use crate::tui::keymap::{def, ActionDef};
 use crate::tui::msg::Msg as AppMsg;
 use crate::tui::text;
 use crate::tui::widgets::sparkline::Series;
+use pane::{Data, PANES};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::collections::BTreeMap;
@@ -17,11 +25,32 @@ use std::collections::BTreeMap;
 /// Values kept per figure for its sparkline.
 const HISTORY: usize = 120;
 
+/// The audit records read for the pane are those of the last week.
+const AUDIT_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Opens the screen of a pane.
+    Open(ScreenId),
+}
+
+pub const ACTIONS: &[ActionDef<Action>] = &[
+    def(
+        Action::Open(ScreenId::Tenants),
+        "open_tenants",
+        "tenants",
+        "t",
+    ),
+    def(Action::Open(ScreenId::Cache), "open_cache", "cache", "c"),
+    def(Action::Open(ScreenId::Audit), "open_audit", "audit", "a"),
+];
+
 #[derive(Debug)]
 pub enum Msg {
     Loaded {
         gen: u64,
         result: crate::Result<Box<Overview>>,
+        audit: Result<Vec<AuditEntry>, String>,
     },
 }
 
@@ -29,6 +58,7 @@ pub struct OverviewScreen {
     state: LoadState,
     gen: u64,
     current: Option<Overview>,
+    audit: Result<Vec<AuditEntry>, String>,
     series: BTreeMap<&'static str, Series>,
     /// A collection is running: refreshes wait for it instead of piling up
     /// (a slow server must not have every tick cancel the one before).
@@ -47,6 +77,7 @@ impl OverviewScreen {
             state: LoadState::Idle,
             gen: 0,
             current: None,
+            audit: Ok(Vec::new()),
             series: BTreeMap::new(),
             in_flight: false,
         }
@@ -71,8 +102,19 @@ impl OverviewScreen {
             "overview.collect",
             Some("overview".into()),
             move |cx| async move {
-                let result = overview::collect(&cx.session).await.map(Box::new);
-                AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded { gen, result }))
+                let s = &cx.session;
+                let audit = async {
+                    let since = chrono::Utc::now() - chrono::Duration::days(AUDIT_DAYS);
+                    let mut v = s.safety().await.audit().list(Some(since), None).await?;
+                    v.truncate(panes::audit::LATEST);
+                    Ok::<_, crate::Error>(v)
+                };
+                let (result, audit) = tokio::join!(overview::collect(s), audit);
+                AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded {
+                    gen,
+                    result: result.map(Box::new),
+                    audit: audit.map_err(|e| e.to_string()),
+                }))
             },
         )]
     }
@@ -94,6 +136,11 @@ impl OverviewScreen {
         self.current = Some(snapshot);
         self.state = LoadState::Loaded(cx.now);
     }
+
+    /// The audit pane's entries, newest first.
+    pub fn set_audit(&mut self, audit: Result<Vec<AuditEntry>, String>) {
+        self.audit = audit;
+    }
 }
 
 impl Screen for OverviewScreen {
@@ -112,19 +159,42 @@ impl Screen for OverviewScreen {
         self.load()
     }
 
+    fn resume(&mut self, _cx: &Cx) -> Vec<Cmd> {
+        self.load()
+    }
+
     fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd> {
-        let ScreenMsg::Overview(Msg::Loaded { gen, result }) = msg else {
+        let ScreenMsg::Overview(Msg::Loaded { gen, result, audit }) = msg else {
             return Vec::new();
         };
         if gen != self.gen {
             return Vec::new();
         }
         self.in_flight = false;
+        self.audit = audit;
         match result {
             Ok(snapshot) => self.apply(*snapshot, cx),
             Err(e) => self.state = LoadState::Error(e.to_string()),
         }
         Vec::new()
+    }
+
+    fn action(&mut self, act: ScreenAction, _cx: &Cx) -> Vec<Cmd> {
+        let ScreenAction::Overview(Action::Open(id)) = act else {
+            return Vec::new();
+        };
+        vec![Cmd::Show(id)]
+    }
+
+    fn enabled(&self, act: ScreenAction, cx: &Cx) -> bool {
+        let ScreenAction::Overview(Action::Open(id)) = act else {
+            return false;
+        };
+        match id {
+            ScreenId::Tenants | ScreenId::Keys => cx.context.has_pg,
+            ScreenId::Cache => cx.context.has_redis,
+            ScreenId::Overview | ScreenId::Audit => true,
+        }
     }
 
     fn load_state(&self) -> &LoadState {
@@ -144,74 +214,34 @@ impl Screen for OverviewScreen {
             frame.render_widget(Paragraph::new(notes), area);
             return;
         };
-        if let Some(e) = &ov.postgres_error {
-            notes.push(text::line(&format!("postgres: {e}"), theme.error()));
-        }
-        if let Some(e) = &ov.redis_error {
-            notes.push(text::line(&format!("redis: {e}"), theme.error()));
-        }
         if !cx.context.has_pg && !cx.context.has_redis {
             notes.push(Line::styled(
                 "nothing to watch: pass --pg / --redis or add pg and redis to the context",
                 theme.warn(),
             ));
         }
-        let figures = ov.figures(&cx.context.thresholds);
-        let [notes_area, figures_area] =
-            Layout::vertical([Constraint::Length(notes.len() as u16), Constraint::Min(0)])
-                .areas(area);
-        frame.render_widget(Paragraph::new(notes), notes_area);
-        for (i, f) in figures.iter().enumerate() {
-            let y = figures_area.y + i as u16;
-            if y >= figures_area.bottom() {
-                break;
-            }
-            self.render_figure(
-                frame,
-                Rect {
-                    y,
-                    height: 1,
-                    ..figures_area
-                },
-                f,
-                cx,
-            );
-        }
-    }
-}
-
-impl OverviewScreen {
-    fn render_figure(&self, frame: &mut Frame, row: Rect, f: &Figure, cx: &Cx) {
-        let theme = &cx.env.theme;
-        let label_w = (row.width / 3).min(16);
-        // The value whole (the sparkline narrows or goes), never cut.
-        let display = text::cleaned(&f.display);
-        let display_w = u16::try_from(Span::raw(display.as_str()).width()).unwrap_or(u16::MAX);
-        let value_w = (row.width.saturating_sub(label_w) * 2 / 3)
-            .min(26)
-            .max(display_w)
-            .min(row.width.saturating_sub(label_w + 1));
-        let [label, value, spark] = Layout::horizontal([
-            Constraint::Length(label_w),
-            Constraint::Length(value_w),
+        let [notes_area, panes_area] = Layout::vertical([
+            Constraint::Length(u16::try_from(notes.len()).unwrap_or(0)),
             Constraint::Min(0),
         ])
-        .spacing(1)
-        .areas(row);
-        frame.render_widget(Paragraph::new(text::span(&f.label, theme.muted())), label);
-        frame.render_widget(
-            Paragraph::new(Span::styled(display, theme.level(f.level))),
-            value,
-        );
-        if spark.width >= 4 {
-            if let Some(s) = self.series.get(f.key) {
-                let inner = Rect {
-                    x: spark.x + 1,
-                    width: spark.width - 1,
-                    ..spark
-                };
-                s.render(frame, inner, theme.level(f.level));
-            }
+        .areas(area);
+        frame.render_widget(Paragraph::new(notes), notes_area);
+        let figures = ov.figures(&cx.context.thresholds);
+        let data = Data {
+            overview: ov,
+            figures: &figures,
+            series: &self.series,
+            audit: &self.audit,
+        };
+        let shown: Vec<_> = PANES
+            .iter()
+            .filter(|p| p.shown(cx))
+            .map(|p| (*p, p.rows(&data)))
+            .collect();
+        for (i, rect) in pane::layout(panes_area, &shown) {
+            let p = shown[i].0;
+            let inner = pane::frame_pane(frame, rect, p, cx);
+            p.render(frame, inner, &data, cx);
         }
     }
 }
