@@ -56,6 +56,9 @@ fn cockpit_shows_every_pane_when_there_is_room() {
         "HGETALL session:9f2c",
         "pid 4250 app (api)",
         "tenants.suspend acme",
+        "Keys expiring",
+        "17 expire within 14 days",
+        "sk_live_a1B2c3D4 billing sync tenant 42",
     ] {
         assert!(s.contains(want), "missing {want:?}:\n{s}");
     }

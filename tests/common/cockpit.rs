@@ -8,6 +8,7 @@ use opsdeck::cache::window::Window;
 use opsdeck::config::Thresholds;
 use opsdeck::health::hot::TopSession;
 use opsdeck::health::overview::{Overview, PgHealth, RedisHealth, SessionStates};
+use opsdeck::keys::{Expiring, KeyRow, KeyState};
 use opsdeck::tui::app::App;
 use opsdeck::tui::env::Env;
 use opsdeck::tui::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
@@ -165,6 +166,32 @@ pub fn audit_entries() -> Vec<AuditEntry> {
     .collect()
 }
 
+/// Two keys of 17 expiring within the 14-day window, the soonest first.
+pub fn expiring_keys() -> Expiring {
+    let key = |id: &str, prefix: &str, name: &str, days: i64| KeyRow {
+        id: id.into(),
+        tenant_id: "42".into(),
+        name: Some(name.into()),
+        prefix: Some(prefix.into()),
+        scopes: Vec::new(),
+        created_at: Some(at(0).to_rfc3339()),
+        expires_at: Some((at(0) + chrono::Duration::days(days)).to_rfc3339()),
+        last_used_at: None,
+        revoked_at: None,
+        replaced_by: None,
+        created_by: None,
+        state: KeyState::Expiring,
+    };
+    Expiring {
+        window_days: 14,
+        count: 17,
+        first: vec![
+            key("7", "sk_live_a1B2c3D4", "billing sync", 2),
+            key("9", "sk_live_Zz9Yy8Xx", "ci deploy", 5),
+        ],
+    }
+}
+
 /// An app on an overview that has seen twelve snapshots, connected.
 pub fn app(theme: &str, size: (u16, u16), read_only: bool) -> App {
     app_with(theme, size, read_only, true)
@@ -194,6 +221,7 @@ pub fn app_on(theme: &str, size: (u16, u16), ctx: ContextInfo, snapshots: Vec<Ov
             screen.apply(s, &cx);
         }
         screen.set_audit(Ok(audit_entries()));
+        screen.set_keys(Ok(Some(expiring_keys())));
     }
     let (mut app, _) = App::with_screen(env, ctx, now, size, Box::new(screen));
     app.update(Msg::Connected(Ok(ConnInfo {

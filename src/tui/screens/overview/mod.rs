@@ -10,6 +10,7 @@ pub mod panes;
 use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::audit::AuditEntry;
 use crate::health::overview::{self, Overview};
+use crate::keys::store::{self as keys_store, Expiring};
 use crate::tui::cmd::Cmd;
 use crate::tui::keymap::{def, ActionDef};
 use crate::tui::msg::Msg as AppMsg;
@@ -43,6 +44,7 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
     ),
     def(Action::Open(ScreenId::Cache), "open_cache", "cache", "c"),
     def(Action::Open(ScreenId::Audit), "open_audit", "audit", "a"),
+    def(Action::Open(ScreenId::Keys), "open_keys", "api keys", "K"),
 ];
 
 #[derive(Debug)]
@@ -51,6 +53,7 @@ pub enum Msg {
         gen: u64,
         result: crate::Result<Box<Overview>>,
         audit: Result<Vec<AuditEntry>, String>,
+        keys: Result<Option<Expiring>, String>,
     },
 }
 
@@ -59,6 +62,7 @@ pub struct OverviewScreen {
     gen: u64,
     current: Option<Overview>,
     audit: Result<Vec<AuditEntry>, String>,
+    keys: Result<Option<Expiring>, String>,
     series: BTreeMap<&'static str, Series>,
     /// A collection is running: refreshes wait for it instead of piling up
     /// (a slow server must not have every tick cancel the one before).
@@ -78,6 +82,7 @@ impl OverviewScreen {
             gen: 0,
             current: None,
             audit: Ok(Vec::new()),
+            keys: Ok(None),
             series: BTreeMap::new(),
             in_flight: false,
         }
@@ -109,11 +114,20 @@ impl OverviewScreen {
                     v.truncate(panes::audit::LATEST);
                     Ok::<_, crate::Error>(v)
                 };
-                let (result, audit) = tokio::join!(overview::collect(s), audit);
+                let keys = async {
+                    if !s.has_pg() {
+                        return Ok(None);
+                    }
+                    let pg = s.pg().await?;
+                    let (map, settings) = (&s.ctx.schema, &s.ctx.api_keys);
+                    keys_store::expiring(&pg, map, settings, panes::keys::FIRST).await
+                };
+                let (result, audit, keys) = tokio::join!(overview::collect(s), audit, keys);
                 AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded {
                     gen,
                     result: result.map(Box::new),
                     audit: audit.map_err(|e| e.to_string()),
+                    keys: keys.map_err(|e| e.to_string()),
                 }))
             },
         )]
@@ -141,6 +155,11 @@ impl OverviewScreen {
     pub fn set_audit(&mut self, audit: Result<Vec<AuditEntry>, String>) {
         self.audit = audit;
     }
+
+    /// The keys pane's figure.
+    pub fn set_keys(&mut self, keys: Result<Option<Expiring>, String>) {
+        self.keys = keys;
+    }
 }
 
 impl Screen for OverviewScreen {
@@ -164,7 +183,13 @@ impl Screen for OverviewScreen {
     }
 
     fn update(&mut self, msg: ScreenMsg, cx: &Cx) -> Vec<Cmd> {
-        let ScreenMsg::Overview(Msg::Loaded { gen, result, audit }) = msg else {
+        let ScreenMsg::Overview(Msg::Loaded {
+            gen,
+            result,
+            audit,
+            keys,
+        }) = msg
+        else {
             return Vec::new();
         };
         if gen != self.gen {
@@ -172,6 +197,7 @@ impl Screen for OverviewScreen {
         }
         self.in_flight = false;
         self.audit = audit;
+        self.keys = keys;
         match result {
             Ok(snapshot) => self.apply(*snapshot, cx),
             Err(e) => self.state = LoadState::Error(e.to_string()),
@@ -232,6 +258,7 @@ impl Screen for OverviewScreen {
             figures: &figures,
             series: &self.series,
             audit: &self.audit,
+            keys: &self.keys,
         };
         let shown: Vec<_> = PANES
             .iter()

@@ -13,6 +13,7 @@ use super::panes;
 use super::Action;
 use crate::audit::AuditEntry;
 use crate::health::overview::{Figure, Overview};
+use crate::keys::store::Expiring;
 use crate::tui::screens::{Cx, ScreenAction, ScreenId};
 use crate::tui::widgets::sparkline::Series;
 use ratatui::layout::Rect;
@@ -28,6 +29,8 @@ pub struct Data<'a> {
     pub series: &'a BTreeMap<&'static str, Series>,
     /// The latest audit entries, newest first, or why they could not be read.
     pub audit: &'a Result<Vec<AuditEntry>, String>,
+    /// API keys expiring within the context's window (None: no keys table).
+    pub keys: &'a Result<Option<Expiring>, String>,
 }
 
 /// How wide a pane wants to be: half panes sit side by side when the body
@@ -64,6 +67,7 @@ pub const PANES: &[&dyn Pane] = &[
     &panes::stores::POSTGRES,
     &panes::stores::REDIS,
     &panes::now::Now,
+    &panes::keys::Keys,
     &panes::audit::Audit,
 ];
 

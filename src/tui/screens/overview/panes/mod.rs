@@ -2,6 +2,7 @@
 //! the figure row they share.
 
 pub mod audit;
+pub mod keys;
 pub mod now;
 pub mod stores;
 
