@@ -3,7 +3,7 @@
 //! or as one line from stdin when stdin is not a terminal (scripts, tests).
 
 use super::Global;
-use crate::config::{Config, Paths};
+use crate::config::Paths;
 use crate::conn::credentials;
 use crate::conn::Secret;
 use crate::error::{Error, ExitCode, Result};
@@ -21,7 +21,7 @@ pub struct LoginArgs {
 
 pub async fn run(global: &Global, args: LoginArgs) -> Result<ExitCode> {
     let paths = Paths::discover();
-    let config = Config::load(global.config.as_deref(), &paths)?;
+    let config = global.load_config(&paths)?;
     // Without contexts in the config every run uses the context "default".
     if !(args.context == "default" && config.contexts.is_empty()) {
         config.context(Some(&args.context))?;

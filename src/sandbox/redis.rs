@@ -159,19 +159,25 @@ impl Server {
     /// Starts redis-server in `dir` with `extra` arguments, on a free port
     /// (and a free cluster bus port when `bus` is set), and waits for PING.
     pub async fn spawn(dir: &Path, bus: bool, extra: &[&str]) -> Result<Server> {
-        Server::spawn_with(dir, bus, extra, None).await
+        Server::spawn_with(dir, bus, extra, None, None).await
     }
 
-    /// As [`Server::spawn`]; with `tls` the port speaks only TLS.
+    /// As [`Server::spawn`]; with `tls` the port speaks only TLS, and with
+    /// `fixed` the server takes that port (one attempt) instead of a free one.
     async fn spawn_with(
         dir: &Path,
         bus: bool,
         extra: &[&str],
         tls: Option<&TlsFiles>,
+        fixed: Option<u16>,
     ) -> Result<Server> {
         let log = dir.join("log");
-        for _ in 0..PORT_ATTEMPTS {
-            let port = dirs::free_port()?;
+        let attempts = if fixed.is_some() { 1 } else { PORT_ATTEMPTS };
+        for _ in 0..attempts {
+            let port = match fixed {
+                Some(p) => p,
+                None => dirs::free_port()?,
+            };
             let mut cmd = Command::new("redis-server");
             match tls {
                 Some(files) => cmd.args(files.server_args(port)),
@@ -317,7 +323,7 @@ impl RedisSandbox {
             } else {
                 None
             };
-            Server::spawn_with(&dir, false, &[], files.as_ref()).await
+            Server::spawn_with(&dir, false, &[], files.as_ref(), None).await
         };
         let server = match started.await {
             Ok(s) => s,
@@ -360,6 +366,21 @@ impl RedisSandbox {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Kills the server, as a crash would; [`RedisSandbox::restart`] brings
+    /// it back on the same port, empty.
+    pub fn kill(&mut self) {
+        self.server.stop();
+    }
+
+    /// Starts the server again on the port of the killed one.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.server.stop();
+        let tls = self.server.tls.clone();
+        self.server =
+            Server::spawn_with(&self.dir, false, &[], tls.as_ref(), Some(self.server.port)).await?;
+        record_children(&self.dir, std::slice::from_ref(&self.server))
     }
 }
 
