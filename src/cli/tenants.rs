@@ -427,6 +427,11 @@ async fn set_status(
     key: &str,
     action: StatusAction,
 ) -> Result<ExitCode> {
+    if !session.ctx.read_only {
+        // The change needs Postgres: an unreachable server is its one error
+        // line, not also a warning that the audit's database copy is missing.
+        session.pg().await?;
+    }
     let safety = session.safety().await;
     // Asked before the lookup: a read-only context refuses (exit 3) even when
     // the tenant already has the wanted status or does not exist.

@@ -288,6 +288,16 @@ impl ServerCertVerifier for Verify {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.full => Ok(ServerCertVerified::assertion()),
+            // A CA certificate as the server's that is not one of the pinned
+            // roots: untrusted, whatever webpki calls it. webpki's own error
+            // type is not a dependency here, so its name is read off the text.
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
+                if format!("{e:?}").contains("CaUsedAsEndEntity") =>
+            {
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer,
+                ))
+            }
             other => other,
         }
     }
