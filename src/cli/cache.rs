@@ -480,7 +480,9 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     let plain = !std::io::stderr().is_terminal();
     let mut last_line: Option<std::time::Instant> = None;
     let stop = interrupts.stop().clone();
+    let deleted = std::cell::Cell::new(0);
     let result = cache::invalidate::run(&redis, approved, Throttle::default(), &stop, |p| {
+        deleted.set(p.deleted);
         let text = format!(
             "deleted {} keys ({} scanned, {} batches) on {}",
             p.deleted, p.scanned, p.batches, p.node
@@ -494,6 +496,14 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     })
     .await;
     bar.finish_and_clear();
+    // A run that lost its server says how far it got, as its end record does.
+    let result = result.map_err(|e| match e {
+        Error::Cancelled => e,
+        e => e.with_progress(&format!(
+            "{} keys were deleted before the error",
+            deleted.get()
+        )),
+    });
     if let Ok(done) = &result {
         output::print_item(done, global.output)?;
         if done.cancelled {
