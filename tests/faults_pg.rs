@@ -211,3 +211,64 @@ async fn postgres_stopped_during_a_change_rolls_back_and_audits_an_error() {
         vec![("start".to_string(), None)]
     );
 }
+
+const ROWS: i64 = 1_000_000;
+
+/// `tenants list --output csv` of the whole table, stdout read through a
+/// pipe: the first `first` bytes, then `between`, then the rest.
+fn export_around(s: &System, first: usize, between: impl FnOnce()) -> (Option<i32>, Vec<u8>, String) {
+    use std::io::Read;
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("OPSDECK_HOME", s.home())
+        .args(["tenants", "list", "--output", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut out = vec![0; first];
+    stdout.read_exact(&mut out).unwrap();
+    between();
+    stdout.read_to_end(&mut out).unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (child.wait().unwrap().code(), out, err)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_during_a_million_row_csv_export_never_exits_0_with_a_partial_file() {
+    let s = System::start("", "").await;
+    s.client()
+        .await
+        .batch_execute(&format!(
+            "INSERT INTO billing.orgs SELECT g, 'org-' || g, 'Org, \"' || g || '\"', 'on'
+             FROM generate_series(100, {}) g",
+            ROWS + 97
+        ))
+        .await
+        .unwrap();
+    let (code, out, err) = export_around(&s, 1 << 20, || s.sb.stop());
+    assert_ne!(code, Some(0), "a cut export must not look complete: {err}");
+    assert_eq!(code, Some(4), "{err}");
+    assert!(
+        err.trim_end().lines().last().unwrap_or_default().starts_with("opsdeck: error:"),
+        "{err}"
+    );
+    assert_eq!(out.last(), Some(&b'\n'), "the output ends on a whole line");
+    let mut rows = csv::Reader::from_reader(out.as_slice());
+    let fields = rows.headers().unwrap().len();
+    let mut n = 0;
+    for r in rows.records() {
+        assert_eq!(r.unwrap().len(), fields, "every row whole");
+        n += 1;
+    }
+    assert!(n > 0 && n < ROWS, "{n} rows before the cut");
+
+    s.sb.restart().await.unwrap();
+    let (code, out, err) = export_around(&s, 1, || {});
+    assert_eq!(code, Some(0), "{err}");
+    let lines = out.iter().filter(|&&b| b == b'\n').count() as i64;
+    assert_eq!(lines, ROWS + 1, "every row and the header after the restart");
+}
