@@ -92,6 +92,20 @@ impl Tui {
         std::thread::sleep(Duration::from_millis(120));
     }
 
+    /// Resizes the pty (the kernel sends SIGWINCH to opsdeck) and the
+    /// screen model that parses its output.
+    /// Output drawn for the old size is parsed first; anything still in
+    /// flight lands on the new size, which the program's redraw after
+    /// SIGWINCH then paints over.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.pump();
+        self.parser.set_size(rows, cols);
+        self.pty
+            .get_process_mut()
+            .set_window_size(cols, rows)
+            .expect("resize the pty");
+    }
+
     /// The pid of opsdeck, the shell's child.
     pub fn opsdeck_pid(&self) -> i32 {
         let sh = self.pty.get_process().pid().as_raw();
