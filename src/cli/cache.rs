@@ -2,7 +2,7 @@
 //! `crate::cache`. Keys stream to stdout page by page; progress and notes go
 //! to stderr.
 
-use super::interrupt::Interrupts;
+use super::interrupt::{self, Interrupts};
 use super::output::{self, Format};
 use super::{confirm, Global};
 use crate::cache::{self, CacheStats, Deletion, KeyEntry, KeyValue, KeysOptions, Plan, Throttle};
@@ -340,13 +340,21 @@ async fn keys(global: &Global, session: &Session, opts: &KeysOptions) -> Result<
     let mut closed = false;
     let result = match w.start() {
         Ok(()) => {
-            cache::keys(&redis, opts, |page| {
+            let listed = interrupt::until_signal(cache::keys(&redis, opts, |page| {
                 w.page(page).map_err(|e| {
                     closed = e.kind() == std::io::ErrorKind::BrokenPipe;
                     out_err(e)
                 })
-            })
-            .await
+            }))
+            .await?;
+            match listed {
+                Ok(r) => r,
+                Err(sig) => {
+                    // Pages are flushed whole; this writes what a page left.
+                    let _ = w.out.flush();
+                    interrupt::exit_stopped_read(sig)
+                }
+            }
         }
         Err(e) => {
             closed = e.kind() == std::io::ErrorKind::BrokenPipe;

@@ -1,6 +1,6 @@
 //! `opsdeck tenants list|show|suspend|resume|lint`.
 
-use super::interrupt::Interrupts;
+use super::interrupt::{self, Interrupts};
 use super::output::{self, Format, Tabular};
 use super::{confirm, Global};
 use crate::error::{Error, ExitCode, Result};
@@ -151,12 +151,20 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
         ..ListQuery::default()
     };
     if global.output == Format::Table {
-        return list_table(&pg, map, q).await;
+        return interrupt::until_signal(list_table(&pg, map, q))
+            .await?
+            .unwrap_or_else(|sig| interrupt::exit_stopped_read(sig));
     }
-    let done = match global.output {
-        Format::Csv => write_csv(tenants::stream::csv(&pg, map, &q, a.limit).await?, a.limit).await,
-        _ => write_json(tenants::stream::rows(&pg, map, &q, a.limit).await?, a.limit).await,
-    };
+    let done = interrupt::until_signal(async {
+        match global.output {
+            Format::Csv => {
+                write_csv(tenants::stream::csv(&pg, map, &q, a.limit).await?, a.limit).await
+            }
+            _ => write_json(tenants::stream::rows(&pg, map, &q, a.limit).await?, a.limit).await,
+        }
+    })
+    .await?
+    .unwrap_or_else(|sig| interrupt::exit_stopped_read(sig));
     let next_id = match done {
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             return Ok(ExitCode::Ok)
