@@ -1,10 +1,12 @@
 //! Deleting keys with UNLINK (the value is freed off the main thread, so a big
 //! key does not stall Redis), batched the way each topology allows.
 
+use super::support::{as_error, as_int, pipeline_values};
 use crate::conn::redis::Redis;
 use crate::error::Result;
 use futures_util::future::try_join_all;
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::Value;
 
 /// Deletes keys that live on the node behind `conn`. A single node takes one
 /// multi-key UNLINK; a cluster node rejects keys of different slots in one
@@ -27,6 +29,68 @@ pub async fn unlink_on_node<C: ConnectionLike>(
     }
     let counts: Vec<u64> = pipe.query_async(conn).await?;
     Ok(counts.iter().sum())
+}
+
+/// Deletes keys found on a cluster master, one UNLINK per key pipelined on
+/// `conn`, following the replies that say a key's slot is moving (ASK: to
+/// the importing node, after ASKING) or has moved (MOVED) to the node they
+/// name, as a cluster client would. Each key is counted where it was found.
+pub async fn unlink_following(
+    redis: &Redis,
+    conn: &mut ConnectionManager,
+    keys: &[Vec<u8>],
+) -> Result<u64> {
+    let mut deleted = 0;
+    let mut pending: Vec<Vec<u8>> = keys.to_vec();
+    let mut at = conn.clone();
+    let mut asking = false;
+    // A key can move at most once more while it is being followed.
+    for _ in 0..3 {
+        if pending.is_empty() {
+            break;
+        }
+        let mut pipe = redis::pipe();
+        for k in &pending {
+            if asking {
+                pipe.cmd("ASKING").ignore();
+            }
+            pipe.cmd("UNLINK").arg(k);
+        }
+        let replies = pipeline_values(&mut at, &pipe).await?;
+        let mut redirected: Option<(String, bool)> = None;
+        let mut next = Vec::new();
+        for (k, r) in pending
+            .iter()
+            .zip(replies.iter().filter(|v| !matches!(v, Value::Okay)))
+        {
+            match as_error(r) {
+                None => deleted += as_int(r).unwrap_or(0) as u64,
+                Some(e) => match e.redirect_node() {
+                    Some((addr, _)) => {
+                        redirected = Some((addr.to_string(), e.kind() == redis::ErrorKind::Ask));
+                        next.push(k.clone());
+                    }
+                    None => return Err(e.into()),
+                },
+            }
+        }
+        let Some((addr, ask)) = redirected else {
+            break;
+        };
+        let node = redis
+            .masters()
+            .iter()
+            .find(|n| n.addr.split(' ').next() == Some(addr.as_str()))
+            .ok_or_else(|| {
+                crate::error::Error::server(format!(
+                    "redis sent a key to {addr}, which is not one of the cluster's masters; run the command again"
+                ))
+            })?;
+        at = node.conn.clone();
+        asking = ask;
+        pending = next;
+    }
+    Ok(deleted)
 }
 
 /// Deletes keys that may live on any node (tag members, `cache del` args).
