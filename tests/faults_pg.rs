@@ -11,7 +11,6 @@ use faults_support::{
     hinted_commands_exist, no_start_without_end, one_error_line, start_and_end, System,
 };
 use opsdeck::sandbox::{PgOptions, PgSandbox};
-use std::process::{Command, Stdio};
 
 /// `opsdeck --pg URL tenants list` with `env`: (exit code, stderr).
 fn list_with(url: &str, env: &[(&str, &str)]) -> (i32, String) {
@@ -38,7 +37,9 @@ async fn checking_server(method: &str) -> PgSandbox {
     c.batch_execute("CREATE ROLE app LOGIN PASSWORD 's3cret-pw'")
         .await
         .unwrap();
-    c.batch_execute("CREATE DATABASE appdb OWNER app").await.unwrap();
+    c.batch_execute("CREATE DATABASE appdb OWNER app")
+        .await
+        .unwrap();
     std::fs::write(
         sb.data_dir().join("pg_hba.conf"),
         format!("local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 {method}\n"),
@@ -47,7 +48,10 @@ async fn checking_server(method: &str) -> PgSandbox {
     c.batch_execute("SELECT pg_reload_conf()").await.unwrap();
     let url = format!("postgres://app@127.0.0.1:{}/appdb", sb.port());
     for _ in 0..200 {
-        if tokio_postgres::connect(&url, tokio_postgres::NoTls).await.is_err() {
+        if tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .is_err()
+        {
             return sb;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -77,7 +81,10 @@ async fn wrong_passwords_are_one_line_exit_4_without_the_password() {
             .connect("postgres")
             .await
             .unwrap()
-            .query_one("SELECT left(rolpassword, 3) FROM pg_authid WHERE rolname = 'app'", &[])
+            .query_one(
+                "SELECT left(rolpassword, 3) FROM pg_authid WHERE rolname = 'app'",
+                &[],
+            )
             .await
             .unwrap()
             .get(0);
@@ -181,29 +188,28 @@ const SLOW_HOOK: &str = "SELECT pg_sleep(60)";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_during_a_change_rolls_back_and_audits_an_error() {
     let s = System::start("", &format!("suspend_hooks = [\"{SLOW_HOOK}\"]")).await;
-    let child = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("OPSDECK_HOME", s.home())
-        .args(["tenants", "suspend", "acme", "--yes"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn(s.home(), &["tenants", "suspend", "acme", "--yes"]);
     s.wait_for_query(SLOW_HOOK).await;
     s.sb.stop();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(
-        err.lines().last().unwrap_or_default().starts_with("opsdeck: error:"),
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("opsdeck: error:"),
         "{err}"
     );
     assert!(err.contains("closed") || err.contains("terminat"), "{err}");
     let end = start_and_end(s.home(), "tenants.suspend");
     assert_eq!(end["outcome"], "error", "{end}");
     s.sb.restart().await.unwrap();
-    assert_eq!(s.state_of(7).await, "on", "the transaction died with the server");
+    assert_eq!(
+        s.state_of(7).await,
+        "on",
+        "the transaction died with the server"
+    );
     // The database copy could not be written while the server was down:
     // it has the start only, and the local file the whole story.
     assert_eq!(
@@ -216,24 +222,25 @@ const ROWS: i64 = 1_000_000;
 
 /// `tenants list --output csv` of the whole table, stdout read through a
 /// pipe: the first `first` bytes, then `between`, then the rest.
-fn export_around(s: &System, first: usize, between: impl FnOnce()) -> (Option<i32>, Vec<u8>, String) {
+fn export_around(
+    s: &System,
+    first: usize,
+    between: impl FnOnce(),
+) -> (Option<i32>, Vec<u8>, String) {
     use std::io::Read;
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("OPSDECK_HOME", s.home())
-        .args(["tenants", "list", "--output", "csv"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(s.home(), &["tenants", "list", "--output", "csv"]);
     let mut stdout = child.stdout.take().unwrap();
     let mut out = vec![0; first];
     stdout.read_exact(&mut out).unwrap();
     between();
     stdout.read_to_end(&mut out).unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (child.wait().unwrap().code(), out, err)
 }
 
@@ -253,7 +260,11 @@ async fn a_restart_during_a_million_row_csv_export_never_exits_0_with_a_partial_
     assert_ne!(code, Some(0), "a cut export must not look complete: {err}");
     assert_eq!(code, Some(4), "{err}");
     assert!(
-        err.trim_end().lines().last().unwrap_or_default().starts_with("opsdeck: error:"),
+        err.trim_end()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("opsdeck: error:"),
         "{err}"
     );
     assert_eq!(out.last(), Some(&b'\n'), "the output ends on a whole line");
@@ -270,5 +281,9 @@ async fn a_restart_during_a_million_row_csv_export_never_exits_0_with_a_partial_
     let (code, out, err) = export_around(&s, 1, || {});
     assert_eq!(code, Some(0), "{err}");
     let lines = out.iter().filter(|&&b| b == b'\n').count() as i64;
-    assert_eq!(lines, ROWS + 1, "every row and the header after the restart");
+    assert_eq!(
+        lines,
+        ROWS + 1,
+        "every row and the header after the restart"
+    );
 }

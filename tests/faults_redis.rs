@@ -8,7 +8,6 @@ mod faults_support;
 use common::home;
 use faults_support::{local_records, no_start_without_end, one_error_line};
 use opsdeck::sandbox::RedisSandbox;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn run(home: &std::path::Path, url: &str, args: &[&str]) -> (i32, String, String) {
@@ -75,21 +74,28 @@ async fn redis_killed_during_invalidate_audits_the_keys_deleted_before_the_loss(
     }
     assert_eq!(dbsize(&mut c).await, N);
     let h = home();
-    let child = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("OPSDECK_HOME", h.path())
-        .args(["--redis", &sb.url(), "--output", "json"])
-        .args(["cache", "invalidate", "--pattern", "big:*", "--yes"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn(
+        h.path(),
+        &[
+            "--redis",
+            &sb.url(),
+            "--output",
+            "json",
+            "cache",
+            "invalidate",
+            "--pattern",
+            "big:*",
+            "--yes",
+        ],
+    );
     // Kill the server once a good part is gone.
     let started = Instant::now();
     let mut left = N;
     while left > N * 3 / 4 {
-        assert!(started.elapsed() < Duration::from_secs(60), "deletion never progressed");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "deletion never progressed"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
         left = dbsize(&mut c).await;
     }
@@ -99,8 +105,14 @@ async fn redis_killed_during_invalidate_audits_the_keys_deleted_before_the_loss(
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(out.stdout.is_empty(), "no result printed as if complete");
     let last = err.trim_end().lines().last().unwrap_or_default();
-    assert!(last.starts_with("opsdeck: error: cannot connect to redis"), "{err}");
-    assert!(last.contains("keys were deleted before"), "says how far it got: {err}");
+    assert!(
+        last.starts_with("opsdeck: error: cannot connect to redis"),
+        "{err}"
+    );
+    assert!(
+        last.contains("keys were deleted before"),
+        "says how far it got: {err}"
+    );
 
     let recs = local_records(h.path(), "cache.invalidate");
     assert_eq!(recs.len(), 2, "{recs:#?}");
@@ -110,6 +122,12 @@ async fn redis_killed_during_invalidate_audits_the_keys_deleted_before_the_loss(
     let deleted = end["detail"]["done"]["deleted"].as_u64().expect("a count");
     // At least what was gone when last seen (less a batch in flight), and
     // never more than there were.
-    assert!(deleted + 500 >= N - left && deleted < N, "{deleted} vs {left} left: {end}");
-    assert!(last.contains(&format!("{deleted} keys were deleted before")), "{err}");
+    assert!(
+        deleted + 500 >= N - left && deleted < N,
+        "{deleted} vs {left} left: {end}"
+    );
+    assert!(
+        last.contains(&format!("{deleted} keys were deleted before")),
+        "{err}"
+    );
 }

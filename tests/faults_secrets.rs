@@ -54,7 +54,10 @@ fn secrets_readable_by_others_warn_on_every_command() {
             w[0].contains(&file) && w[0].contains("mode 644") && w[0].contains("chmod 600"),
             "{args:?}: {err}"
         );
-        assert!(!err.contains("hunter2") && !err.contains("hunter3"), "{err}");
+        assert!(
+            !err.contains("hunter2") && !err.contains("hunter3"),
+            "{err}"
+        );
     }
     // Private again: no warning.
     config_with(h.path(), text, 0o600);

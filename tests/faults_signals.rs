@@ -11,7 +11,6 @@ mod faults_support;
 use faults_support::System;
 use opsdeck::sandbox::RedisSandbox;
 use std::io::Read;
-use std::process::{Command, Stdio};
 
 const SIGNALS: [(&str, i32, &str); 3] = [
     ("INT", 2, "interrupted"),
@@ -22,43 +21,52 @@ const SIGNALS: [(&str, i32, &str); 3] = [
 /// Runs opsdeck with `args`, reads 64 KiB of its stdout, sends `sig`, then
 /// reads the rest: (exit code, stdout, stderr).
 fn signalled(home: &std::path::Path, args: &[&str], sig: &str) -> (Option<i32>, Vec<u8>, String) {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("OPSDECK_HOME", home)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(home, args);
     let mut stdout = child.stdout.take().unwrap();
     let mut out = vec![0; 64 * 1024];
     stdout.read_exact(&mut out).unwrap();
-    let ok = Command::new("kill")
-        .args([&format!("-{sig}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    common::kill(child.id(), sig);
     stdout.read_to_end(&mut out).unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (child.wait().unwrap().code(), out, err)
 }
 
 /// Exit 128+n, the last stderr line says the listing stopped, the output
 /// ends on a whole line (a JSON array's elements end at their `}`, the
 /// newline comes with the next); returns its lines.
-fn stopped(what: &str, (code, out, err): (Option<i32>, Vec<u8>, String), n: i32, name: &str) -> Vec<String> {
+fn stopped(
+    what: &str,
+    (code, out, err): (Option<i32>, Vec<u8>, String),
+    n: i32,
+    name: &str,
+) -> Vec<String> {
     assert_eq!(code, Some(128 + n), "{what}: {err}");
     let last = err.trim_end().lines().last().unwrap_or_default();
     assert!(
         last.starts_with(&format!("opsdeck: {name}: stopped;")) && last.contains("not the whole"),
         "{what}: {err}"
     );
-    let end = if what == "json" { &b"}"[..] } else { &b"\n"[..] };
-    assert!(out.ends_with(end), "{what}: ends on a whole line: {:?}", &out[out.len() - 40..]);
-    String::from_utf8(out).unwrap().lines().map(str::to_string).collect()
+    let end = if what == "json" {
+        &b"}"[..]
+    } else {
+        &b"\n"[..]
+    };
+    assert!(
+        out.ends_with(end),
+        "{what}: ends on a whole line: {:?}",
+        &out[out.len() - 40..]
+    );
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// CSV rows all have the header's number of fields; fewer than `all`.
@@ -77,8 +85,8 @@ fn whole_csv(what: &str, lines: &[String], all: usize) {
 fn whole_json(what: &str, lines: &[String], all: usize) {
     assert_eq!(lines[0], "[", "{what}");
     for l in &lines[1..] {
-        let v: serde_json::Value =
-            serde_json::from_str(l.trim().trim_end_matches(',')).unwrap_or_else(|e| panic!("{what}: {e}: {l}"));
+        let v: serde_json::Value = serde_json::from_str(l.trim().trim_end_matches(','))
+            .unwrap_or_else(|e| panic!("{what}: {e}: {l}"));
         assert!(v.is_object(), "{what}: {l}");
     }
     assert!(lines.len() - 1 < all, "{what}");
@@ -99,9 +107,17 @@ async fn signals_stop_a_streaming_tenants_list_between_rows() {
         .unwrap();
     for (sig, n, name) in SIGNALS {
         let csv = signalled(s.home(), &["tenants", "list", "--output", "csv"], sig);
-        whole_csv(&format!("csv SIG{sig}"), &stopped("csv", csv, n, name), ROWS);
+        whole_csv(
+            &format!("csv SIG{sig}"),
+            &stopped("csv", csv, n, name),
+            ROWS,
+        );
         let json = signalled(s.home(), &["tenants", "list", "--output", "json"], sig);
-        whole_json(&format!("json SIG{sig}"), &stopped("json", json, n, name), ROWS);
+        whole_json(
+            &format!("json SIG{sig}"),
+            &stopped("json", json, n, name),
+            ROWS,
+        );
         let table = signalled(s.home(), &["tenants", "list", "--limit", "1000000"], sig);
         let lines = stopped("table", table, n, name);
         assert!(lines.len() < ROWS, "table SIG{sig}");
@@ -129,12 +145,28 @@ async fn signals_stop_cache_keys_between_keys() {
     let h = common::home();
     let url = sb.url();
     for (sig, n, name) in SIGNALS {
-        let keys = ["--redis", &url, "cache", "keys", "--pattern", "big:*", "--limit", "1000000"];
+        let keys = [
+            "--redis",
+            &url,
+            "cache",
+            "keys",
+            "--pattern",
+            "big:*",
+            "--limit",
+            "1000000",
+        ];
         let lines = stopped("lines", signalled(h.path(), &keys, sig), n, name);
-        assert!(lines.len() < KEYS && lines.iter().all(|k| k.starts_with("big:")), "SIG{sig}");
+        assert!(
+            lines.len() < KEYS && lines.iter().all(|k| k.starts_with("big:")),
+            "SIG{sig}"
+        );
         let mut csv = keys.to_vec();
         csv.extend(["--output", "csv"]);
-        whole_csv(&format!("csv SIG{sig}"), &stopped("csv", signalled(h.path(), &csv, sig), n, name), KEYS);
+        whole_csv(
+            &format!("csv SIG{sig}"),
+            &stopped("csv", signalled(h.path(), &csv, sig), n, name),
+            KEYS,
+        );
         let mut json = keys.to_vec();
         json.extend(["--output", "json"]);
         let lines = stopped("json", signalled(h.path(), &json, sig), n, name);

@@ -21,7 +21,12 @@ fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let ok = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
         .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -51,8 +56,11 @@ async fn tls_server(cert: &Path, key: &Path) -> PgSandbox {
     std::fs::copy(cert, data.join("server.crt")).unwrap();
     std::fs::copy(key, data.join("server.key")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(data.join("server.key"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        data.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     if opsdeck::sandbox::dirs::is_root() {
         let ok = Command::new("chown")
             .arg("postgres:")
@@ -101,7 +109,11 @@ fn opsdeck_on(home: &Path, conn: &str) -> (i32, String) {
 /// Whether psql connects with `conn` and sees TLS in use.
 fn psql_connects(conn: &str) -> bool {
     let out = Command::new("psql")
-        .args([conn, "-XAtc", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"])
+        .args([
+            conn,
+            "-XAtc",
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ])
         .output()
         .unwrap();
     out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "t"
@@ -135,7 +147,10 @@ async fn a_pinned_self_signed_certificate_works_as_with_psql() {
         .await
         .unwrap();
     let ssl: bool = pg
-        .row("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+        .row(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);

@@ -7,30 +7,10 @@
 mod common;
 mod faults_support;
 
-use common::pty::Tui;
+use common::kill;
+use common::pty::{modes_restored, Tui};
 use faults_support::{local_records, no_start_without_end, System};
 use opsdeck::sandbox::RedisSandbox;
-use std::process::Command;
-
-/// True when `stty -a` shows canonical mode and echo on.
-fn modes_restored(stty: &str) -> bool {
-    let words: Vec<&str> = stty
-        .split(|c: char| c.is_whitespace() || c == ';')
-        .collect();
-    words.contains(&"icanon")
-        && words.contains(&"echo")
-        && !words.contains(&"-icanon")
-        && !words.contains(&"-echo")
-}
-
-fn kill(pid: i32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{sig} {pid}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_and_restarted_under_the_console_reconnects() {
@@ -50,7 +30,9 @@ async fn postgres_stopped_and_restarted_under_the_console_reconnects() {
     });
     // The tenants screen works on the new session.
     tui.send(":tenants\r");
-    tui.wait_for("the tenants list", |s| s.contains("Other") && s.contains("Acme"));
+    tui.wait_for("the tenants list", |s| {
+        s.contains("Other") && s.contains("Acme")
+    });
     tui.send("q");
     let (out, code, stty) = tui.finish();
     assert_eq!(code, 0, "{out:?}");
@@ -63,12 +45,19 @@ async fn redis_stopped_and_restarted_under_the_console_reconnects() {
     let h = common::home();
     common::write_config(
         h.path(),
-        &format!("[tui]\nrefresh_secs = 1\n[contexts.r]\nredis = \"{}\"\n", sb.url()),
+        &format!(
+            "[tui]\nrefresh_secs = 1\n[contexts.r]\nredis = \"{}\"\n",
+            sb.url()
+        ),
     );
     let mut tui = Tui::spawn(h.path(), &["--no-color"]);
-    tui.wait_for("the overview, up", |s| s.contains("Redis memory") && s.contains("● up"));
+    tui.wait_for("the overview, up", |s| {
+        s.contains("Redis memory") && s.contains("● up")
+    });
     sb.kill();
-    tui.wait_for("the loss", |s| s.contains("✖ lost") && s.contains("connection lost"));
+    tui.wait_for("the loss", |s| {
+        s.contains("✖ lost") && s.contains("connection lost")
+    });
     sb.restart().await.unwrap();
     tui.wait_for("the reconnect", |s| {
         s.contains("● up") && s.contains("reconnected")
@@ -143,9 +132,14 @@ async fn signals_to_the_console_with_a_popup_open_exit_128_plus_n_restored() {
     for (sig, n) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
         let mut tui = confirming(&s);
         tui.resize(40, 12);
-        kill(tui.opsdeck_pid(), sig);
+        kill(tui.opsdeck_pid() as u32, sig);
         let (out, code, stty) = tui.finish();
-        assert_eq!(code, 128 + n, "SIG{sig}: {}", &out[out.len().saturating_sub(300)..]);
+        assert_eq!(
+            code,
+            128 + n,
+            "SIG{sig}: {}",
+            &out[out.len().saturating_sub(300)..]
+        );
         assert!(!out.contains("panicked"), "SIG{sig}");
         assert!(modes_restored(&stty), "SIG{sig}: {stty}");
         assert!(

@@ -278,32 +278,49 @@ async fn read_slot(
     let mut seen = HashSet::new();
     let mut keys = Vec::new();
     let mut first = None;
-    for addr in &order {
-        let Some(node) = masters.iter().find(|n| host_port(n) == addr) else {
-            continue;
-        };
-        let mut conn = node.conn.clone();
-        first.get_or_insert_with(|| conn.clone());
-        let n: u64 = redis::cmd("CLUSTER")
-            .arg("COUNTKEYSINSLOT")
-            .arg(slot)
-            .query_async(&mut conn)
-            .await?;
-        if n > 0 {
-            let found: Vec<Vec<u8>> = redis::cmd("CLUSTER")
-                .arg("GETKEYSINSLOT")
-                .arg(slot)
-                .arg(n)
-                .query_async(&mut conn)
-                .await?;
-            for k in found {
+    // Rounds until one finds nothing new. GETKEYSINSLOT returns at most the
+    // count asked for: on the importing side, keys arriving between the
+    // count and the read can push keys it already had out of the reply
+    // (seen here: 20 keys twice, 20 others missing); the next round has them.
+    for _ in 0..SLOT_ROUNDS {
+        let before = keys.len();
+        for addr in &order {
+            let Some(node) = masters.iter().find(|n| host_port(n) == addr) else {
+                continue;
+            };
+            let mut conn = node.conn.clone();
+            first.get_or_insert_with(|| conn.clone());
+            for k in keys_in_slot(&mut conn, slot).await? {
                 if glob_match(pattern, &k) && seen.insert(k.clone()) {
                     keys.push(k);
                 }
             }
         }
+        if keys.len() == before {
+            break;
+        }
     }
     Ok(first.filter(|_| !keys.is_empty()).map(|c| (c, keys)))
+}
+
+/// Rounds of reading a moving slot from both sides.
+const SLOT_ROUNDS: usize = 5;
+
+async fn keys_in_slot(conn: &mut ConnectionManager, slot: u16) -> Result<Vec<Vec<u8>>> {
+    let n: u64 = redis::cmd("CLUSTER")
+        .arg("COUNTKEYSINSLOT")
+        .arg(slot)
+        .query_async(conn)
+        .await?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(redis::cmd("CLUSTER")
+        .arg("GETKEYSINSLOT")
+        .arg(slot)
+        .arg(n)
+        .query_async(conn)
+        .await?)
 }
 
 #[cfg(test)]

@@ -206,13 +206,7 @@ where
                 let addr = scan.addr.clone();
                 sized(scan.conn(), &addr, page, &mut memory_ok, &mut summary.notes).await?
             } else {
-                page.into_iter()
-                    .map(|raw| KeyEntry {
-                        key: escape(&raw),
-                        sizes: None,
-                        raw,
-                    })
-                    .collect()
+                plain(page)
             };
             summary.found += entries.len() as u64;
             sink(&entries)?;
@@ -223,6 +217,16 @@ where
         }
     }
     Ok(summary)
+}
+
+fn plain(keys: Vec<Vec<u8>>) -> Vec<KeyEntry> {
+    keys.into_iter()
+        .map(|raw| KeyEntry {
+            key: escape(&raw),
+            sizes: None,
+            raw,
+        })
+        .collect()
 }
 
 /// [`list`] on a cluster: every master scanned at once, keys of slots that
@@ -248,14 +252,7 @@ where
     {
         keys.truncate(limit - summary.found as usize);
         let entries = match (opts.sizes, moving) {
-            (false, _) => keys
-                .into_iter()
-                .map(|raw| KeyEntry {
-                    key: escape(&raw),
-                    sizes: None,
-                    raw,
-                })
-                .collect(),
+            (false, _) => plain(keys),
             (true, false) => {
                 sized(
                     &mut node,

@@ -105,9 +105,7 @@ impl Interrupts {
 /// Runs `read`, a listing that streams to stdout, until it ends or one of
 /// the signals comes (`Err(n)`). Dropped at an await, the read has written
 /// whole rows only: its writers flush complete rows on drop.
-pub async fn until_signal<T>(
-    read: impl Future<Output = T>,
-) -> Result<std::result::Result<T, i32>> {
+pub async fn until_signal<T>(read: impl Future<Output = T>) -> Result<std::result::Result<T, i32>> {
     let mut signals = Signals::new().map_err(|e| Error::io("cannot listen for signals", e))?;
     Ok(tokio::select! {
         biased;

@@ -1,8 +1,41 @@
 //! Where the CLI's log goes: warnings to stderr by default, more with `-v`,
-//! or everything to `--log-file`. Stdout stays data only.
+//! or everything to `--log-file`. Stdout stays data only. On stderr a log
+//! line reads like every other line opsdeck writes there: `opsdeck: warning: …`.
 
 use super::Global;
+use std::fmt;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
+
+/// `opsdeck: LEVEL: message`, one line.
+struct Prefixed;
+
+impl<S, N> FormatEvent<S, N> for Prefixed
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: format::Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let level = match *event.metadata().level() {
+            Level::ERROR => "error",
+            Level::WARN => "warning",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        write!(writer, "opsdeck: {level}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
 
 pub fn init(global: &Global) {
     let level = match global.verbose {
@@ -29,13 +62,13 @@ pub fn init(global: &Global) {
                     path.display()
                 );
                 builder
-                    .with_ansi(false)
+                    .event_format(Prefixed)
                     .with_writer(std::io::stderr)
                     .try_init()
             }
         },
         None => builder
-            .with_ansi(global.color() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .event_format(Prefixed)
             .with_writer(std::io::stderr)
             .try_init(),
     };

@@ -115,7 +115,8 @@ mod tests {
         (dir, cfg)
     }
 
-    const COMMAND: &str = "[contexts.a]\npg = \"postgres://u@h/db\"\npassword_command = \"pass x\"\n";
+    const COMMAND: &str =
+        "[contexts.a]\npg = \"postgres://u@h/db\"\npassword_command = \"pass x\"\n";
     const PASSWORD: &str = "[contexts.a]\npg = \"postgres://u:pw@h/db\"\n";
     const PLAIN: &str = "[contexts.a]\npg = \"postgres://u@h/db\"\n";
 
@@ -123,7 +124,9 @@ mod tests {
     fn a_password_command_from_a_file_others_may_write_is_refused() {
         for mode in [0o620, 0o602, 0o666, 0o775] {
             let (_d, cfg) = load(COMMAND, mode);
-            let err = cfg.err().unwrap_or_else(|| panic!("mode {mode:o} accepted"));
+            let err = cfg
+                .err()
+                .unwrap_or_else(|| panic!("mode {mode:o} accepted"));
             assert_eq!(err.exit_code(), crate::ExitCode::Usage);
             let msg = err.to_string();
             assert!(
@@ -136,7 +139,10 @@ mod tests {
         for mode in [0o600, 0o400, 0o644] {
             assert!(load(COMMAND, mode).1.is_ok(), "mode {mode:o} refused");
         }
-        assert!(load(PASSWORD, 0o666).1.is_ok(), "no command: only a warning");
+        assert!(
+            load(PASSWORD, 0o666).1.is_ok(),
+            "no command: only a warning"
+        );
     }
 
     #[test]
@@ -150,7 +156,10 @@ mod tests {
     fn secrets_readable_by_others_draw_a_warning() {
         let warning = |text: &str, mode: u32| load(text, mode).1.unwrap().exposure_warning();
         let w = warning(PASSWORD, 0o644).expect("a warning");
-        assert!(w.contains("holds passwords") && w.contains("mode 644"), "{w}");
+        assert!(
+            w.contains("holds passwords") && w.contains("mode 644"),
+            "{w}"
+        );
         let w = warning(COMMAND, 0o640).expect("a warning");
         assert!(w.contains("a password_command"), "{w}");
         assert_eq!(warning(PASSWORD, 0o600), None);

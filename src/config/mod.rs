@@ -240,8 +240,11 @@ mod tests {
             let text = format!("password_command_timeout_secs = {secs}\n");
             let err = Config::parse(&text, Path::new("c.toml")).unwrap_err();
             assert!(
-                err.to_string()
-                    .contains("password_command_timeout_secs = {secs} is out of range: use 1 to 3600".replace("{secs}", &secs.to_string()).as_str()),
+                err.to_string().contains(
+                    "password_command_timeout_secs = {secs} is out of range: use 1 to 3600"
+                        .replace("{secs}", &secs.to_string())
+                        .as_str()
+                ),
                 "{err}"
             );
         }

@@ -386,10 +386,17 @@ mod tests {
     #[tokio::test]
     async fn a_hanging_command_is_stopped_at_the_timeout() {
         let started = std::time::Instant::now();
-        let err = run_command_within("printf 'p%s' art; exec sleep 30", Duration::from_millis(300))
-            .await
-            .unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        let err = run_command_within(
+            "printf 'p%s' art; exec sleep 30",
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
         let msg = err.to_string();
         assert!(
             msg.contains("did not finish within 0.3 s")
@@ -402,14 +409,19 @@ mod tests {
 
     #[tokio::test]
     async fn endless_output_is_cut_and_refused() {
-        let err = run_command_within("head -c 1000000 /dev/zero | base64", Duration::from_secs(10))
-            .await
-            .unwrap_err();
+        let err = run_command_within(
+            "head -c 1000000 /dev/zero | base64",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("printed more than 64 KiB"), "{msg}");
         assert!(!msg.contains("AAAA"), "never the output: {msg}");
         let big = format!("head -c {} /dev/zero | tr '\\0' x", MAX_COMMAND_OUTPUT);
-        let ok = run_command_within(&big, Duration::from_secs(10)).await.unwrap();
+        let ok = run_command_within(&big, Duration::from_secs(10))
+            .await
+            .unwrap();
         assert_eq!(ok.expose().len() as u64, MAX_COMMAND_OUTPUT);
     }
 }

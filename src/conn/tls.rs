@@ -275,7 +275,11 @@ impl ServerCertVerifier for Verify {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        if self.pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+        if self
+            .pinned
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref())
+        {
             return self.pinned_cert(end_entity, server_name, now);
         }
         match self.webpki.verify_server_cert(

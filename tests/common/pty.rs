@@ -12,6 +12,17 @@ pub struct Tui {
     pub raw: Vec<u8>,
 }
 
+/// True when `stty -a` shows canonical mode and echo on (not `-icanon`, `-echo`).
+pub fn modes_restored(stty: &str) -> bool {
+    let words: Vec<&str> = stty
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    words.contains(&"icanon")
+        && words.contains(&"echo")
+        && !words.contains(&"-icanon")
+        && !words.contains(&"-echo")
+}
+
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }

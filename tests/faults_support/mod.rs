@@ -34,7 +34,12 @@ impl System {
             .await
             .unwrap();
         sb.create_database(DB).await.unwrap();
-        sb.connect(DB).await.unwrap().batch_execute(SCHEMA).await.unwrap();
+        sb.connect(DB)
+            .await
+            .unwrap()
+            .batch_execute(SCHEMA)
+            .await
+            .unwrap();
         let home = tempfile::tempdir().unwrap();
         write_config(
             home.path(),
@@ -154,7 +159,10 @@ pub fn start_and_end(home: &Path, action: &str) -> Value {
 /// Every start record in the local audit has its end record.
 pub fn no_start_without_end(home: &Path) {
     let text = std::fs::read_to_string(home.join("data/audit.jsonl")).unwrap_or_default();
-    let recs: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     for start in recs.iter().filter(|r| r["phase"] == "start") {
         assert!(
             recs.iter()
@@ -178,7 +186,9 @@ pub fn hinted_commands_exist(home: &Path, text: &str) {
         let code = text[i + 9..].split('`').next().unwrap_or_default();
         let words: Vec<&str> = code
             .split_whitespace()
-            .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-'))
+            .take_while(|w| {
+                w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-')
+            })
             .collect();
         let mut args = words.clone();
         args.push("--help");
