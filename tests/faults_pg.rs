@@ -8,7 +8,7 @@ mod faults_support;
 
 use common::{home, opsdeck};
 use faults_support::{
-    hinted_commands_exist, no_start_without_end, one_error_line, start_and_end, System,
+    hinted_commands_exist, no_start_without_end, one_error_line, read_around, start_and_end, System,
 };
 use opsdeck::sandbox::{PgOptions, PgSandbox};
 
@@ -219,30 +219,7 @@ async fn postgres_stopped_during_a_change_rolls_back_and_audits_an_error() {
 }
 
 const ROWS: i64 = 1_000_000;
-
-/// `tenants list --output csv` of the whole table, stdout read through a
-/// pipe: the first `first` bytes, then `between`, then the rest.
-fn export_around(
-    s: &System,
-    first: usize,
-    between: impl FnOnce(),
-) -> (Option<i32>, Vec<u8>, String) {
-    use std::io::Read;
-    let mut child = common::spawn(s.home(), &["tenants", "list", "--output", "csv"]);
-    let mut stdout = child.stdout.take().unwrap();
-    let mut out = vec![0; first];
-    stdout.read_exact(&mut out).unwrap();
-    between();
-    stdout.read_to_end(&mut out).unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (child.wait().unwrap().code(), out, err)
-}
+const CSV: &[&str] = &["tenants", "list", "--output", "csv"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_during_a_million_row_csv_export_never_exits_0_with_a_partial_file() {
@@ -256,7 +233,7 @@ async fn a_restart_during_a_million_row_csv_export_never_exits_0_with_a_partial_
         ))
         .await
         .unwrap();
-    let (code, out, err) = export_around(&s, 1 << 20, || s.sb.stop());
+    let (code, out, err) = read_around(s.home(), CSV, 1 << 20, |_| s.sb.stop());
     assert_ne!(code, Some(0), "a cut export must not look complete: {err}");
     assert_eq!(code, Some(4), "{err}");
     assert!(
@@ -278,7 +255,7 @@ async fn a_restart_during_a_million_row_csv_export_never_exits_0_with_a_partial_
     assert!(n > 0 && n < ROWS, "{n} rows before the cut");
 
     s.sb.restart().await.unwrap();
-    let (code, out, err) = export_around(&s, 1, || {});
+    let (code, out, err) = read_around(s.home(), CSV, 1, |_| {});
     assert_eq!(code, Some(0), "{err}");
     let lines = out.iter().filter(|&&b| b == b'\n').count() as i64;
     assert_eq!(

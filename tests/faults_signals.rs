@@ -8,9 +8,8 @@
 mod common;
 mod faults_support;
 
-use faults_support::System;
+use faults_support::{read_around, System};
 use opsdeck::sandbox::RedisSandbox;
-use std::io::Read;
 
 const SIGNALS: [(&str, i32, &str); 3] = [
     ("INT", 2, "interrupted"),
@@ -21,20 +20,7 @@ const SIGNALS: [(&str, i32, &str); 3] = [
 /// Runs opsdeck with `args`, reads 64 KiB of its stdout, sends `sig`, then
 /// reads the rest: (exit code, stdout, stderr).
 fn signalled(home: &std::path::Path, args: &[&str], sig: &str) -> (Option<i32>, Vec<u8>, String) {
-    let mut child = common::spawn(home, args);
-    let mut stdout = child.stdout.take().unwrap();
-    let mut out = vec![0; 64 * 1024];
-    stdout.read_exact(&mut out).unwrap();
-    common::kill(child.id(), sig);
-    stdout.read_to_end(&mut out).unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (child.wait().unwrap().code(), out, err)
+    read_around(home, args, 64 * 1024, |pid| common::kill(pid, sig))
 }
 
 /// Exit 128+n, the last stderr line says the listing stopped, the output

@@ -200,3 +200,26 @@ pub fn hinted_commands_exist(home: &Path, text: &str) {
         );
     }
 }
+
+/// Runs opsdeck with `args`, reads `first` bytes of its stdout, calls
+/// `between` with its pid (stop a server, send a signal), then reads the
+/// rest: (exit code, stdout, stderr).
+pub fn read_around(
+    home: &Path,
+    args: &[&str],
+    first: usize,
+    between: impl FnOnce(u32),
+) -> (Option<i32>, Vec<u8>, String) {
+    use std::io::Read;
+    let mut child = crate::common::spawn(home, args);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut out = vec![0; first];
+    stdout.read_exact(&mut out).unwrap();
+    between(child.id());
+    stdout.read_to_end(&mut out).unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut err).unwrap();
+    }
+    (child.wait().unwrap().code(), out, err)
+}
