@@ -118,6 +118,27 @@ impl Error {
         }
     }
 
+    /// Adds what was done before the error struck, for work that fails
+    /// part way (an invalidation that lost its server after N keys).
+    pub fn with_progress(self, done: &str) -> Self {
+        match self {
+            Error::Connect {
+                target,
+                detail,
+                hint,
+            } => Error::Connect {
+                target,
+                detail: format!("{detail}; {done}"),
+                hint,
+            },
+            Error::Server { detail, hint } => Error::Server {
+                detail: format!("{detail}; {done}"),
+                hint,
+            },
+            other => other,
+        }
+    }
+
     pub fn refused(reason: impl Into<String>) -> Self {
         Error::Refused {
             reason: reason.into(),

@@ -25,6 +25,9 @@ impl Session {
         flags: &ContextOverrides,
     ) -> Result<Session> {
         let (name, ctx) = config.context(context)?;
+        if let Some(secs) = config.password_command_timeout_secs {
+            crate::conn::credentials::set_command_timeout(std::time::Duration::from_secs(secs));
+        }
         let ctx = ResolvedContext::resolve(name, ctx, flags);
         Ok(Session {
             config,

@@ -189,6 +189,7 @@ fn a_failing_password_command_names_the_server_it_was_for() {
         "[contexts.app]\npg = \"postgres://app@127.0.0.1:1/appdb\"\npassword_command = \"exit 3\"\n",
     )
     .unwrap();
+    common::private(&config);
     let (code, _, err) = bare(
         h.path(),
         &["--config", config.to_str().unwrap(), "tenants", "list"],

@@ -7,7 +7,7 @@
 mod common;
 
 use common::pty::Tui;
-use common::{home, write_config, TestDb};
+use common::{home, kill, write_config, TestDb};
 use opsdeck::audit::{Actor, Audit};
 use opsdeck::safety::{Approval, Intent, Mutation, Risk, Safety};
 use serde_json::Value;
@@ -155,15 +155,6 @@ async fn assert_cancelled_and_rolled_back(home: &Path, db: &TestDb) {
             ("end".to_string(), Some("cancelled".to_string()))
         ]
     );
-}
-
-fn kill(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{sig} {pid}");
 }
 
 fn suspend_in_background(home: &Path, tenant: &str) -> Child {

@@ -40,6 +40,7 @@ fn config(home: &Path, url: &str, ca: Option<&Path>) {
         text.push_str(&format!("redis_ca = \"{}\"\n", ca.display()));
     }
     std::fs::write(dir.join("config.toml"), text).unwrap();
+    common::private(&dir.join("config.toml"));
 }
 
 async fn set_get(redis: &Redis, key: &str) {

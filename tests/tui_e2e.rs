@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::pty::Tui;
+use common::pty::{modes_restored, Tui};
 use common::{home, redis_url, TestDb};
 use std::path::Path;
 use std::process::Command;
@@ -29,17 +29,6 @@ fn sets_a_colour(out: &str) -> bool {
             .filter_map(|p| p.parse::<u16>().ok())
             .any(|p| matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107))
     })
-}
-
-/// True when `stty -a` shows canonical mode and echo on (not `-icanon`, `-echo`).
-fn modes_restored(stty: &str) -> bool {
-    let words: Vec<&str> = stty
-        .split(|c: char| c.is_whitespace() || c == ';')
-        .collect();
-    words.contains(&"icanon")
-        && words.contains(&"echo")
-        && !words.contains(&"-icanon")
-        && !words.contains(&"-echo")
 }
 
 fn fast_refresh(home: &Path) {

@@ -2,10 +2,11 @@
 //! counts and samples, and a real run that UNLINKs in throttled batches per
 //! master, reports progress, and stops between batches when cancelled.
 
+use super::cluster::ClusterWalk;
 use super::keyname::{escape, unescape};
 use super::matching::claimed_earlier;
 use super::scan::{scan_patterns, NodeScan};
-use super::unlink::{count_existing, unlink_on_node, unlink_routed};
+use super::unlink::{count_existing, unlink_following, unlink_on_node, unlink_routed};
 use crate::config::CacheLayout;
 use crate::conn::redis::Redis;
 use crate::error::Result;
@@ -328,6 +329,30 @@ where
         progress(p);
     };
     match &plan.scope {
+        Scope::Patterns(patterns) if redis.is_cluster() => {
+            p.node = redis.target.clone();
+            'walk: for (i, pattern) in patterns.iter().enumerate() {
+                let mut walk = ClusterWalk::new(redis, pattern, batch).await?;
+                while let Some(mut page) = walk.next_page().await? {
+                    page.keys.retain(|k| !claimed_earlier(&patterns[..i], k));
+                    for chunk in page.keys.chunks(batch) {
+                        if stop.is_set() {
+                            cancelled = true;
+                            break 'walk;
+                        }
+                        p.scanned += chunk.len() as u64;
+                        let t = Instant::now();
+                        // A key whose slot moves meanwhile is followed to
+                        // its node (ASK/MOVED), never missed.
+                        p.deleted += unlink_following(redis, &mut page.node, chunk).await?;
+                        let took = t.elapsed();
+                        p.batches += 1;
+                        report(&p);
+                        pause(throttle.wait_after(took)).await;
+                    }
+                }
+            }
+        }
         Scope::Patterns(patterns) => {
             'all: for (i, pattern) in patterns.iter().enumerate() {
                 for node in redis.masters() {

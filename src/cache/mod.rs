@@ -3,6 +3,7 @@
 //! Works the same on one node and on a Cluster (scans run on every master).
 //! Returns plain data; never prints.
 
+pub mod cluster;
 pub mod delete;
 pub mod info;
 pub mod invalidate;

@@ -1,6 +1,7 @@
 //! Walking the keyspace with SCAN (never KEYS) on every master, page by page,
 //! so callers can stream, stop early or act on each page.
 
+use super::cluster::{ClusterWalk, Page};
 use super::keyname::escape;
 use super::matching::claimed_earlier;
 use super::support::{
@@ -80,6 +81,10 @@ impl NodeScan {
 
     pub fn conn(&mut self) -> &mut ConnectionManager {
         &mut self.conn
+    }
+
+    pub fn clone_conn(&self) -> ConnectionManager {
+        self.conn.clone()
     }
 }
 
@@ -197,6 +202,9 @@ where
         summary.limited = true;
         return Ok(summary);
     }
+    if redis.is_cluster() {
+        return list_cluster(redis, opts, limit, sink, summary).await;
+    }
     for node in redis.masters() {
         let mut scan = NodeScan::new(node, opts.pattern.as_deref(), SCAN_COUNT);
         let mut memory_ok = true;
@@ -209,13 +217,7 @@ where
                 let addr = scan.addr.clone();
                 sized(scan.conn(), &addr, page, &mut memory_ok, &mut summary.notes).await?
             } else {
-                page.into_iter()
-                    .map(|raw| KeyEntry {
-                        key: escape(&raw),
-                        sizes: None,
-                        raw,
-                    })
-                    .collect()
+                plain(page)
             };
             summary.found += entries.len() as u64;
             sink(&entries)?;
@@ -228,10 +230,84 @@ where
     Ok(summary)
 }
 
+fn plain(keys: Vec<Vec<u8>>) -> Vec<KeyEntry> {
+    keys.into_iter()
+        .map(|raw| KeyEntry {
+            key: escape(&raw),
+            sizes: None,
+            raw,
+        })
+        .collect()
+}
+
+/// [`list`] on a cluster: every master scanned at once, keys of slots that
+/// migrate meanwhile read from both sides (see [`ClusterWalk`]).
+async fn list_cluster<F>(
+    redis: &Redis,
+    opts: &KeysOptions,
+    limit: usize,
+    mut sink: F,
+    mut summary: KeysSummary,
+) -> Result<KeysSummary>
+where
+    F: FnMut(&[KeyEntry]) -> Result<()>,
+{
+    let mut walk =
+        ClusterWalk::new(redis, opts.pattern.as_deref().unwrap_or(b"*"), SCAN_COUNT).await?;
+    let mut memory_ok = true;
+    while let Some(Page {
+        mut node,
+        moving,
+        mut keys,
+    }) = walk.next_page().await?
+    {
+        keys.truncate(limit - summary.found as usize);
+        let entries = match (opts.sizes, moving) {
+            (false, _) => plain(keys),
+            (true, false) => {
+                sized(
+                    &mut node,
+                    &redis.target,
+                    keys,
+                    &mut memory_ok,
+                    &mut summary.notes,
+                )
+                .await?
+            }
+            // Keys of a moving slot: one key per pipeline, so the cluster
+            // connection routes each to wherever its key is now.
+            (true, true) => {
+                let mut out = Vec::with_capacity(keys.len());
+                for k in keys {
+                    let mut routed = redis.routed();
+                    out.extend(
+                        sized(
+                            &mut routed,
+                            &redis.target,
+                            vec![k],
+                            &mut memory_ok,
+                            &mut summary.notes,
+                        )
+                        .await?,
+                    );
+                }
+                out
+            }
+        };
+        summary.found += entries.len() as u64;
+        sink(&entries)?;
+        if summary.found as usize >= limit {
+            summary.limited = true;
+            return Ok(summary);
+        }
+    }
+    Ok(summary)
+}
+
 /// TYPE, PTTL and (while the server allows it) MEMORY USAGE for a page, in one
 /// pipeline. Keys that vanished since the SCAN are dropped.
-pub(super) async fn sized(
-    conn: &mut ConnectionManager,
+pub(super) async fn sized<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
     addr: &str,
     page: Vec<Vec<u8>>,
     memory_ok: &mut bool,

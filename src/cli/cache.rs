@@ -2,7 +2,7 @@
 //! `crate::cache`. Keys stream to stdout page by page; progress and notes go
 //! to stderr.
 
-use super::interrupt::Interrupts;
+use super::interrupt::{self, Interrupts};
 use super::output::{self, Format};
 use super::record::Record;
 use super::{confirm, narrate, Global};
@@ -230,13 +230,21 @@ async fn keys(global: &Global, session: &Session, opts: &KeysOptions) -> Result<
     let mut closed = false;
     let result = match w.start() {
         Ok(()) => {
-            cache::keys(&redis, opts, |page| {
+            let listed = interrupt::until_signal(cache::keys(&redis, opts, |page| {
                 w.page(page).map_err(|e| {
                     closed = e.kind() == std::io::ErrorKind::BrokenPipe;
                     out_err(e)
                 })
-            })
-            .await
+            }))
+            .await?;
+            match listed {
+                Ok(r) => r,
+                Err(sig) => {
+                    // Pages are flushed whole; this writes what a page left.
+                    let _ = w.out.flush();
+                    interrupt::exit_stopped_read(sig)
+                }
+            }
         }
         Err(e) => {
             closed = e.kind() == std::io::ErrorKind::BrokenPipe;
@@ -325,7 +333,9 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     let plain = !std::io::stderr().is_terminal();
     let mut last_line: Option<std::time::Instant> = None;
     let stop = interrupts.stop().clone();
+    let deleted = std::cell::Cell::new(0);
     let result = cache::invalidate::run(&redis, approved, Throttle::default(), &stop, |p| {
+        deleted.set(p.deleted);
         let text = format!(
             "deleted {} keys ({} scanned, {} batches) on {}",
             p.deleted, p.scanned, p.batches, p.node
@@ -339,6 +349,14 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     })
     .await;
     bar.finish_and_clear();
+    // A run that lost its server says how far it got, as its end record does.
+    let result = result.map_err(|e| match e {
+        Error::Cancelled => e,
+        e => e.with_progress(&format!(
+            "{} keys were deleted before the error",
+            deleted.get()
+        )),
+    });
     if let Ok(done) = &result {
         output::print_result(done, invalidated_record, global.output)?;
         if done.cancelled {

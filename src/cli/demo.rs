@@ -7,7 +7,7 @@ use super::output::{self, Format};
 use super::record::Record;
 use super::{narrate, Global};
 use crate::audit::{install_schema, SchemaInstall};
-use crate::config::{Config, Context, ContextOverrides, Paths};
+use crate::config::{Context, ContextOverrides, Paths};
 use crate::error::{Error, ExitCode, Result};
 use crate::safety::Approval;
 use crate::sandbox::seed::{self, Scale, SeedStep};
@@ -211,7 +211,7 @@ fn progress_bar() -> ProgressBar {
 /// and `:ctx` can switch to the user's contexts.
 fn demo_session(global: &Global, overrides: &ContextOverrides) -> Result<Session> {
     let paths = Paths::discover();
-    let mut config = Config::load(global.config.as_deref(), &paths)?;
+    let mut config = global.load_config(&paths)?;
     config
         .contexts
         .insert(DEMO_CONTEXT.into(), Context::default());

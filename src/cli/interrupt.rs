@@ -3,6 +3,8 @@
 //! process: they ask the change to stop (it cancels its statement on the
 //! server, rolls back or stops between batches, and audits what it did),
 //! and the command then exits 128 + the signal's number (DESIGN.md section 3).
+//! A long read (an export, a key listing) stops at the signal between rows,
+//! keeps what it wrote whole, and exits the same way.
 
 use crate::error::{Error, Result};
 use crate::safety::{Approval, Authorized, Mutation, Safety};
@@ -98,4 +100,28 @@ impl Interrupts {
         let _ = std::io::stdout().flush();
         std::process::exit(128 + sig);
     }
+}
+
+/// Runs `read`, a listing that streams to stdout, until it ends or one of
+/// the signals comes (`Err(n)`). Dropped at an await, the read has written
+/// whole rows only: its writers flush complete rows on drop.
+pub async fn until_signal<T>(read: impl Future<Output = T>) -> Result<std::result::Result<T, i32>> {
+    let mut signals = Signals::new().map_err(|e| Error::io("cannot listen for signals", e))?;
+    Ok(tokio::select! {
+        biased;
+        sig = signals.recv() => Err(sig),
+        r = read => Ok(r),
+    })
+}
+
+/// Ends a listing stopped by a signal: stdout flushed, one line saying the
+/// output is incomplete, and 128 + the signal's number.
+pub fn exit_stopped_read(sig: i32) -> ! {
+    let _ = std::io::stdout().flush();
+    let _ = writeln!(
+        std::io::stderr(),
+        "opsdeck: {}: stopped; the output so far is complete rows but not the whole listing",
+        signals::name(sig)
+    );
+    std::process::exit(128 + sig);
 }

@@ -1,5 +1,6 @@
 //! Where the CLI's log goes: warnings to stderr by default, more with `-v`,
-//! or everything to `--log-file`. Stdout stays data only.
+//! or everything to `--log-file`. Stdout stays data only. On stderr a log
+//! line reads like every other line opsdeck writes there: `opsdeck: warning: …`.
 
 use super::Global;
 use tracing::{Event, Level, Subscriber};

@@ -5,7 +5,7 @@
 use super::output::{self, Format};
 use super::record::Record;
 use super::{narrate, Global};
-use crate::config::{Config, Paths};
+use crate::config::Paths;
 use crate::conn::credentials;
 use crate::conn::Secret;
 use crate::error::{Error, ExitCode, Result};
@@ -23,7 +23,7 @@ pub struct LoginArgs {
 
 pub async fn run(global: &Global, args: LoginArgs) -> Result<ExitCode> {
     let paths = Paths::discover();
-    let config = Config::load(global.config.as_deref(), &paths)?;
+    let config = global.load_config(&paths)?;
     // Without contexts in the config every run uses the context "default".
     if !(args.context == "default" && config.contexts.is_empty()) {
         config.context(Some(&args.context))?;

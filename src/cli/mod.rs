@@ -129,8 +129,22 @@ impl Global {
 
     pub fn session(&self) -> Result<Session> {
         let paths = Paths::discover();
-        let config = Config::load(self.config.as_deref(), &paths)?;
+        let config = self.load_config(&paths)?;
         Session::new(config, paths, self.context.as_deref(), &self.overrides())
+    }
+
+    /// The config file, with the warning every command gives when it holds
+    /// secrets that others may read.
+    pub fn load_config(&self, paths: &Paths) -> Result<Config> {
+        let config = Config::load(self.config.as_deref(), paths)?;
+        if let Some(warning) = config.exposure_warning() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "opsdeck: warning: {}",
+                one_line(&warning)
+            );
+        }
+        Ok(config)
     }
 
     pub fn color(&self) -> bool {

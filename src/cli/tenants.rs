@@ -1,6 +1,6 @@
 //! `opsdeck tenants list|show|suspend|resume|lint`.
 
-use super::interrupt::Interrupts;
+use super::interrupt::{self, Interrupts};
 use super::output::{self, Format, Tabular};
 use super::record::Record;
 use super::{confirm, narrate, Global};
@@ -169,12 +169,20 @@ async fn listing(global: &Global, session: &Session, a: ListArgs) -> Result<Exit
         ..ListQuery::default()
     };
     if global.output == Format::Table {
-        return list_table(&pg, map, q).await;
+        return interrupt::until_signal(list_table(&pg, map, q))
+            .await?
+            .unwrap_or_else(|sig| interrupt::exit_stopped_read(sig));
     }
-    let done = match global.output {
-        Format::Csv => write_csv(tenants::stream::csv(&pg, map, &q, a.limit).await?, a.limit).await,
-        _ => write_json(tenants::stream::rows(&pg, map, &q, a.limit).await?, a.limit).await,
-    };
+    let done = interrupt::until_signal(async {
+        match global.output {
+            Format::Csv => {
+                write_csv(tenants::stream::csv(&pg, map, &q, a.limit).await?, a.limit).await
+            }
+            _ => write_json(tenants::stream::rows(&pg, map, &q, a.limit).await?, a.limit).await,
+        }
+    })
+    .await?
+    .unwrap_or_else(|sig| interrupt::exit_stopped_read(sig));
     let next_id = match done {
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             return Ok(ExitCode::Ok)
@@ -326,6 +334,11 @@ async fn set_status(
     key: &str,
     action: StatusAction,
 ) -> Result<ExitCode> {
+    if !session.ctx.read_only {
+        // The change needs Postgres: an unreachable server is its one error
+        // line, not also a warning that the audit's database copy is missing.
+        session.pg().await?;
+    }
     let safety = session.safety().await;
     // Asked before the lookup: a read-only context refuses (exit 3) even when
     // the tenant already has the wanted status or does not exist.

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 mod context;
+mod exposure;
 pub mod keys;
 mod paths;
 pub mod private;
@@ -25,6 +26,8 @@ pub struct Config {
     pub default_context: Option<String>,
     /// Theme name for the TUI (dark, light, high-contrast, mono or a user theme).
     pub theme: Option<String>,
+    /// How long a context's `password_command` may run (default 10).
+    pub password_command_timeout_secs: Option<u64>,
     #[serde(default)]
     pub contexts: BTreeMap<String, Context>,
     #[serde(default)]
@@ -58,6 +61,9 @@ pub struct TuiSettings {
 /// overflow the clock the console schedules refreshes on.
 const MAX_REFRESH_SECS: u64 = 86_400;
 
+/// An hour: a password command that needs longer is waiting for someone.
+const MAX_COMMAND_TIMEOUT_SECS: u64 = 3_600;
+
 impl Default for TuiSettings {
     fn default() -> Self {
         TuiSettings {
@@ -80,6 +86,7 @@ impl Config {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let mut cfg = Config::parse(&text, &path)?;
+                cfg.check_command_source(&path)?;
                 cfg.source = Some(path);
                 Ok(cfg)
             }
@@ -106,6 +113,14 @@ impl Config {
         })?;
         for (name, ctx) in &cfg.contexts {
             ctx.check(name)?;
+        }
+        if let Some(secs) = cfg
+            .password_command_timeout_secs
+            .filter(|s| !(1..=MAX_COMMAND_TIMEOUT_SECS).contains(s))
+        {
+            return Err(Error::Config(format!(
+                "password_command_timeout_secs = {secs} is out of range: use 1 to {MAX_COMMAND_TIMEOUT_SECS} seconds"
+            )));
         }
         if cfg.tui.refresh_secs > MAX_REFRESH_SECS {
             return Err(Error::Config(format!(
@@ -220,6 +235,18 @@ mod tests {
             assert!(
                 msg.contains(key) && msg.contains("out of range: use 0"),
                 "{msg}"
+            );
+        }
+        for secs in [0, 3601] {
+            let text = format!("password_command_timeout_secs = {secs}\n");
+            let err = Config::parse(&text, Path::new("c.toml")).unwrap_err();
+            assert!(
+                err.to_string().contains(
+                    "password_command_timeout_secs = {secs} is out of range: use 1 to 3600"
+                        .replace("{secs}", &secs.to_string())
+                        .as_str()
+                ),
+                "{err}"
             );
         }
         let nul = "[contexts.n.schema]\ntenants_table = \"x\\u0000y\"\n";

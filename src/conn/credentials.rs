@@ -8,7 +8,9 @@ use super::secret::Secret;
 use crate::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
 /// Keyring service name; the account is the context name.
 pub const KEYRING_SERVICE: &str = "opsdeck";
@@ -123,9 +125,40 @@ fn warn_keyring_once(why: &str) {
     }
 }
 
+/// How long `password_command` may run before it is killed, unless the
+/// config's `password_command_timeout_secs` says otherwise.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most a password command may print: any real secret fits, while a
+/// command that streams (a pager, `yes`) is stopped instead of buffered.
+pub const MAX_COMMAND_OUTPUT: u64 = 64 * 1024;
+
+/// The timeout in milliseconds; 0 until the config sets one.
+static COMMAND_TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the process's `password_command` timeout from the config file's
+/// top-level setting (one per process, as the config file is).
+pub fn set_command_timeout(timeout: Duration) {
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    COMMAND_TIMEOUT_MS.store(ms, Ordering::Relaxed);
+}
+
+fn command_timeout() -> Duration {
+    match COMMAND_TIMEOUT_MS.load(Ordering::Relaxed) {
+        0 => DEFAULT_COMMAND_TIMEOUT,
+        ms => Duration::from_millis(ms),
+    }
+}
+
 /// Runs `password_command` through `sh -c`; stdout, trimmed, is the password.
 /// Its output never reaches an error: a failure names the command and status only.
+/// A command that outlives the timeout or prints more than
+/// [`MAX_COMMAND_OUTPUT`] is killed.
 pub async fn run_command(cmd: &str) -> Result<Secret> {
+    run_command_within(cmd, command_timeout()).await
+}
+
+async fn run_command_within(cmd: &str, timeout: Duration) -> Result<Secret> {
     let fail = |what: String| Error::Connect {
         target: "postgres".into(),
         detail: format!("password_command `{cmd}` {what}"),
@@ -133,21 +166,56 @@ pub async fn run_command(cmd: &str) -> Result<Secret> {
             "run the command in a shell to see why, or fix password_command in the context".into(),
         ),
     };
-    let out = tokio::process::Command::new("sh")
+    let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(cmd)
         .stdin(std::process::Stdio::inherit())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
-        .output()
-        .await
+        .spawn()
         .map_err(|e| fail(format!("could not be started: {e}")))?;
-    if !out.status.success() {
-        return Err(fail(format!("failed with {}", out.status)));
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| fail("could not be started: no stdout".into()))?;
+    let ran = tokio::time::timeout(timeout, async {
+        let mut out = Vec::new();
+        (&mut stdout)
+            .take(MAX_COMMAND_OUTPUT + 1)
+            .read_to_end(&mut out)
+            .await?;
+        if out.len() as u64 > MAX_COMMAND_OUTPUT {
+            return Ok((out, None));
+        }
+        child.wait().await.map(|status| (out, Some(status)))
+    })
+    .await;
+    let (out, status) = match ran {
+        Err(_) => {
+            return Err(Error::Connect {
+                target: "postgres".into(),
+                detail: format!(
+                    "password_command `{cmd}` did not finish within {} s and was stopped",
+                    timeout.as_secs_f64()
+                ),
+                hint: Some("check that the command does not wait for input (an unlocked agent, a prompt), or raise password_command_timeout_secs in the config".into()),
+            })
+        }
+        Ok(Err(e)) => return Err(fail(format!("could not be read: {e}"))),
+        Ok(Ok(ran)) => ran,
+    };
+    let Some(status) = status else {
+        return Err(fail(format!(
+            "printed more than {} KiB and was stopped; it must print only the password",
+            MAX_COMMAND_OUTPUT / 1024
+        )));
+    };
+    if !status.success() {
+        return Err(fail(format!("failed with {status}")));
     }
-    let text = String::from_utf8(out.stdout)
-        .map_err(|_| fail("printed something that is not UTF-8".into()))?;
+    let text =
+        String::from_utf8(out).map_err(|_| fail("printed something that is not UTF-8".into()))?;
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(fail("printed nothing".into()));
@@ -313,5 +381,47 @@ mod tests {
         assert_eq!(err.exit_code(), crate::ExitCode::Connect);
         let empty = run_command("true").await.unwrap_err().to_string();
         assert!(empty.contains("printed nothing"), "{empty}");
+    }
+
+    #[tokio::test]
+    async fn a_hanging_command_is_stopped_at_the_timeout() {
+        let started = std::time::Instant::now();
+        let err = run_command_within(
+            "printf 'p%s' art; exec sleep 30",
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("did not finish within 0.3 s")
+                && msg.contains("password_command_timeout_secs"),
+            "{msg}"
+        );
+        assert!(!msg.contains("part"), "never the output: {msg}");
+        assert_eq!(err.exit_code(), crate::ExitCode::Connect);
+    }
+
+    #[tokio::test]
+    async fn endless_output_is_cut_and_refused() {
+        let err = run_command_within(
+            "head -c 1000000 /dev/zero | base64",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("printed more than 64 KiB"), "{msg}");
+        assert!(!msg.contains("AAAA"), "never the output: {msg}");
+        let big = format!("head -c {} /dev/zero | tr '\\0' x", MAX_COMMAND_OUTPUT);
+        let ok = run_command_within(&big, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(ok.expose().len() as u64, MAX_COMMAND_OUTPUT);
     }
 }

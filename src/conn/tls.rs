@@ -3,20 +3,26 @@
 //!   the server's certificate (libpq does the same);
 //! - any mode with a root certificate (sslrootcert, or ~/.postgresql/root.crt
 //!   when it exists) checks the chain, like verify-ca;
-//! - verify-ca checks the chain but not the host name; verify-full checks both.
+//! - verify-ca checks the chain but not the host name; verify-full checks both;
+//! - a self-signed server certificate given as the root itself is trusted as
+//!   it stands (OpenSSL, and so psql, do this; webpki refuses a CA certificate
+//!   as the end entity), within its validity period and, for verify-full, for
+//!   the host name.
 
 use super::params::{ConnParams, SslMode};
 use crate::error::{Error, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres_rustls::MakeRustlsConnect;
+use x509_cert::der::Decode;
 
 /// What the certificate check is, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,16 +56,27 @@ impl Tls {
                 Arc::new(AcceptAny(provider.signature_verification_algorithms)),
                 Check::None,
             ),
-            Some((store, label)) => {
+            Some(Roots {
+                store,
+                pinned,
+                label,
+            }) => {
                 let webpki =
                     WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
                         .build()
                         .map_err(|e| Error::Usage(format!("sslrootcert {label}: {e}")))?;
-                if p.sslmode == SslMode::VerifyFull {
-                    (webpki, Check::Full(label))
+                let full = p.sslmode == SslMode::VerifyFull;
+                let verifier = Arc::new(Verify {
+                    webpki,
+                    pinned,
+                    full,
+                });
+                let check = if full {
+                    Check::Full(label)
                 } else {
-                    (Arc::new(ChainOnly(webpki)), Check::Chain(label))
-                }
+                    Check::Chain(label)
+                };
+                (verifier, check)
             }
         };
         let config = ClientConfig::builder_with_provider(provider)
@@ -75,17 +92,29 @@ impl Tls {
     }
 }
 
+/// The roots a server certificate may chain to, and the certificates of the
+/// file as they are (a pinned self-signed server certificate is one of them).
+struct Roots {
+    store: RootCertStore,
+    pinned: Vec<CertificateDer<'static>>,
+    label: String,
+}
+
 /// Root certificates: sslrootcert (a PEM file, or `system`), else
 /// ~/.postgresql/root.crt if present. verify-ca/verify-full without any is
 /// an error, with libpq's advice.
-fn root_source(p: &ConnParams) -> Result<Option<(RootCertStore, String)>> {
+fn root_source(p: &ConnParams) -> Result<Option<Roots>> {
     let verify = matches!(p.sslmode, SslMode::VerifyCa | SslMode::VerifyFull);
     let path = match p.sslrootcert.as_deref() {
         Some("system") => {
             let store = RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };
-            return Ok(Some((store, "system".into())));
+            return Ok(Some(Roots {
+                store,
+                pinned: Vec::new(),
+                label: "system".into(),
+            }));
         }
         Some(explicit) => PathBuf::from(explicit),
         None => {
@@ -113,26 +142,30 @@ fn root_source(p: &ConnParams) -> Result<Option<(RootCertStore, String)>> {
         ))
     })?;
     let mut store = RootCertStore::empty();
-    let mut added = 0;
+    let mut pinned = Vec::new();
     for cert in rustls_pemfile::certs(&mut bytes.as_slice()) {
         let cert = cert.map_err(|e| {
             Error::Usage(format!(
                 "root certificate file \"{label}\" is not valid PEM: {e}"
             ))
         })?;
-        store.add(cert).map_err(|e| {
+        store.add(cert.clone()).map_err(|e| {
             Error::Usage(format!(
                 "root certificate file \"{label}\" holds an unusable certificate: {e}"
             ))
         })?;
-        added += 1;
+        pinned.push(cert);
     }
-    if added == 0 {
+    if pinned.is_empty() {
         return Err(Error::Usage(format!(
             "root certificate file \"{label}\" contains no PEM certificates"
         )));
     }
-    Ok(Some((store, label)))
+    Ok(Some(Roots {
+        store,
+        pinned,
+        label,
+    }))
 }
 
 impl<S> MakeTlsConnect<S> for Tls
@@ -195,12 +228,45 @@ impl ServerCertVerifier for AcceptAny {
     }
 }
 
-/// verify-ca: the full webpki check, except that a name mismatch is accepted.
-/// webpki checks the chain before the name, so a name error means the chain passed.
+/// verify-ca and verify-full: the full webpki check, where verify-ca accepts
+/// a name mismatch (webpki checks the chain before the name, so a name error
+/// means the chain passed); a certificate that is itself one of the roots in
+/// the file is trusted as it stands, as OpenSSL does.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Verify {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    full: bool,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl Verify {
+    fn pinned_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let cert = x509_cert::Certificate::from_der(end_entity)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        let validity = &cert.tbs_certificate.validity;
+        let now = now.as_secs();
+        if now < validity.not_before.to_unix_duration().as_secs() {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidYet,
+            ));
+        }
+        if now > validity.not_after.to_unix_duration().as_secs() {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+        }
+        if self.full {
+            let parsed = ParsedCertificate::try_from(end_entity)?;
+            verify_server_name(&parsed, server_name)?;
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+}
+
+impl ServerCertVerifier for Verify {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -209,13 +275,33 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        if self
+            .pinned
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref())
         {
+            return self.pinned_cert(end_entity, server_name, now);
+        }
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if !self.full => Ok(ServerCertVerified::assertion()),
+            // A CA certificate as the server's that is not one of the pinned
+            // roots: untrusted, whatever webpki calls it. webpki's own error
+            // type is not a dependency here, so its name is read off the text.
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
+                if format!("{e:?}").contains("CaUsedAsEndEntity") =>
+            {
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer,
+                ))
+            }
             other => other,
         }
     }
@@ -226,7 +312,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -235,10 +321,10 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }

@@ -107,25 +107,13 @@ fn config_check(session: &Session) -> Check {
             "",
         );
     };
-    let has_secret = session.config.contexts.values().any(|c| {
-        c.pg.as_deref()
-            .is_some_and(|s| s.contains("password=") || url_has_password(s))
-            || c.redis.as_deref().is_some_and(url_has_password)
-    });
-    #[cfg(unix)]
-    if has_secret {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return check(
-                    "config",
-                    Status::Warn,
-                    format!("{} holds passwords and is mode {mode:03o}", path.display()),
-                    format!("chmod 600 {}", path.display()),
-                );
-            }
-        }
+    if let Some(warning) = session.config.exposure_warning() {
+        return check(
+            "config",
+            Status::Warn,
+            warning,
+            format!("chmod 600 {}", path.display()),
+        );
     }
     check(
         "config",
@@ -160,12 +148,6 @@ fn keyring_check(session: &Session) -> Check {
             "use password_command in the context (pass, vault, 1Password CLI), PGPASSWORD or ~/.pgpass",
         ),
     }
-}
-
-fn url_has_password(s: &str) -> bool {
-    s.split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 fn audit_file_check(session: &Session) -> Check {
@@ -493,15 +475,5 @@ async fn redis_check(r: &crate::conn::Redis) -> Check {
             e.to_string(),
             "check the Redis URL, ACL user and password",
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn password_in_url() {
-        assert!(super::url_has_password("postgres://u:p@h/db"));
-        assert!(!super::url_has_password("postgres://u@h/db"));
-        assert!(!super::url_has_password("redis://h:6379"));
     }
 }

@@ -256,7 +256,22 @@ impl PgSandbox {
         Ok(())
     }
 
-    fn stop(&self) {
+    /// Starts the stopped server again on the same port, for fault tests
+    /// that take it away under an open session and bring it back.
+    pub async fn restart(&self) -> Result<()> {
+        let mut cmd = tokio::process::Command::from(dirs::pg_command(&self.bin.join("pg_ctl")));
+        cmd.args(["start", "-w", "-t", "60", "-D"])
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-o", &format!("-p {}", self.port)]);
+        run(&mut cmd, "pg_ctl start").await?;
+        self.wait_ready().await
+    }
+
+    /// Stops the server at once (immediate mode, as a crash would), leaving
+    /// the cluster in place for [`PgSandbox::restart`].
+    pub fn stop(&self) {
         if !self.data_dir().join("postmaster.pid").exists() {
             return;
         }

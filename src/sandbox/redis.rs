@@ -168,20 +168,26 @@ impl Server {
     /// Starts redis-server in `dir` with `extra` arguments, on a free port
     /// (and a free cluster bus port when `bus` is set), and waits for PING.
     pub async fn spawn(dir: &Path, bus: bool, extra: &[&str]) -> Result<Server> {
-        Server::spawn_with(&program(), dir, bus, extra, None).await
+        Server::spawn_with(&program(), dir, bus, extra, None, None).await
     }
 
-    /// As [`Server::spawn`]; with `tls` the port speaks only TLS.
+    /// As [`Server::spawn`]; with `tls` the port speaks only TLS, and with
+    /// `fixed` the server takes that port (one attempt) instead of a free one.
     async fn spawn_with(
         program: &Path,
         dir: &Path,
         bus: bool,
         extra: &[&str],
         tls: Option<&TlsFiles>,
+        fixed: Option<u16>,
     ) -> Result<Server> {
         let log = dir.join("log");
-        for _ in 0..PORT_ATTEMPTS {
-            let port = dirs::free_port()?;
+        let attempts = if fixed.is_some() { 1 } else { PORT_ATTEMPTS };
+        for _ in 0..attempts {
+            let port = match fixed {
+                Some(p) => p,
+                None => dirs::free_port()?,
+            };
             let mut cmd = Command::new(program);
             match tls {
                 Some(files) => cmd.args(files.server_args(port)),
@@ -305,6 +311,8 @@ pub(super) fn record_children(dir: &Path, servers: &[Server]) -> Result<()> {
 pub struct RedisSandbox {
     dir: PathBuf,
     server: Server,
+    /// The server binary, for a restart.
+    program: PathBuf,
 }
 
 impl RedisSandbox {
@@ -332,7 +340,7 @@ impl RedisSandbox {
             } else {
                 None
             };
-            Server::spawn_with(program, &dir, false, &[], files.as_ref()).await
+            Server::spawn_with(program, &dir, false, &[], files.as_ref(), None).await
         };
         let server = match started.await {
             Ok(s) => s,
@@ -341,7 +349,11 @@ impl RedisSandbox {
                 return Err(e);
             }
         };
-        let sb = RedisSandbox { dir, server };
+        let sb = RedisSandbox {
+            dir,
+            server,
+            program: program.to_path_buf(),
+        };
         record_children(&sb.dir, std::slice::from_ref(&sb.server))?;
         Ok(sb)
     }
@@ -375,6 +387,22 @@ impl RedisSandbox {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Kills the server, as a crash would; [`RedisSandbox::restart`] brings
+    /// it back on the same port, empty.
+    pub fn kill(&mut self) {
+        self.server.stop();
+    }
+
+    /// Starts the server again on the port of the killed one.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.server.stop();
+        let tls = self.server.tls.clone();
+        let port = Some(self.server.port);
+        self.server =
+            Server::spawn_with(&self.program, &self.dir, false, &[], tls.as_ref(), port).await?;
+        record_children(&self.dir, std::slice::from_ref(&self.server))
     }
 }
 

@@ -173,7 +173,14 @@ pub async fn run(session: Session, options: Options) -> Result<Exit> {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => msg::Msg::Key(k),
                 Some(Ok(Event::Paste(text))) => msg::Msg::Paste(text),
-                Some(Ok(Event::Resize(w, h))) => msg::Msg::Resize(w, h),
+                Some(Ok(Event::Resize(w, h))) => {
+                    // The terminal may have lost what it showed (shrunk, then
+                    // grown back to the last frame's size before a draw, which
+                    // ratatui takes for no resize): the next frame is drawn
+                    // whole, not as a diff against what is no longer there.
+                    term.clear().map_err(|e| Error::io("cannot draw", e))?;
+                    msg::Msg::Resize(w, h)
+                }
                 Some(Ok(Event::Mouse(m))) => msg::Msg::Mouse(m),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(Error::io("cannot read the terminal", e)),

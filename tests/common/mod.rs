@@ -137,10 +137,19 @@ impl Drop for TestDb {
     }
 }
 
-/// Writes `text` as the config file of the opsdeck home `home`.
+/// Writes `text` as the config file of the opsdeck home `home`, private
+/// (0600) as a config holding secrets must be, or every command warns.
 pub fn write_config(home: &std::path::Path, text: &str) {
     std::fs::create_dir_all(home.join("config")).expect("config dir");
-    std::fs::write(home.join("config/config.toml"), text).expect("write config");
+    let path = home.join("config/config.toml");
+    std::fs::write(&path, text).expect("write config");
+    private(&path);
+}
+
+/// Makes a file 0600.
+pub fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }
 
 /// An isolated home for config, data (audit log) and state.
@@ -158,4 +167,28 @@ pub fn opsdeck(home: &std::path::Path) -> assert_cmd::Command {
     }
     cmd.env("OPSDECK_HOME", home).env("NO_COLOR", "1");
     cmd
+}
+
+/// The built binary started in the background with a clean environment
+/// (PATH only) and OPSDECK_HOME isolated, stdout and stderr piped.
+pub fn spawn(home: &std::path::Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("opsdeck"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("OPSDECK_HOME", home)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start opsdeck")
+}
+
+/// Sends `-SIG` to `pid` with the `kill` command (no unsafe code in tests).
+pub fn kill(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
 }

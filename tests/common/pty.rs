@@ -12,6 +12,17 @@ pub struct Tui {
     pub raw: Vec<u8>,
 }
 
+/// True when `stty -a` shows canonical mode and echo on (not `-icanon`, `-echo`).
+pub fn modes_restored(stty: &str) -> bool {
+    let words: Vec<&str> = stty
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    words.contains(&"icanon")
+        && words.contains(&"echo")
+        && !words.contains(&"-icanon")
+        && !words.contains(&"-echo")
+}
+
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -90,6 +101,20 @@ impl Tui {
         self.pty.send(keys).expect("write to pty");
         // Give crossterm time to tell a lone Esc from a sequence.
         std::thread::sleep(Duration::from_millis(120));
+    }
+
+    /// Resizes the pty (the kernel sends SIGWINCH to opsdeck) and the
+    /// screen model that parses its output.
+    /// Output drawn for the old size is parsed first; anything still in
+    /// flight lands on the new size, which the program's redraw after
+    /// SIGWINCH then paints over.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.pump();
+        self.parser.set_size(rows, cols);
+        self.pty
+            .get_process_mut()
+            .set_window_size(cols, rows)
+            .expect("resize the pty");
     }
 
     /// The pid of opsdeck, the shell's child.
