@@ -15,6 +15,7 @@ mod json;
 pub mod logging;
 mod login;
 mod man;
+mod migrations;
 mod narrate;
 pub mod output;
 mod overview;
@@ -105,6 +106,9 @@ pub enum Command {
     /// Tenants: list, show, suspend, resume, tenancy lint.
     #[command(subcommand)]
     Tenants(tenants::TenantsCmd),
+    /// Schema migrations across Drizzle, Prisma, pgroll, golang-migrate, node-pg-migrate and configured tables; read-only.
+    #[command(subcommand)]
+    Migrations(migrations::MigrationsCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -144,6 +148,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Overview(args) => overview::run(&global, args).await,
         Command::Init => init::run(&global).await,
         Command::Login(args) => login::run(&global, args).await,
+        Command::Migrations(cmd) => migrations::run(&global, cmd).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,

@@ -36,6 +36,8 @@ pub struct Context {
     pub cache: CacheLayout,
     #[serde(default)]
     pub thresholds: Thresholds,
+    #[serde(default)]
+    pub migrations: super::migrations::MigrationsConfig,
 }
 
 /// Postgres takes its timeouts as a 32-bit count of milliseconds.
@@ -161,6 +163,7 @@ pub struct ResolvedContext {
     pub schema: SchemaMap,
     pub cache: CacheLayout,
     pub thresholds: Thresholds,
+    pub migrations: super::migrations::MigrationsConfig,
     pub theme: Option<String>,
 }
 
@@ -200,6 +203,7 @@ impl ResolvedContext {
             schema: ctx.schema,
             cache: ctx.cache,
             thresholds: ctx.thresholds,
+            migrations: ctx.migrations,
             theme: ctx.theme,
             name,
         }

@@ -3,6 +3,7 @@
 
 mod context;
 pub mod keys;
+pub mod migrations;
 mod paths;
 pub mod private;
 pub mod schema_map;
