@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod migrations;
 pub mod overview;
 pub mod tenants;
 
@@ -22,6 +23,7 @@ pub enum ScreenId {
     Audit,
     Tenants,
     Cache,
+    Migrations,
 }
 
 impl ScreenId {
@@ -31,6 +33,7 @@ impl ScreenId {
         ScreenId::Audit,
         ScreenId::Tenants,
         ScreenId::Cache,
+        ScreenId::Migrations,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -40,6 +43,7 @@ impl ScreenId {
             ScreenId::Audit => "audit",
             ScreenId::Tenants => "tenants",
             ScreenId::Cache => "cache",
+            ScreenId::Migrations => "migrations",
         }
     }
 
@@ -50,6 +54,7 @@ impl ScreenId {
             ScreenId::Audit => "opsdeck's own audit log",
             ScreenId::Tenants => "tenants: browse, suspend/resume, tenancy lint",
             ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
+            ScreenId::Migrations => "schema migrations: stuck, pending, latest per tool",
         }
     }
 
@@ -65,7 +70,7 @@ impl ScreenId {
         match self {
             // Refresh, pause and Enter are global keys; these screens have
             // no actions of their own.
-            ScreenId::Overview | ScreenId::Audit => Vec::new(),
+            ScreenId::Overview | ScreenId::Audit | ScreenId::Migrations => Vec::new(),
             ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
         }
@@ -77,6 +82,7 @@ impl ScreenId {
             ScreenId::Audit => Box::new(audit::AuditScreen::new()),
             ScreenId::Tenants => Box::new(tenants::TenantsScreen::new()),
             ScreenId::Cache => Box::new(cache::CacheScreen::new()),
+            ScreenId::Migrations => Box::new(migrations::MigrationsScreen::new()),
         }
     }
 
@@ -102,6 +108,7 @@ pub enum ScreenMsg {
     Audit(audit::Msg),
     Tenants(tenants::Msg),
     Cache(cache::Msg),
+    Migrations(migrations::Msg),
 }
 
 impl ScreenMsg {
@@ -111,6 +118,7 @@ impl ScreenMsg {
             ScreenMsg::Audit(_) => ScreenId::Audit,
             ScreenMsg::Tenants(_) => ScreenId::Tenants,
             ScreenMsg::Cache(_) => ScreenId::Cache,
+            ScreenMsg::Migrations(_) => ScreenId::Migrations,
         }
     }
 }
