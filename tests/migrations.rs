@@ -441,3 +441,41 @@ async fn access_exclusive_holder_and_its_waiter() {
     holder.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(read.await.unwrap().unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seed_has_a_drizzle_history_and_pgroll_in_progress() {
+    use opsdeck::sandbox::seed::{self, Scale};
+    use opsdeck::sandbox::{PgOptions, PgSandbox};
+    let sb = PgSandbox::start(PgOptions::default()).await.unwrap();
+    sb.create_database("app").await.unwrap();
+    let client = sb.connect("app").await.unwrap();
+    seed::seed_postgres(&client, Scale::Tiny, &|_| {})
+        .await
+        .unwrap();
+    let (code, v) = status(&sb.url_for("app"), &[]);
+    assert_eq!(code, 1, "{v}");
+    let d = tool(&v, "drizzle");
+    assert_eq!(
+        (d["applied_count"].as_i64(), d["problems"].clone()),
+        (Some(3), serde_json::json!([]))
+    );
+    let p = tool(&v, "pgroll");
+    assert_eq!(
+        kinds(p),
+        vec![("in_progress".into(), "02_tenant_region".into())]
+    );
+    assert!(
+        p["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("public_02_tenant_region"),
+        "{p}"
+    );
+    assert!(
+        p["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 pgroll trigger"),
+        "{p}"
+    );
+}
