@@ -200,3 +200,41 @@ fn set_applied(status: &mut ToolStatus, applied: &[Applied]) {
         status.latest_at = last.at;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(day: u32) -> Option<DateTime<Utc>> {
+        Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).single()
+    }
+
+    #[test]
+    fn summary_names_the_newest_and_what_is_stuck() {
+        let mut drizzle = ToolStatus::new(Tool::Drizzle, "drizzle.__drizzle_migrations".into());
+        drizzle.latest = Some("0002_events".into());
+        drizzle.latest_at = at(3);
+        let mut pgroll = ToolStatus::new(Tool::Pgroll, "pgroll.migrations (public)".into());
+        pgroll.latest = Some("01_initial".into());
+        pgroll.latest_at = at(1);
+        pgroll.problems.push(Problem {
+            kind: ProblemKind::InProgress,
+            migration: "02_region".into(),
+            detail: String::new(),
+            since: at(2),
+        });
+        pgroll.problems.push(Problem {
+            kind: ProblemKind::OutOfOrder,
+            migration: "00_late".into(),
+            detail: String::new(),
+            since: None,
+        });
+        let now = at(4).unwrap();
+        let s = summary(&[pgroll, drizzle], now);
+        assert_eq!(s.latest.as_deref(), Some("0002_events"));
+        assert_eq!(s.latest_tool, Some(Tool::Drizzle));
+        assert_eq!(s.latest_age_ms, Some(86_400_000));
+        assert_eq!(s.stuck, ["pgroll in_progress: 02_region"]);
+    }
+}
