@@ -65,6 +65,21 @@ impl Tabular for ToolStatus {
             problems_cell(self),
         ]
     }
+    fn table_headers() -> Vec<&'static str> {
+        vec![
+            "tool",
+            "applied",
+            "latest",
+            "latest_at",
+            "pending",
+            "problems",
+        ]
+    }
+    fn shown(&self) -> Vec<String> {
+        let mut c = self.cells();
+        c.remove(1);
+        c
+    }
 }
 
 /// A problem or a pending file, with its tool, for the table below the summary.

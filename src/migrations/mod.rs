@@ -7,7 +7,6 @@ mod detect;
 mod drizzle;
 mod files;
 mod golang_migrate;
-mod node_pg_migrate;
 mod order;
 mod pgroll;
 mod prisma;
@@ -132,13 +131,19 @@ pub async fn status(
                         .await
                         .map(|s| vec![s])
                 }),
-                Tool::NodePgMigrate => {
-                    Box::pin(async move { node_pg_migrate::read(pg, table).await.map(|s| vec![s]) })
-                }
+                Tool::NodePgMigrate => Box::pin(async move {
+                    table::read(pg, tool, table, "name", "run_on")
+                        .await
+                        .map(|s| vec![s])
+                }),
                 Tool::Pgroll => Box::pin(pgroll::read(pg, table)),
                 Tool::Table => Box::pin(async move {
                     match cfg.table.as_ref() {
-                        Some(t) => table::read(pg, table, t).await.map(|s| vec![s]),
+                        Some(t) => {
+                            table::read(pg, tool, table, &t.name_column, &t.applied_at_column)
+                                .await
+                                .map(|s| vec![s])
+                        }
                         None => Ok(Vec::new()),
                     }
                 }),
