@@ -1,6 +1,6 @@
 //! Render snapshots of `:migrations` at 80x24 and 40x12, read from a real
 //! database holding a Drizzle history, a stuck Prisma migration and a pgroll
-//! migration in progress: problems first, then each tool's latest.
+//! migration in progress: problems first, then each tool's history.
 
 mod common;
 

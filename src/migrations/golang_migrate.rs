@@ -38,6 +38,10 @@ pub async fn read(
         None => 1,
     };
     status.latest = Some(name_of(version));
+    status.history = vec![super::Applied {
+        name: name_of(version),
+        at: None,
+    }];
     if dirty {
         status.problems.push(Problem {
             kind: ProblemKind::Dirty,

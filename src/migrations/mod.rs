@@ -37,6 +37,10 @@ pub struct ToolStatus {
     /// In the folder, not in the database (only with `--dir`).
     pub pending: Vec<String>,
     pub problems: Vec<Problem>,
+    /// What was applied, in the order it was (the TUI's history; JSON
+    /// keeps to the summary). golang-migrate records only its version.
+    #[serde(skip)]
+    pub history: Vec<Applied>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +88,7 @@ impl ToolStatus {
             latest_at: None,
             pending: Vec::new(),
             problems: Vec::new(),
+            history: Vec::new(),
         }
     }
 
@@ -93,9 +98,9 @@ impl ToolStatus {
     }
 }
 
-/// One applied migration, in the order the tool applied them.
+/// One applied migration.
 #[derive(Debug, Clone)]
-pub(crate) struct Applied {
+pub struct Applied {
     pub name: String,
     pub at: Option<DateTime<Utc>>,
 }
@@ -204,6 +209,7 @@ fn set_applied(status: &mut ToolStatus, applied: &[Applied]) {
         status.latest = Some(last.name.clone());
         status.latest_at = last.at;
     }
+    status.history = applied.to_vec();
 }
 
 #[cfg(test)]

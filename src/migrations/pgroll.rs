@@ -43,6 +43,10 @@ pub async fn read(pg: &Pg, table: QualName) -> Result<Vec<ToolStatus>> {
         };
         if done {
             status.applied_count += 1;
+            status.history.push(super::Applied {
+                name: name.clone(),
+                at: Some(updated_at),
+            });
             status.latest = Some(name);
             status.latest_at = Some(updated_at);
             continue;

@@ -1,6 +1,6 @@
 //! `:migrations`: what `opsdeck migrations status` reads, problems first
 //! (stuck, dirty, in progress, mismatched, out of order), then each tool's
-//! latest applied migration, in the shared paged table.
+//! history, newest first, in the shared paged table.
 
 use super::{Cx, LoadState, Screen, ScreenId, ScreenMsg};
 use crate::health::overview::Level;
@@ -22,7 +22,7 @@ pub type Msg = table::Msg<MigrationRow>;
 #[derive(Debug, Clone)]
 pub struct MigrationRow {
     pub tool: &'static str,
-    /// A problem's kind, or `latest` for a tool's newest applied migration.
+    /// A problem's kind; `latest` or `applied` for the history.
     pub state: &'static str,
     pub migration: String,
     pub at: Option<DateTime<Utc>>,
@@ -55,7 +55,7 @@ fn level(kind: ProblemKind) -> Level {
     }
 }
 
-/// Problems of every tool first, then one line per tool with its latest.
+/// Problems of every tool first, then each tool's history, newest first.
 pub fn rows(statuses: &[ToolStatus]) -> Vec<MigrationRow> {
     let problems = statuses.iter().flat_map(|s| {
         s.problems.iter().map(move |p| MigrationRow {
@@ -67,15 +67,25 @@ pub fn rows(statuses: &[ToolStatus]) -> Vec<MigrationRow> {
             level: Some(level(p.kind)),
         })
     });
-    let latest = statuses.iter().map(|s| MigrationRow {
-        tool: s.tool.as_str(),
-        state: "latest",
-        migration: s.latest.clone().unwrap_or_else(|| "-".into()),
-        at: s.latest_at,
-        detail: format!("{} applied; {}", s.applied_count, s.table),
-        level: None,
+    let history = statuses.iter().flat_map(|s| {
+        s.history
+            .iter()
+            .rev()
+            .enumerate()
+            .map(move |(i, a)| MigrationRow {
+                tool: s.tool.as_str(),
+                state: if i == 0 { "latest" } else { "applied" },
+                migration: a.name.clone(),
+                at: a.at,
+                detail: if i == 0 {
+                    format!("{} applied; {}", s.applied_count, s.table)
+                } else {
+                    String::new()
+                },
+                level: None,
+            })
     });
-    problems.chain(latest).collect()
+    problems.chain(history).collect()
 }
 
 /// The history is small and read whole; the row's index is its cursor.
