@@ -479,3 +479,52 @@ async fn the_demo_seed_has_a_drizzle_history_and_pgroll_in_progress() {
         "{p}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_index_concurrently_shows_its_progress() {
+    let db = TestDb::with("CREATE TABLE orders (id int, total int); INSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g;").await;
+    let writer = db.client().await;
+    // An open writing transaction: the build waits for it before it starts.
+    writer
+        .batch_execute("BEGIN; UPDATE orders SET total = total + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    let builder = db.client().await;
+    let build = tokio::spawn(async move {
+        builder
+            .batch_execute("CREATE INDEX CONCURRENTLY orders_total ON orders (total)")
+            .await
+    });
+    let watcher = db.client().await;
+    for _ in 0..200 {
+        let n: i64 = watcher
+            .query_one("SELECT count(*) FROM pg_stat_progress_create_index", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let (_, v) = status(&db.url, &[]);
+    let builds = v["ddl"]["index_builds"].as_array().unwrap();
+    assert_eq!(builds.len(), 1, "{v}");
+    assert_eq!(builds[0]["table"], "orders");
+    assert_eq!(builds[0]["command"], "CREATE INDEX CONCURRENTLY");
+    assert!(
+        builds[0]["phase"].as_str().unwrap().starts_with("waiting"),
+        "{v}"
+    );
+    let sessions = v["ddl"]["sessions"].as_array().unwrap();
+    assert!(
+        sessions.iter().any(|s| s["role"] == "holder"
+            && s["query"]
+                .as_str()
+                .unwrap()
+                .contains("CREATE INDEX CONCURRENTLY")),
+        "the build holds SHARE UPDATE EXCLUSIVE: {v}"
+    );
+    writer.batch_execute("COMMIT").await.unwrap();
+    build.await.unwrap().unwrap();
+}
