@@ -528,3 +528,19 @@ async fn create_index_concurrently_shows_its_progress() {
     writer.batch_execute("COMMIT").await.unwrap();
     build.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_folder_whose_tool_never_ran_is_all_pending() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["000001_a.up.sql", "000002_b.up.sql"] {
+        std::fs::write(dir.path().join(f), "SELECT 1;").unwrap();
+    }
+    let (code, v) = status(&db.url, &["--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    let g = tool(&v, "golang_migrate");
+    assert_eq!(
+        (g["applied_count"].as_i64(), g["pending"].clone()),
+        (Some(0), serde_json::json!(["000001_a", "000002_b"]))
+    );
+}

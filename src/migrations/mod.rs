@@ -157,7 +157,50 @@ pub async fn status(
         })
         .collect();
     // One connection pipelines these: one round trip for all the tools.
-    Ok(try_join_all(reads).await?.into_iter().flatten().collect())
+    let mut statuses: Vec<ToolStatus> = try_join_all(reads).await?.into_iter().flatten().collect();
+    if let Some(folder) = &folder {
+        never_run(&mut statuses, folder, cfg);
+    }
+    Ok(statuses)
+}
+
+/// A folder whose tool has no table here yet: the tool never ran against
+/// this database, so every migration in the folder is pending.
+fn never_run(statuses: &mut Vec<ToolStatus>, folder: &files::Folder, cfg: &MigrationsConfig) {
+    let layouts: [(Tool, &str, Option<Vec<String>>); 3] = [
+        (
+            Tool::Drizzle,
+            &cfg.drizzle_table,
+            folder
+                .drizzle
+                .as_ref()
+                .map(|f| f.iter().map(|e| e.tag.clone()).collect()),
+        ),
+        (
+            Tool::Prisma,
+            &cfg.prisma_table,
+            folder
+                .prisma
+                .as_ref()
+                .map(|f| f.iter().map(|e| e.name.clone()).collect()),
+        ),
+        (
+            Tool::GolangMigrate,
+            &cfg.golang_migrate_table,
+            folder
+                .golang
+                .as_ref()
+                .map(|f| f.iter().map(|e| e.name.clone()).collect()),
+        ),
+    ];
+    for (tool, table, pending) in layouts {
+        let Some(pending) = pending else { continue };
+        if cfg.wants(tool) && !statuses.iter().any(|s| s.tool == tool) {
+            let mut status = ToolStatus::new(tool, format!("{table} (not created yet)"));
+            status.pending = pending;
+            statuses.push(status);
+        }
+    }
 }
 
 /// The overview pane's line: the newest migration across tools, its age,
