@@ -15,7 +15,7 @@ if [ ! -f "$dir/node_modules/drizzle-orm/package.json" ] ||
   command -v npm >/dev/null || { echo "tests/drizzle.sh: npm is needed" >&2; exit 2; }
   mkdir -p "$dir"
   echo "tests/drizzle.sh: installing drizzle-orm@$drizzle pg@$pg into $dir" >&2
-  (cd "$dir" && [ -f package.json ] || echo '{"private": true}' >"$dir/package.json")
+  [ -f "$dir/package.json" ] || echo '{"private": true}' >"$dir/package.json"
   (cd "$dir" && npm install --silent --no-audit --no-fund "drizzle-orm@$drizzle" "pg@$pg" >&2)
 fi
 echo "export OPSDECK_TEST_DRIZZLE=$dir"
