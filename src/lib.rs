@@ -12,6 +12,7 @@ pub mod conn;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod migrations;
 pub mod safety;
 pub mod sandbox;
 pub mod session;

@@ -164,6 +164,11 @@ async fn postgres_matrix(major: u32) {
         db_rows, 4,
         "start and end of both changes in the database copy"
     );
+    c.batch_execute("CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (7, true)")
+        .await
+        .unwrap();
+    let m = run_exit(h, &["migrations", "status", "--output", "json"], 1);
+    assert_eq!(m["tools"][0]["problems"][0]["kind"], "dirty", "{m}");
 }
 
 #[tokio::test]

@@ -42,5 +42,7 @@ fi
 
 # Postgres 13, 17 and 18 and Valkey 8 for tests/matrix.rs, fetched once and cached.
 eval "$(bash tests/servers.sh)"
+# The real Drizzle migrator for tests/migrations_drizzle.rs, installed once and cached.
+eval "$(bash tests/drizzle.sh)"
 
 exec cargo test --no-fail-fast "$@"

@@ -59,6 +59,9 @@ fn cockpit_shows_every_pane_when_there_is_room() {
         "Keys expiring",
         "17 expire within 14 days",
         "sk_live_a1B2c3D4 billing sync tenant 42",
+        "Migrations M",
+        "latest 0007_add_invoices (drizzle), 3.0 h ago",
+        "pgroll in_progress: 02_split_name",
     ] {
         assert!(s.contains(want), "missing {want:?}:\n{s}");
     }

@@ -262,8 +262,8 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
         KeyModifiers::NONE,
     )));
     let screen = format!("{}", draw(&a).backend());
-    assert!(screen.contains("1-7/25 j/k scroll"), "{screen}");
-    for _ in 0..20 {
+    assert!(screen.contains("1-7/29 j/k scroll"), "{screen}");
+    for _ in 0..30 {
         a.update(Msg::Key(KeyEvent::new(
             KeyCode::Char('j'),
             KeyModifiers::NONE,
@@ -271,7 +271,7 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
     }
     let screen = format!("{}", draw(&a).backend());
     assert!(
-        screen.contains("19-25/25"),
+        screen.contains("23-29/29"),
         "scrolled to the end, no further: {screen}"
     );
     assert!(

@@ -16,6 +16,7 @@ mod keys;
 pub mod logging;
 mod login;
 mod man;
+mod migrations;
 mod narrate;
 pub mod output;
 mod overview;
@@ -109,6 +110,9 @@ pub enum Command {
     /// API keys: list, create, revoke, rotate with grace, verify.
     #[command(subcommand)]
     Keys(keys::KeysCmd),
+    /// Schema migrations across Drizzle, Prisma, pgroll, golang-migrate, node-pg-migrate and configured tables; read-only.
+    #[command(subcommand)]
+    Migrations(migrations::MigrationsCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -162,6 +166,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Overview(args) => overview::run(&global, args).await,
         Command::Init => init::run(&global).await,
         Command::Login(args) => login::run(&global, args).await,
+        Command::Migrations(cmd) => migrations::run(&global, cmd).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,

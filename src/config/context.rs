@@ -38,6 +38,8 @@ pub struct Context {
     pub thresholds: Thresholds,
     #[serde(default)]
     pub api_keys: super::api_keys::ApiKeySettings,
+    #[serde(default)]
+    pub migrations: super::migrations::MigrationsConfig,
 }
 
 /// Postgres takes its timeouts as a 32-bit count of milliseconds.
@@ -165,6 +167,7 @@ pub struct ResolvedContext {
     pub cache: CacheLayout,
     pub thresholds: Thresholds,
     pub api_keys: super::api_keys::ApiKeySettings,
+    pub migrations: super::migrations::MigrationsConfig,
     pub theme: Option<String>,
 }
 
@@ -205,6 +208,7 @@ impl ResolvedContext {
             cache: ctx.cache,
             thresholds: ctx.thresholds,
             api_keys: ctx.api_keys,
+            migrations: ctx.migrations,
             theme: ctx.theme,
             name,
         }

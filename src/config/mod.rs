@@ -5,6 +5,7 @@ pub mod api_keys;
 mod context;
 mod exposure;
 pub mod keys;
+pub mod migrations;
 mod paths;
 pub mod private;
 pub mod schema_map;

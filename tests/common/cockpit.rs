@@ -9,6 +9,7 @@ use opsdeck::config::Thresholds;
 use opsdeck::health::hot::TopSession;
 use opsdeck::health::overview::{Overview, PgHealth, RedisHealth, SessionStates};
 use opsdeck::keys::{Expiring, KeyRow, KeyState};
+use opsdeck::migrations::{Summary, Tool};
 use opsdeck::tui::app::App;
 use opsdeck::tui::env::Env;
 use opsdeck::tui::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
@@ -222,6 +223,13 @@ pub fn app_on(theme: &str, size: (u16, u16), ctx: ContextInfo, snapshots: Vec<Ov
         }
         screen.set_audit(Ok(audit_entries()));
         screen.set_keys(Ok(Some(expiring_keys())));
+        screen.set_migrations(Ok(Some(Summary {
+            latest: Some("0007_add_invoices".into()),
+            latest_tool: Some(Tool::Drizzle),
+            latest_at: Some(at(0)),
+            latest_age_ms: Some(3 * 3_600_000),
+            stuck: vec!["pgroll in_progress: 02_split_name".into()],
+        })));
     }
     let (mut app, _) = App::with_screen(env, ctx, now, size, Box::new(screen));
     app.update(Msg::Connected(Ok(ConnInfo {

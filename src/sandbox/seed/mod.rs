@@ -5,6 +5,7 @@
 
 mod data;
 mod keys;
+mod migrations;
 mod redis;
 mod schema;
 mod workload;
@@ -172,7 +173,7 @@ pub async fn seed_postgres(
     let started = Instant::now();
     let sizes = scale.sizes();
     let event_chunks = u64::try_from((sizes.events + EVENT_CHUNK - 1) / EVENT_CHUNK).unwrap_or(1);
-    let total = 9 + event_chunks;
+    let total = 10 + event_chunks;
     let mut done = 0;
     let mut step = |label: &'static str| {
         progress(SeedStep { done, total, label });
@@ -203,6 +204,8 @@ pub async fn seed_postgres(
     client.batch_execute(schema::AUDIT_SQL).await?;
     keys::rotate_and_revoke(client).await?;
     data::tenant_changes(client, &sizes).await?;
+    step("migration history");
+    client.batch_execute(migrations::SQL).await?;
     step("analyze");
     client.batch_execute("ANALYZE").await?;
     // Counted before the workload so that its statements are all that

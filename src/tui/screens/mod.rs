@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod cache;
 pub mod keys;
+pub mod migrations;
 pub mod overview;
 pub mod tenants;
 
@@ -24,6 +25,7 @@ pub enum ScreenId {
     Tenants,
     Keys,
     Cache,
+    Migrations,
 }
 
 impl ScreenId {
@@ -34,6 +36,7 @@ impl ScreenId {
         ScreenId::Tenants,
         ScreenId::Keys,
         ScreenId::Cache,
+        ScreenId::Migrations,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -44,6 +47,7 @@ impl ScreenId {
             ScreenId::Tenants => "tenants",
             ScreenId::Keys => "keys",
             ScreenId::Cache => "cache",
+            ScreenId::Migrations => "migrations",
         }
     }
 
@@ -55,6 +59,7 @@ impl ScreenId {
             ScreenId::Tenants => "tenants: browse, suspend/resume, tenancy lint",
             ScreenId::Keys => "API keys: list, create, revoke, rotate",
             ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
+            ScreenId::Migrations => "schema migrations: stuck, pending, latest per tool",
         }
     }
 
@@ -68,9 +73,9 @@ impl ScreenId {
             defs.iter().map(|d| d.map(route)).collect()
         }
         match self {
-            // Refresh, pause and Enter are global keys; the audit screen
-            // has no actions of its own.
-            ScreenId::Audit => Vec::new(),
+            // Refresh, pause and Enter are global keys; the audit and migrations screens
+            // have no actions of their own.
+            ScreenId::Audit | ScreenId::Migrations => Vec::new(),
             ScreenId::Overview => routed(overview::ACTIONS, ScreenAction::Overview),
             ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
             ScreenId::Keys => routed(keys::ACTIONS, ScreenAction::Keys),
@@ -85,6 +90,7 @@ impl ScreenId {
             ScreenId::Tenants => Box::new(tenants::TenantsScreen::new()),
             ScreenId::Keys => Box::new(keys::KeysScreen::new()),
             ScreenId::Cache => Box::new(cache::CacheScreen::new()),
+            ScreenId::Migrations => Box::new(migrations::MigrationsScreen::new()),
         }
     }
 
@@ -113,6 +119,7 @@ pub enum ScreenMsg {
     Tenants(tenants::Msg),
     Keys(keys::Msg),
     Cache(cache::Msg),
+    Migrations(migrations::Msg),
 }
 
 impl ScreenMsg {
@@ -123,6 +130,7 @@ impl ScreenMsg {
             ScreenMsg::Tenants(_) => ScreenId::Tenants,
             ScreenMsg::Keys(_) => ScreenId::Keys,
             ScreenMsg::Cache(_) => ScreenId::Cache,
+            ScreenMsg::Migrations(_) => ScreenId::Migrations,
         }
     }
 }

@@ -11,6 +11,7 @@ use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::audit::AuditEntry;
 use crate::health::overview::{self, Overview};
 use crate::keys::store::{self as keys_store, Expiring};
+use crate::migrations::Summary;
 use crate::tui::cmd::Cmd;
 use crate::tui::keymap::{def, ActionDef};
 use crate::tui::msg::Msg as AppMsg;
@@ -45,6 +46,12 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
     def(Action::Open(ScreenId::Cache), "open_cache", "cache", "c"),
     def(Action::Open(ScreenId::Audit), "open_audit", "audit", "a"),
     def(Action::Open(ScreenId::Keys), "open_keys", "api keys", "K"),
+    def(
+        Action::Open(ScreenId::Migrations),
+        "open_migrations",
+        "migrations",
+        "M",
+    ),
 ];
 
 #[derive(Debug)]
@@ -54,6 +61,7 @@ pub enum Msg {
         result: crate::Result<Box<Overview>>,
         audit: Result<Vec<AuditEntry>, String>,
         keys: Result<Option<Expiring>, String>,
+        migrations: Result<Option<Summary>, String>,
     },
 }
 
@@ -63,6 +71,7 @@ pub struct OverviewScreen {
     current: Option<Overview>,
     audit: Result<Vec<AuditEntry>, String>,
     keys: Result<Option<Expiring>, String>,
+    migrations: Result<Option<Summary>, String>,
     series: BTreeMap<&'static str, Series>,
     /// A collection is running: refreshes wait for it instead of piling up
     /// (a slow server must not have every tick cancel the one before).
@@ -83,6 +92,7 @@ impl OverviewScreen {
             current: None,
             audit: Ok(Vec::new()),
             keys: Ok(None),
+            migrations: Ok(None),
             series: BTreeMap::new(),
             in_flight: false,
         }
@@ -122,12 +132,25 @@ impl OverviewScreen {
                     let (map, settings) = (&s.ctx.schema, &s.ctx.api_keys);
                     keys_store::expiring(&pg, map, settings, panes::keys::FIRST).await
                 };
-                let (result, audit, keys) = tokio::join!(overview::collect(s), audit, keys);
+                let migrations = async {
+                    if !s.has_pg() {
+                        return Ok(None);
+                    }
+                    let pg = s.pg().await?;
+                    let statuses = crate::migrations::status(&pg, &s.ctx.migrations, None).await?;
+                    Ok::<_, crate::Error>(
+                        (!statuses.is_empty())
+                            .then(|| crate::migrations::summary(&statuses, chrono::Utc::now())),
+                    )
+                };
+                let (result, audit, keys, migrations) =
+                    tokio::join!(overview::collect(s), audit, keys, migrations);
                 AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded {
                     gen,
                     result: result.map(Box::new),
                     audit: audit.map_err(|e| e.to_string()),
                     keys: keys.map_err(|e| e.to_string()),
+                    migrations: migrations.map_err(|e| e.to_string()),
                 }))
             },
         )]
@@ -154,6 +177,11 @@ impl OverviewScreen {
     /// The audit pane's entries, newest first.
     pub fn set_audit(&mut self, audit: Result<Vec<AuditEntry>, String>) {
         self.audit = audit;
+    }
+
+    /// The migrations pane's summary.
+    pub fn set_migrations(&mut self, m: Result<Option<Summary>, String>) {
+        self.migrations = m;
     }
 
     /// The keys pane's figure.
@@ -188,6 +216,7 @@ impl Screen for OverviewScreen {
             result,
             audit,
             keys,
+            migrations,
         }) = msg
         else {
             return Vec::new();
@@ -198,6 +227,7 @@ impl Screen for OverviewScreen {
         self.in_flight = false;
         self.audit = audit;
         self.keys = keys;
+        self.migrations = migrations;
         match result {
             Ok(snapshot) => self.apply(*snapshot, cx),
             Err(e) => self.state = LoadState::Error(e.to_string()),
@@ -217,7 +247,7 @@ impl Screen for OverviewScreen {
             return false;
         };
         match id {
-            ScreenId::Tenants | ScreenId::Keys => cx.context.has_pg,
+            ScreenId::Tenants | ScreenId::Keys | ScreenId::Migrations => cx.context.has_pg,
             ScreenId::Cache => cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
         }
@@ -259,6 +289,7 @@ impl Screen for OverviewScreen {
             series: &self.series,
             audit: &self.audit,
             keys: &self.keys,
+            migrations: &self.migrations,
         };
         let shown: Vec<_> = PANES
             .iter()

@@ -14,6 +14,7 @@ use super::Action;
 use crate::audit::AuditEntry;
 use crate::health::overview::{Figure, Overview};
 use crate::keys::store::Expiring;
+use crate::migrations::Summary;
 use crate::tui::screens::{Cx, ScreenAction, ScreenId};
 use crate::tui::widgets::sparkline::Series;
 use ratatui::layout::Rect;
@@ -31,6 +32,8 @@ pub struct Data<'a> {
     pub audit: &'a Result<Vec<AuditEntry>, String>,
     /// API keys expiring within the context's window (None: no keys table).
     pub keys: &'a Result<Option<Expiring>, String>,
+    /// The newest migration and anything stuck (None: no migration tool here).
+    pub migrations: &'a Result<Option<Summary>, String>,
 }
 
 /// How wide a pane wants to be: half panes sit side by side when the body
@@ -68,6 +71,7 @@ pub const PANES: &[&dyn Pane] = &[
     &panes::stores::REDIS,
     &panes::now::Now,
     &panes::keys::Keys,
+    &panes::migrations::Migrations,
     &panes::audit::Audit,
 ];
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod keys;
+pub mod migrations;
 pub mod now;
 pub mod stores;
 
