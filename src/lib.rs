@@ -11,6 +11,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod health;
+pub mod queries;
 pub mod safety;
 pub mod sandbox;
 pub mod session;

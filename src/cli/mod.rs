@@ -14,6 +14,7 @@ mod login;
 mod man;
 pub mod output;
 mod overview;
+mod queries;
 mod safe;
 mod tenants;
 
@@ -96,6 +97,9 @@ pub enum Command {
     /// Tenants: list, show, suspend, resume, tenancy lint.
     #[command(subcommand)]
     Tenants(tenants::TenantsCmd),
+    /// Queries: slow statements, live sessions, the lock tree, plans, cancel/terminate.
+    #[command(subcommand)]
+    Queries(queries::QueriesCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -137,6 +141,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Login(args) => login::run(&global, args).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
+        Command::Queries(cmd) => queries::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
         Command::Completions(args) => completions::run(args),
         Command::Man => man::run(),

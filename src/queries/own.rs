@@ -1,0 +1,28 @@
+//! How opsdeck recognises itself, so that it never reports its own load:
+//! every session it opens sets `application_name` to `opsdeck/<context>`
+//! (conn::pg::SessionSettings), and every statement of this module starts
+//! with [`MARK`], which pg_stat_statements keeps in the statement's text.
+
+/// The comment that opens every statement opsdeck's query views send.
+pub const MARK: &str = "/* opsdeck */";
+
+/// SQL condition true for sessions of pg_stat_activity alias `a` that are
+/// opsdeck's own (this one included).
+pub const OWN_SESSION: &str =
+    "(a.pid = pg_backend_pid() OR a.application_name = 'opsdeck' OR a.application_name LIKE 'opsdeck/%')";
+
+/// Whether an application_name is one an opsdeck session sets.
+pub fn is_own_app(application_name: &str) -> bool {
+    application_name == "opsdeck" || application_name.starts_with("opsdeck/")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn own_app_names() {
+        assert!(super::is_own_app("opsdeck/prod"));
+        assert!(super::is_own_app("opsdeck"));
+        assert!(!super::is_own_app("opsdeckish"));
+        assert!(!super::is_own_app("psql"));
+    }
+}
