@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod cache;
 pub mod overview;
+pub mod queries;
 pub mod tenants;
 
 use super::cmd::Cmd;
@@ -22,6 +23,7 @@ pub enum ScreenId {
     Audit,
     Tenants,
     Cache,
+    Queries,
 }
 
 impl ScreenId {
@@ -31,6 +33,7 @@ impl ScreenId {
         ScreenId::Audit,
         ScreenId::Tenants,
         ScreenId::Cache,
+        ScreenId::Queries,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -40,6 +43,7 @@ impl ScreenId {
             ScreenId::Audit => "audit",
             ScreenId::Tenants => "tenants",
             ScreenId::Cache => "cache",
+            ScreenId::Queries => "queries",
         }
     }
 
@@ -50,6 +54,7 @@ impl ScreenId {
             ScreenId::Audit => "opsdeck's own audit log",
             ScreenId::Tenants => "tenants: browse, suspend/resume, tenancy lint",
             ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
+            ScreenId::Queries => "queries: slow statements, live sessions, lock tree, plans",
         }
     }
 
@@ -68,6 +73,7 @@ impl ScreenId {
             ScreenId::Overview | ScreenId::Audit => Vec::new(),
             ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
+            ScreenId::Queries => routed(queries::ACTIONS, ScreenAction::Queries),
         }
     }
 
@@ -77,6 +83,7 @@ impl ScreenId {
             ScreenId::Audit => Box::new(audit::AuditScreen::new()),
             ScreenId::Tenants => Box::new(tenants::TenantsScreen::new()),
             ScreenId::Cache => Box::new(cache::CacheScreen::new()),
+            ScreenId::Queries => Box::new(queries::QueriesScreen::new()),
         }
     }
 
@@ -92,6 +99,7 @@ impl ScreenId {
 pub enum ScreenAction {
     Tenants(tenants::Action),
     Cache(cache::Action),
+    Queries(queries::Action),
 }
 
 /// Messages for screens, one variant per screen; the app hands each to the
@@ -102,6 +110,7 @@ pub enum ScreenMsg {
     Audit(audit::Msg),
     Tenants(tenants::Msg),
     Cache(cache::Msg),
+    Queries(queries::Msg),
 }
 
 impl ScreenMsg {
@@ -111,6 +120,7 @@ impl ScreenMsg {
             ScreenMsg::Audit(_) => ScreenId::Audit,
             ScreenMsg::Tenants(_) => ScreenId::Tenants,
             ScreenMsg::Cache(_) => ScreenId::Cache,
+            ScreenMsg::Queries(_) => ScreenId::Queries,
         }
     }
 }
@@ -218,6 +228,7 @@ mod tests {
                 let owner = match bound.action {
                     ScreenAction::Tenants(_) => ScreenId::Tenants,
                     ScreenAction::Cache(_) => ScreenId::Cache,
+                    ScreenAction::Queries(_) => ScreenId::Queries,
                 };
                 assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);
                 let names: Vec<_> = defs
