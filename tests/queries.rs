@@ -144,6 +144,38 @@ async fn slow_statement_ranks_first(sb: &PgSandbox) {
         by_calls[0].query.contains("WHERE id = $1") && by_calls[0].calls == 50,
         "{by_calls:#?}"
     );
+    // One statement a refresh of each view (the budget is five), each one
+    // marked as opsdeck's and so left out of what it reports.
+    let admin = sb.connect(&sc.db).await.unwrap();
+    let own_calls = || async {
+        admin
+            .query_one(
+                "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements
+                 WHERE query LIKE '/* opsdeck */%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let before = own_calls().await;
+    stat_statements::slow(&pg, &pss, q).await.unwrap();
+    assert_eq!(own_calls().await - before, 1, "slow");
+    let before = own_calls().await;
+    let aq = ActiveQuery {
+        include_idle: true,
+        include_own: false,
+        limit: 10,
+    };
+    queries::active(&pg, aq).await.unwrap();
+    assert_eq!(own_calls().await - before, 1, "active");
+    let before = own_calls().await;
+    queries::lock_tree(&pg).await.unwrap();
+    assert_eq!(own_calls().await - before, 1, "locks");
+    let before = own_calls().await;
+    queries::summary(&pg).await.unwrap();
+    assert_eq!(own_calls().await - before, 1, "cockpit");
+
     // Reset through the safety layer: the counts start again, audited.
     let safety = s.safety().await;
     let approved = safety

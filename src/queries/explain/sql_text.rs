@@ -174,7 +174,7 @@ pub fn read_only(sql: &str) -> Result<(), String> {
     if !matches!(first, Some(Tok::Word(w)) if w == "select" || w == "with") {
         return Err("it is not a SELECT".into());
     }
-    if toks.iter().any(|t| *t == Tok::Punct(';')) {
+    if toks.contains(&Tok::Punct(';')) {
         return Err("it holds more than one statement".into());
     }
     match toks.iter().find_map(|t| match t {
