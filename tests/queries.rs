@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::pg::{backend_pid, client};
+
 use common::unique;
 use opsdeck::config::{Config, ContextOverrides, Paths};
 use opsdeck::queries::{
@@ -19,7 +21,6 @@ use opsdeck::session::Session;
 use opsdeck::Error;
 use std::path::Path;
 use std::time::Duration;
-use tokio_postgres::{Client, NoTls};
 
 /// A session of opsdeck for `url`, auditing into `dir`.
 fn session(url: &str, dir: &Path) -> Session {
@@ -35,12 +36,6 @@ fn session(url: &str, dir: &Path) -> Session {
         &ContextOverrides::default(),
     )
     .unwrap()
-}
-
-async fn client(url: &str) -> Client {
-    let (c, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(conn);
-    c
 }
 
 /// A database of its own and a login role `app` (not a superuser) owning it.
@@ -90,6 +85,18 @@ impl Scenario {
     }
 }
 
+fn sessions(include_idle: bool) -> ActiveQuery {
+    ActiveQuery {
+        include_idle,
+        include_own: false,
+        limit: 100,
+    }
+}
+
+fn top(sort: SortKey, limit: u32) -> SlowQuery {
+    SlowQuery { sort, limit }
+}
+
 /// One cluster start is slow, so every scenario runs on the same one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_core_on_a_sandbox() {
@@ -116,10 +123,7 @@ async fn slow_statement_ranks_first(sb: &PgSandbox) {
     let pg = s.pg().await.unwrap();
     let pss = stat_statements::locate(&pg).await.unwrap();
     assert_eq!(pss.schema, "public");
-    let q = SlowQuery {
-        sort: SortKey::Total,
-        limit: 10,
-    };
+    let q = top(SortKey::Total, 10);
     // Twice: the first call's own statements must not show in the second.
     stat_statements::slow(&pg, &pss, q).await.unwrap();
     let rows = stat_statements::slow(&pg, &pss, q).await.unwrap();
@@ -130,16 +134,9 @@ async fn slow_statement_ranks_first(sb: &PgSandbox) {
         !rows.iter().any(|r| r.query.contains("opsdeck")),
         "opsdeck's own statements are left out: {rows:#?}"
     );
-    let by_calls = stat_statements::slow(
-        &pg,
-        &pss,
-        SlowQuery {
-            sort: SortKey::Calls,
-            ..q
-        },
-    )
-    .await
-    .unwrap();
+    let by_calls = stat_statements::slow(&pg, &pss, top(SortKey::Calls, 10))
+        .await
+        .unwrap();
     assert!(
         by_calls[0].query.contains("WHERE id = $1") && by_calls[0].calls == 50,
         "{by_calls:#?}"
@@ -162,11 +159,7 @@ async fn slow_statement_ranks_first(sb: &PgSandbox) {
     stat_statements::slow(&pg, &pss, q).await.unwrap();
     assert_eq!(own_calls().await - before, 1, "slow");
     let before = own_calls().await;
-    let aq = ActiveQuery {
-        include_idle: true,
-        include_own: false,
-        limit: 10,
-    };
+    let aq = sessions(true);
     queries::active(&pg, aq).await.unwrap();
     assert_eq!(own_calls().await - before, 1, "active");
     let before = own_calls().await;
@@ -209,21 +202,13 @@ where
 async fn blocked_session_in_the_tree_then_cancel_and_terminate(sb: &PgSandbox) {
     let sc = Scenario::new(sb).await;
     let blocker = client(&sc.url(sb, &sc.app, "blocker")).await;
-    let blocker_pid: i32 = blocker
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let blocker_pid = backend_pid(&blocker).await;
     blocker
         .batch_execute("BEGIN; LOCK TABLE public.t IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
     let waiter = client(&sc.url(sb, &sc.app, "waiter")).await;
-    let waiter_pid: i32 = waiter
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let waiter_pid = backend_pid(&waiter).await;
     let waiting =
         tokio::spawn(async move { waiter.batch_execute("SELECT count(*) FROM public.t").await });
     let s = sc.opsdeck(sb);
@@ -250,16 +235,7 @@ async fn blocked_session_in_the_tree_then_cancel_and_terminate(sb: &PgSandbox) {
     assert!(cockpit.blocked >= 1 && cockpit.blockers >= 1, "{cockpit:?}");
     assert_eq!(cockpit.top_blocker, Some(blocker_pid), "{cockpit:?}");
     assert!(cockpit.longest.is_some(), "{cockpit:?}");
-    let active = queries::active(
-        &pg,
-        ActiveQuery {
-            include_idle: false,
-            include_own: false,
-            limit: 100,
-        },
-    )
-    .await
-    .unwrap();
+    let active = queries::active(&pg, sessions(false)).await.unwrap();
     let b = active.iter().find(|r| r.pid == blocker_pid).unwrap();
     assert!(b.idle_in_transaction, "{b:?}");
     assert!(
@@ -277,11 +253,7 @@ async fn blocked_session_in_the_tree_then_cancel_and_terminate(sb: &PgSandbox) {
         "{e}"
     );
     let admin = sb.connect(&sc.db).await.unwrap();
-    let su: i32 = admin
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let su = backend_pid(&admin).await;
     let e = signal::plan(&pg, Signal::Terminate, su, false)
         .await
         .unwrap_err();
@@ -345,10 +317,7 @@ async fn explain_generic_plans(sb: &PgSandbox) {
     let s = sc.opsdeck(sb);
     let pg = s.pg_dedicated().await.unwrap();
     let pss = stat_statements::locate(&pg).await.unwrap();
-    let q = SlowQuery {
-        sort: SortKey::Calls,
-        limit: 50,
-    };
+    let q = top(SortKey::Calls, 50);
     let rows = stat_statements::slow(&pg, &pss, q).await.unwrap();
     let st = rows
         .iter()
@@ -443,32 +412,16 @@ async fn pg_monitor_role_sees_the_views(sb: &PgSandbox) {
     let s = session(&sc.url(sb, &mon, "opsdeck/t"), sc.dir.path());
     let pg = s.pg().await.unwrap();
     let pss = stat_statements::locate(&pg).await.unwrap();
-    let rows = stat_statements::slow(
-        &pg,
-        &pss,
-        SlowQuery {
-            sort: SortKey::Total,
-            limit: 50,
-        },
-    )
-    .await
-    .unwrap();
+    let rows = stat_statements::slow(&pg, &pss, top(SortKey::Total, 50))
+        .await
+        .unwrap();
     let seen = rows.iter().find(|r| r.query.contains("kind = $1"));
     assert!(
         seen.is_some_and(|r| r.username.as_deref() == Some(sc.app.as_str())),
         "another role's statement, text and all: {rows:#?}"
     );
     let active = wait_for("the sleeper", || async {
-        let a = queries::active(
-            &pg,
-            ActiveQuery {
-                include_idle: false,
-                include_own: false,
-                limit: 100,
-            },
-        )
-        .await
-        .unwrap();
+        let a = queries::active(&pg, sessions(false)).await.unwrap();
         a.iter()
             .any(|r| r.application_name == "sleeper")
             .then_some(a)
@@ -526,15 +479,8 @@ async fn extension_in_another_schema_or_missing(sb: &PgSandbox) {
         .unwrap();
     let pss = stat_statements::locate(&pg).await.unwrap();
     assert_eq!(pss.schema, "watch");
-    let rows = stat_statements::slow(
-        &pg,
-        &pss,
-        SlowQuery {
-            sort: SortKey::Mean,
-            limit: 5,
-        },
-    )
-    .await
-    .unwrap();
+    let rows = stat_statements::slow(&pg, &pss, top(SortKey::Mean, 5))
+        .await
+        .unwrap();
     assert!(rows[0].query.contains("pg_sleep"), "{rows:#?}");
 }

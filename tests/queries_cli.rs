@@ -6,21 +6,12 @@
 
 mod common;
 
+use common::pg::{backend_pid as pid, client};
+
 use common::{home, opsdeck, unique, TestDb};
 use opsdeck::sandbox::{PgOptions, PgSandbox};
 use serde_json::Value;
 use std::time::Duration;
-use tokio_postgres::{Client, NoTls};
-
-async fn client(url: &str) -> Client {
-    let (c, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(conn);
-    c
-}
-
-async fn pid(c: &Client) -> i32 {
-    c.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0)
-}
 
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -38,7 +29,9 @@ fn stderr(out: &std::process::Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_commands_on_a_sandbox() {
-    let sb = PgSandbox::start(PgOptions::default()).await.expect("sandbox");
+    let sb = PgSandbox::start(PgOptions::default())
+        .await
+        .expect("sandbox");
     let db = unique("qcli");
     let app = unique("app");
     sb.create_database(&db).await.unwrap();
@@ -75,7 +68,15 @@ async fn queries_commands_on_a_sandbox() {
     let v = json(&out);
     let first = &v[0];
     assert!(first["query"].as_str().unwrap().contains("pg_sleep"), "{v}");
-    for field in ["queryid", "calls", "total_time_ms", "mean_time_ms", "max_time_ms", "rows", "share_pct"] {
+    for field in [
+        "queryid",
+        "calls",
+        "total_time_ms",
+        "mean_time_ms",
+        "max_time_ms",
+        "rows",
+        "share_pct",
+    ] {
         assert!(first.get(field).is_some(), "{field}: {first}");
     }
     let out = run(&["queries", "slow", "--sort", "io", "--output", "csv"]);
@@ -94,7 +95,11 @@ async fn queries_commands_on_a_sandbox() {
         .unwrap();
     let waiter = client(&as_app("waiter")).await;
     let waiter_pid = pid(&waiter).await;
-    let waiting = tokio::spawn(async move { waiter.batch_execute("UPDATE t SET v = 'y' WHERE id = 1").await });
+    let waiting = tokio::spawn(async move {
+        waiter
+            .batch_execute("UPDATE t SET v = 'y' WHERE id = 1")
+            .await
+    });
     let mut tree = Value::Null;
     for _ in 0..100 {
         tree = json(&run(&["queries", "locks", "--output", "json"]));
@@ -120,7 +125,10 @@ async fn queries_commands_on_a_sandbox() {
         .iter()
         .map(|r| r["application_name"].as_str().unwrap())
         .collect();
-    assert!(apps.contains(&"blocker") && apps.contains(&"waiter"), "{apps:?}");
+    assert!(
+        apps.contains(&"blocker") && apps.contains(&"waiter"),
+        "{apps:?}"
+    );
     assert!(!apps.iter().any(|a| a.starts_with("opsdeck")), "{apps:?}");
 
     // Terminate without --yes and without a terminal: refused, nothing sent.
@@ -131,7 +139,14 @@ async fn queries_commands_on_a_sandbox() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
 
-    let out = run(&["queries", "cancel", &waiter_pid.to_string(), "--yes", "--output", "json"]);
+    let out = run(&[
+        "queries",
+        "cancel",
+        &waiter_pid.to_string(),
+        "--yes",
+        "--output",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(json(&out)["signalled"], true);
     let err = waiting.await.unwrap().unwrap_err();
@@ -161,15 +176,29 @@ async fn queries_commands_on_a_sandbox() {
     }
     let out = run(&["queries", "cancel", "99999999"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no session with pid"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no session with pid"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = run(&["queries", "explain", "SELECT v FROM t WHERE id = $1"]);
     let plan = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(plan.contains("Index Scan using t_pkey on t") && plan.contains("<- hottest"), "{plan}");
+    assert!(
+        plan.contains("Index Scan using t_pkey on t") && plan.contains("<- hottest"),
+        "{plan}"
+    );
     let out = run(&["queries", "explain", "--analyze", "SELECT pg_sleep(5)"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let out = run(&["queries", "explain", "--analyze", "--output", "json", "SELECT count(*) FROM t"]);
+    let out = run(&[
+        "queries",
+        "explain",
+        "--analyze",
+        "--output",
+        "json",
+        "SELECT count(*) FROM t",
+    ]);
     let e = json(&out);
     assert_eq!(e["analyzed"], true);
     assert!(e["nodes"][0]["actual_ms"].is_number(), "{e}");
@@ -194,7 +223,12 @@ async fn missing_or_unloaded_extension_names_the_fix() {
     let out = run(&["queries", "slow"]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     let e = stderr(&out);
-    assert!(e.contains("not installed") && e.contains("shared_preload_libraries") && e.contains("CREATE EXTENSION pg_stat_statements"), "{e}");
+    assert!(
+        e.contains("not installed")
+            && e.contains("shared_preload_libraries")
+            && e.contains("CREATE EXTENSION pg_stat_statements"),
+        "{e}"
+    );
     assert_eq!(e.lines().count(), 1, "{e}");
     // The machine's Postgres does not preload it: created, it still cannot be read.
     db.client()
@@ -211,7 +245,10 @@ async fn missing_or_unloaded_extension_names_the_fix() {
         .lines()
         .find(|l| l.contains("queries_view"))
         .unwrap_or_else(|| panic!("{doctor}"));
-    assert!(line.starts_with("warn") && line.contains("shared_preload_libraries"), "{line}");
+    assert!(
+        line.starts_with("warn") && line.contains("shared_preload_libraries"),
+        "{line}"
+    );
     // Sessions and locks need no extension.
     assert!(run(&["queries", "active"]).status.success());
     assert!(run(&["queries", "locks"]).status.success());

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::pg::{backend_pid as pid, client};
+
 use common::pty::Tui;
 use common::{home, write_config};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -24,7 +26,6 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_postgres::{Client, NoTls};
 
 struct Harness {
     app: App,
@@ -124,19 +125,6 @@ fn snapshot(name: &str, app: &App) {
     settings.add_filter(r"\b\d{4,7}\b *", "[pid] ");
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
     settings.bind(|| insta::assert_snapshot!(name.to_string(), draw(app).backend()));
-}
-
-async fn client(url: &str) -> Client {
-    let (c, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(conn);
-    c
-}
-
-async fn pid(c: &Client) -> i32 {
-    c.query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

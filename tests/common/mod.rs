@@ -2,6 +2,7 @@
 //! isolated OPSDECK_HOME, and the built binary with a clean environment.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod pty;
 
 use std::sync::atomic::{AtomicU32, Ordering};
