@@ -390,7 +390,10 @@ async fn stat_statements_check(pg: &Pg) -> Check {
         Ok(p) => check(
             "queries_view",
             Status::Ok,
-            format!("pg_stat_statements {} readable in schema {}", p.version, p.schema),
+            format!(
+                "pg_stat_statements {} readable in schema {}",
+                p.version, p.schema
+            ),
             "",
         ),
         Err(Error::Server { detail, .. }) => check("queries_view", Status::Warn, detail, PSS_FIX),
