@@ -56,45 +56,38 @@ impl PagedSource for Items {
     ) -> BoxFuture<opsdeck::Result<Page<Item>>> {
         Box::pin(async move {
             let pg = session.pg().await?;
-            let limit = req.limit as i64;
+            let limit = req.limit.to_string();
             let cols = "SELECT id, name, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') FROM items";
             let (rows, reverse) = match &req.anchor {
                 Anchor::First => (
-                    pg.client()
-                        .query(&format!("{cols} ORDER BY id LIMIT $1"), &[&limit])
+                    pg.rows(&format!("{cols} ORDER BY id LIMIT $1::int8"), &[&limit])
                         .await?,
                     false,
                 ),
                 Anchor::Last => (
-                    pg.client()
-                        .query(&format!("{cols} ORDER BY id DESC LIMIT $1"), &[&limit])
-                        .await?,
+                    pg.rows(
+                        &format!("{cols} ORDER BY id DESC LIMIT $1::int8"),
+                        &[&limit],
+                    )
+                    .await?,
                     true,
                 ),
-                Anchor::After(c) => {
-                    let c: i64 = c.parse().unwrap_or(0);
-                    (
-                        pg.client()
-                            .query(
-                                &format!("{cols} WHERE id > $1 ORDER BY id LIMIT $2"),
-                                &[&c, &limit],
-                            )
-                            .await?,
-                        false,
+                Anchor::After(c) => (
+                    pg.rows(
+                        &format!("{cols} WHERE id > $1::int8 ORDER BY id LIMIT $2::int8"),
+                        &[c, &limit],
                     )
-                }
-                Anchor::Before(c) => {
-                    let c: i64 = c.parse().unwrap_or(0);
-                    (
-                        pg.client()
-                            .query(
-                                &format!("{cols} WHERE id < $1 ORDER BY id DESC LIMIT $2"),
-                                &[&c, &limit],
-                            )
-                            .await?,
-                        true,
+                    .await?,
+                    false,
+                ),
+                Anchor::Before(c) => (
+                    pg.rows(
+                        &format!("{cols} WHERE id < $1::int8 ORDER BY id DESC LIMIT $2::int8"),
+                        &[c, &limit],
                     )
-                }
+                    .await?,
+                    true,
+                ),
             };
             let mut out: Vec<Keyed<Item>> = rows
                 .iter()
@@ -114,8 +107,7 @@ impl PagedSource for Items {
                 out.reverse();
             }
             let total: f32 = pg
-                .client()
-                .query_one(
+                .row(
                     "SELECT reltuples FROM pg_class WHERE oid = 'items'::regclass",
                     &[],
                 )

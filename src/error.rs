@@ -165,6 +165,18 @@ impl Error {
         Error::server(e)
     }
 
+    /// The SQLSTATE of a server error made by [`Error::from_pg`], which
+    /// ends its detail with it.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            Error::Server { detail, .. } => detail
+                .strip_suffix(')')
+                .and_then(|d| d.rsplit_once("(SQLSTATE "))
+                .map(|(_, code)| code),
+            _ => None,
+        }
+    }
+
     pub fn from_redis(e: redis::RedisError) -> Self {
         if e.is_connection_refusal() || e.is_io_error() || e.is_connection_dropped() {
             Error::Connect {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{home, opsdeck, redis_url, unique, TestDb};
+use common::{home, opsdeck, redis_conn, redis_del, redis_set, redis_url, unique, TestDb};
 
 fn run(h: &std::path::Path, columns: &str, args: &[&str]) -> (Option<i32>, String) {
     let out = opsdeck(h)
@@ -104,20 +104,18 @@ async fn tenants_lint_fits_100_columns_and_wide_gives_full_fix_sql() {
 #[tokio::test]
 async fn cache_invalidate_dry_run_fits_100_columns() {
     let prefix = unique("cliwidth");
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = redis_conn().await;
     let keys: Vec<String> = (0..12)
-        .map(|i| format!("{prefix}:tenant:Zürich-{i}:profile:settings:rendered"))
+        .map(|i| {
+            // Longer than 100 columns: one sample key a line still wraps.
+            format!(
+                "{prefix}:tenant:Zürich-{i}:profile:settings:rendered:{}",
+                "v".repeat(60)
+            )
+        })
         .collect();
     for k in &keys {
-        let _: () = redis::cmd("SET")
-            .arg(k)
-            .arg("x")
-            .arg("EX")
-            .arg(120)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        redis_set(&mut conn, k, "x", 120).await;
     }
     let h = home();
     let pattern = format!("{prefix}:*");
@@ -142,11 +140,7 @@ async fn cache_invalidate_dry_run_fits_100_columns() {
     let (_, json) = call("100", &["--output", "json"]);
     let (_, json_narrow) = call("30", &["--output", "json"]);
     let (_, json_wide) = call("100", &["--wide", "--output", "json"]);
-    let _: () = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    redis_del(&mut conn, &keys).await;
 
     assert_eq!(code, Some(0));
     assert!(widest(&narrow) <= 100, "{narrow}");
@@ -215,4 +209,55 @@ async fn tenants_list_chunks_fit_and_line_up() {
             "aligned with the header: {l:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn doctor_stats_audit_get_and_key_sizes_fit_100_columns() {
+    let db = TestDb::with(
+        "CREATE TABLE tenants (id bigint PRIMARY KEY, slug text, name text, status text);
+          CREATE TABLE invoice_items (id bigint, tenant_id bigint REFERENCES tenants(id));",
+    )
+    .await;
+    let prefix = unique("cliwidth_more");
+    let long_key = format!("{prefix}:{}", "segment:".repeat(30));
+    let text_key = format!("{prefix}:text");
+    let mut conn = redis_conn().await;
+    let long_line = format!("{} end", "word ".repeat(80));
+    redis_set(&mut conn, &long_key, "x", 600).await;
+    redis_set(&mut conn, &text_key, &long_line, 600).await;
+    let h = home();
+    let redis = redis_url();
+    let pattern = format!("{prefix}:*");
+    let with = |args: &[&str]| {
+        let mut all = vec!["--pg", db.url.as_str(), "--redis", redis.as_str()];
+        all.extend_from_slice(args);
+        all.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    // An audited change, so that audit list has a row with a detail.
+    let del = with(&["--yes", "cache", "del", &format!("{prefix}:gone")]);
+    let del: Vec<&str> = del.iter().map(String::as_str).collect();
+    run(h.path(), "100", &del);
+    for args in [
+        &["doctor"][..],
+        &["cache", "stats", "--sample-ms", "0"],
+        &["audit", "list"],
+        &["cache", "get", &text_key],
+        &["cache", "get", &long_key],
+        &["cache", "keys", "--sizes", "--pattern", &pattern],
+    ] {
+        let all = with(args);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let (_, out) = run(h.path(), "100", &all);
+        assert!(widest(&out) <= 100, "{args:?}: {out}");
+        if args[0] == "cache" && args[1] == "get" && args[2] == text_key {
+            let joined: String = out.lines().skip_while(|l| !l.is_empty()).collect();
+            assert!(joined.contains(&long_line), "wrapped, not cut: {out}");
+        }
+        if args.contains(&"--sizes") {
+            assert!(out.contains('…'), "the long key is cut to the width: {out}");
+            let (_, wide) = run(h.path(), "100", &[&all[..], &["--wide"]].concat());
+            assert!(wide.contains(&long_key), "--wide gives it whole: {wide}");
+        }
+    }
+    redis_del(&mut conn, &[&long_key, &text_key]).await;
 }

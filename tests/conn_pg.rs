@@ -23,7 +23,7 @@ async fn connect(spec: &str, env: &[(&str, String)]) -> opsdeck::Result<Pg> {
 }
 
 async fn one(pg: &Pg, sql: &str) -> String {
-    pg.client().query_one(sql, &[]).await.unwrap().get(0)
+    pg.row(sql, &[]).await.unwrap().get(0)
 }
 
 fn connect_err(r: opsdeck::Result<Pg>) -> String {
@@ -72,8 +72,7 @@ async fn url_keyvalue_env_and_socket_reach_the_same_database() {
     ];
     let pg = connect("", &env).await.unwrap();
     let via: Option<String> = pg
-        .client()
-        .query_one("SELECT inet_server_addr()::text", &[])
+        .row("SELECT inet_server_addr()::text", &[])
         .await
         .unwrap()
         .get(0);
@@ -130,12 +129,8 @@ async fn session_settings_are_in_every_session() {
     assert_eq!(one(&pg, "SHOW application_name").await, "opsdeck/prod-ro");
     assert_eq!(one(&pg, "SHOW default_transaction_read_only").await, "on");
     assert_eq!(one(&pg, "SHOW TimeZone").await, "UTC");
-    let err = pg
-        .client()
-        .batch_execute("CREATE TABLE t (x int)")
-        .await
-        .unwrap_err();
-    assert_eq!(err.as_db_error().unwrap().code().code(), "25006");
+    let err = pg.batch("CREATE TABLE t (x int)").await.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25006"), "{err}");
 
     // Options in the spec are kept, but cannot undo the context's read-only.
     let spec = format!(
@@ -148,6 +143,19 @@ async fn session_settings_are_in_every_session() {
     assert_eq!(one(&pg, "SHOW search_path").await, "custom");
     assert_eq!(one(&pg, "SHOW default_transaction_read_only").await, "on");
     assert_eq!(one(&pg, "SHOW application_name").await, "mine");
+    assert_eq!(pg.settings().overridden.len(), 1, "the override is stated");
+
+    // A timeout the spec sets is the user's choice for this connection: kept.
+    let spec = format!(
+        "{}?options=-c%20statement_timeout%3D1234%20-c%20lock_timeout%3D2s",
+        db.url
+    );
+    let pg = connect_pg_with(&context("rw", &spec, false, None), &env)
+        .await
+        .unwrap();
+    assert_eq!(one(&pg, "SHOW statement_timeout").await, "1234ms");
+    assert_eq!(one(&pg, "SHOW lock_timeout").await, "2s");
+    assert_eq!(pg.limits, opsdeck::conn::Limits::Startup);
 
     let pg = connect_pg_with(&context("rw", &db.url, false, None), &env)
         .await
@@ -157,14 +165,13 @@ async fn session_settings_are_in_every_session() {
 }
 
 async fn ssl_in_use(pg: &Pg) -> bool {
-    pg.client()
-        .query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0)
+    pg.row(
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
 }
 
 #[tokio::test]

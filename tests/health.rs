@@ -180,7 +180,7 @@ async fn doctor_json_and_exit_codes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.lines()
-            .any(|l| l.starts_with("fail") && l.contains("redis")),
+            .any(|l| l.split_whitespace().take(2).eq(["redis", "fail"])),
         "{text}"
     );
 }

@@ -240,14 +240,20 @@ async fn missing_or_unloaded_extension_names_the_fix() {
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     let e = stderr(&out);
     assert!(e.contains("not loaded") && e.contains("restart"), "{e}");
-    let doctor = String::from_utf8_lossy(&run(&["doctor"]).stdout).to_string();
-    let line = doctor
-        .lines()
-        .find(|l| l.contains("queries_view"))
+    let doctor = json(&run(&["doctor", "--output", "json"]));
+    let check = doctor
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "queries_view")
         .unwrap_or_else(|| panic!("{doctor}"));
+    assert_eq!(check["status"], "warn", "{check}");
     assert!(
-        line.starts_with("warn") && line.contains("shared_preload_libraries"),
-        "{line}"
+        check["fix"]
+            .as_str()
+            .unwrap()
+            .contains("shared_preload_libraries"),
+        "{check}"
     );
     // Sessions and locks need no extension.
     assert!(run(&["queries", "active"]).status.success());

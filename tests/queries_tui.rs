@@ -119,7 +119,7 @@ fn draw(app: &App) -> Terminal<TestBackend> {
 /// after its match so the columns after it stay put.
 fn snapshot(name: &str, app: &App) {
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r"\d+(\.\d+)? (ms|s|min|h)\b *", "[dur] ");
+    settings.add_filter(r"\d+(\.\d+)? (µs|ms|s|min|h)\b *", "[dur] ");
     settings.add_filter(r"\b\d+(s|m|h) ago", "[age]");
     settings.add_filter(r"\b\d+\.\d+% *", "[pct] ");
     settings.add_filter(r"\b\d{4,7}\b *", "[pid] ");

@@ -15,6 +15,9 @@ command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v keyctl >/dev/null || need+=(keyutils)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || need+=(pgbouncer)
+command -v npm >/dev/null || need+=(npm)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 ls /usr/lib/postgresql/"$pg_major"/lib/hypopg.so >/dev/null 2>&1 || need+=("postgresql-$pg_major-hypopg")
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -36,5 +39,8 @@ fi
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
 fi
+
+# Postgres 13, 17 and 18 and Valkey 8 for tests/matrix.rs, fetched once and cached.
+eval "$(bash tests/servers.sh)"
 
 exec cargo test --no-fail-fast "$@"

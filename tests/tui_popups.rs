@@ -373,7 +373,7 @@ async fn esc_in_the_progress_view_cancels_the_query_on_the_server() {
                 .run(
                     |_, _| async {
                         let pg = cx.pg_cancellable().await?;
-                        cx.until_cancelled(async { Ok(pg.client().execute(&sql, &[]).await?) })
+                        cx.until_cancelled(async { pg.rows(&sql, &[]).await.map(|r| r.len()) })
                             .await
                     },
                     |_| serde_json::Value::Null,
@@ -394,7 +394,7 @@ async fn esc_in_the_progress_view_cancels_the_query_on_the_server() {
         let session = session.clone();
         async move {
             let pg = session.pg().await?;
-            pg.client().execute("SELECT pg_sleep(1.5)", &[]).await?;
+            pg.rows("SELECT pg_sleep(1.5)", &[]).await?;
             Ok::<_, opsdeck::Error>(())
         }
     });
@@ -441,7 +441,7 @@ async fn leaving_a_screen_cancels_its_queries_on_the_server() {
         move |cx| async move {
             let r = async {
                 let pg = cx.pg_cancellable().await?;
-                Ok::<_, opsdeck::Error>(pg.client().execute(&sql, &[]).await?)
+                pg.rows(&sql, &[]).await.map(|r| r.len())
             }
             .await;
             Msg::Status(r.map(|_| "slept".into()).map_err(|e| e.to_string()))

@@ -65,7 +65,7 @@ impl Mutation for SchemaInstall {
 pub async fn install_schema(pg: &Pg, approved: Authorized<SchemaInstall>) -> Result<()> {
     approved
         .run(
-            |_, _| async { Ok(pg.client().batch_execute(DB_SCHEMA_SQL).await?) },
+            |_, _| async { pg.batch(DB_SCHEMA_SQL).await },
             |_| serde_json::json!({"schema": "opsdeck"}),
         )
         .await
@@ -73,8 +73,7 @@ pub async fn install_schema(pg: &Pg, approved: Authorized<SchemaInstall>) -> Res
 
 pub async fn has_schema(pg: &Pg) -> Result<bool> {
     let row = pg
-        .client()
-        .query_one("SELECT to_regclass('opsdeck.audit') IS NOT NULL", &[])
+        .row("SELECT to_regclass('opsdeck.audit') IS NOT NULL", &[])
         .await?;
     Ok(row.get(0))
 }
@@ -87,27 +86,29 @@ pub async fn insert(pg: &Pg, r: &AuditRecord) -> Result<()> {
         Phase::Start => "start",
         Phase::End => "end",
     };
-    let duration = r.duration_ms.map(|d| d as i64);
-    pg.client()
-        .execute(
-            "INSERT INTO opsdeck.audit (op_id, ts, phase, actor, db_role, context, action, target, params, outcome, detail, duration_ms)
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-            &[
-                &r.op_id,
-                &r.ts,
-                &phase,
-                &r.actor,
-                &r.db_role,
-                &r.context,
-                &r.action,
-                &r.target,
-                &r.params,
-                &r.outcome.map(Outcome::as_str),
-                &r.detail,
-                &duration,
-            ],
-        )
-        .await?;
+    let ts = r.ts.to_rfc3339();
+    let params = r.params.to_string();
+    let detail = r.detail.to_string();
+    let duration = r.duration_ms.map(|d| d.to_string());
+    pg.rows_nullable(
+        "INSERT INTO opsdeck.audit (op_id, ts, phase, actor, db_role, context, action, target, params, outcome, detail, duration_ms)
+         VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12::int8)",
+        &[
+            Some(&r.op_id),
+            Some(&ts),
+            Some(phase),
+            Some(&r.actor),
+            r.db_role.as_deref(),
+            Some(&r.context),
+            Some(&r.action),
+            Some(&r.target),
+            Some(&params),
+            r.outcome.map(Outcome::as_str),
+            Some(&detail),
+            duration.as_deref(),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -115,15 +116,15 @@ pub async fn read(
     pg: &Pg,
     since: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Vec<AuditRecord>> {
+    let since = since.map(|s| s.to_rfc3339());
     let rows = pg
-        .client()
-        .query(
+        .rows_nullable(
             "SELECT op_id, ts, phase, actor, db_role, context, action, target,
                     coalesce(params, 'null'::jsonb), outcome, coalesce(detail, 'null'::jsonb), duration_ms
              FROM opsdeck.audit
-             WHERE $1::timestamptz IS NULL OR ts >= $1
+             WHERE $1::timestamptz IS NULL OR ts >= $1::timestamptz
              ORDER BY ts DESC LIMIT 10000",
-            &[&since],
+            &[since.as_deref()],
         )
         .await?;
     Ok(rows

@@ -140,7 +140,15 @@ impl Audit {
         since: Option<chrono::DateTime<chrono::Utc>>,
         actor: Option<&str>,
     ) -> Result<Vec<AuditEntry>> {
-        let mut records: Vec<(Store, AuditRecord)> = local::read(&self.local)?
+        let (local_records, capped) = local::read(&self.local, since)?;
+        if capped {
+            tracing::warn!(
+                "the local audit log {} holds more than {} records in this range; the oldest are left out (narrow it with --since)",
+                self.local.display(),
+                local::MAX_RECORDS
+            );
+        }
+        let mut records: Vec<(Store, AuditRecord)> = local_records
             .into_iter()
             .map(|r| (Store::Local, r))
             .collect();

@@ -4,8 +4,11 @@
 
 use super::interrupt::Interrupts;
 use super::output::{self, Format};
-use super::{confirm, Global};
-use crate::cache::{self, CacheStats, Deletion, KeyEntry, KeyValue, KeysOptions, Plan, Throttle};
+use super::record::Record;
+use super::{confirm, narrate, Global};
+use crate::cache::{
+    self, Deleted, Deletion, DryRun, Invalidated, KeyEntry, KeysOptions, Plan, Throttle,
+};
 use crate::error::{Error, ExitCode, Result};
 use crate::session::Session;
 use crate::units::bytes as human_bytes;
@@ -82,7 +85,7 @@ pub async fn run(global: &Global, cmd: CacheCmd) -> Result<ExitCode> {
         CacheCmd::Get { key } => {
             let key = cache::unescape(&key)?;
             let value = cache::get(&session.redis().await?, &key).await?;
-            print_value(&value, global.output)?;
+            super::cache_value::print(&value, global.output)?;
             Ok(ExitCode::Ok)
         }
         CacheCmd::Del { keys } => del(global, &session, &keys).await,
@@ -115,136 +118,15 @@ async fn stats(global: &Global, session: &Session, sample_ms: u64) -> Result<Exi
         cache::stats(&redis, layout).await?
     };
     for n in &stats.notes {
-        eprintln!("opsdeck: note: {n}");
+        narrate::note(n);
     }
     match global.output {
-        Format::Table => print_stats(&stats).map_err(out_err)?,
-        format => output::print_item(&stats, format)?,
+        Format::Table => super::cache_stats::print(&stats).map_err(out_err)?,
+        Format::Json => output::write_json(&mut std::io::stdout().lock(), &stats)?,
+        // CSV is flat: one record per node (the sample and slowlog are in the JSON).
+        Format::Csv => output::print_list(&stats.nodes, Format::Csv)?,
     }
     Ok(ExitCode::Ok)
-}
-
-fn opt_bytes(v: Option<u64>) -> String {
-    v.map(human_bytes).unwrap_or_else(|| "-".into())
-}
-
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
-}
-
-fn pct(v: Option<f64>) -> String {
-    v.map(|r| format!("{:.1}%", r * 100.0))
-        .unwrap_or_else(|| "-".into())
-}
-
-/// The windowed figures, or why there are none.
-fn window_line(w: Option<&cache::window::Window>) -> String {
-    let Some(w) = w else {
-        return "window: none (one INFO sample; --sample-ms N gives hit ratio and ops/s over N ms)"
-            .into();
-    };
-    let hit = match w.hit_ratio {
-        Some(r) => format!(
-            "hit {:.1}% ({} hits, {} misses)",
-            r * 100.0,
-            w.keyspace_hits,
-            w.keyspace_misses
-        ),
-        None => "hit - (no lookups)".into(),
-    };
-    format!(
-        "window {}: {hit}, {:.0} ops/s; opsdeck's own commands left out",
-        crate::units::millis(w.window_ms as f64),
-        w.ops_per_sec
-    )
-}
-
-fn print_stats(s: &CacheStats) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    let kind = if s.cluster { "cluster" } else { "single node" };
-    writeln!(out, "redis {} ({kind})", s.target)?;
-    writeln!(out, "{}", window_line(s.window.as_ref()))?;
-    let mut t = output::table(vec![
-        "node",
-        "memory",
-        "peak",
-        "maxmemory",
-        "frag",
-        "hit (lifetime)",
-        "ops/s (server est.)",
-        "clients",
-        "keys",
-        "evicted",
-        "expired",
-    ]);
-    for n in &s.nodes {
-        t.add_row(vec![
-            n.addr.clone(),
-            opt_bytes(n.used_memory_bytes),
-            opt_bytes(n.used_memory_peak_bytes),
-            match n.maxmemory_bytes {
-                Some(0) => "none".into(),
-                m => opt_bytes(m),
-            },
-            opt(n.mem_fragmentation_ratio),
-            pct(n.hit_ratio),
-            opt(n.instantaneous_ops_per_sec),
-            opt(n.connected_clients),
-            n.dbs.iter().map(|d| d.keys).sum::<u64>().to_string(),
-            opt(n.evicted_keys),
-            opt(n.expired_keys),
-        ]);
-    }
-    writeln!(out, "{t}")?;
-    let dbs: Vec<String> = s
-        .nodes
-        .iter()
-        .flat_map(|n| {
-            n.dbs.iter().map(move |d| {
-                format!(
-                    "{} db{}={} keys ({} with ttl)",
-                    n.addr, d.db, d.keys, d.expires
-                )
-            })
-        })
-        .collect();
-    if !dbs.is_empty() {
-        writeln!(out, "\n{}", dbs.join("\n"))?;
-    }
-    if !s.slowlog.is_empty() {
-        let mut t = output::table(vec!["node", "started_at", "duration_ms", "command"]);
-        for e in &s.slowlog {
-            t.add_row(vec![
-                e.node.clone(),
-                e.started_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                format!("{:.3}", e.duration_ms),
-                e.command.clone(),
-            ]);
-        }
-        writeln!(out, "\nslowlog (slowest first)\n{t}")?;
-    }
-    let sm = &s.sample;
-    writeln!(
-        out,
-        "\nsample: {} keys scanned (sample_size {}); {} without TTL",
-        sm.sampled_keys, sm.sample_size, sm.keys_without_ttl
-    )?;
-    let mut t = output::table(vec!["prefix", "keys", "memory", "no_ttl"]);
-    for p in &sm.prefixes {
-        t.add_row(vec![
-            p.prefix.clone(),
-            p.keys.to_string(),
-            opt_bytes(p.memory_bytes),
-            p.keys_without_ttl.to_string(),
-        ]);
-    }
-    writeln!(out, "{t}")?;
-    let mut t = output::table(vec!["ttl", "keys"]);
-    for b in &sm.ttl_buckets {
-        t.add_row(vec![b.bucket.to_string(), b.keys.to_string()]);
-    }
-    writeln!(out, "\n{t}")
 }
 
 /// Writes listed keys as they arrive: bare lines (table), CSV rows, or the
@@ -254,6 +136,8 @@ struct KeyWriter<W: Write> {
     format: Format,
     sizes: bool,
     first: bool,
+    /// Characters of a key a `--sizes` line has room for (none: `--wide`).
+    key_width: Option<usize>,
 }
 
 impl<W: Write> KeyWriter<W> {
@@ -264,8 +148,8 @@ impl<W: Write> KeyWriter<W> {
             (Format::Csv, true) => self.out.write_all(b"key,type,ttl_ms,memory_bytes\n"),
             (Format::Table, true) => writeln!(
                 self.out,
-                "{:<8} {:>12} {:>10}  KEY",
-                "TYPE", "TTL_MS", "MEMORY"
+                "{:<8} {:>10} {:>10}  KEY",
+                "TYPE", "TTL", "MEMORY"
             ),
             (Format::Table, false) => Ok(()),
         }
@@ -277,7 +161,7 @@ impl<W: Write> KeyWriter<W> {
                 Format::Json => {
                     self.out
                         .write_all(if self.first { b"\n  " } else { b",\n  " })?;
-                    serde_json::to_writer(&mut self.out, e).map_err(std::io::Error::other)?;
+                    super::json::compact(&mut self.out, e)?;
                 }
                 Format::Csv => {
                     let mut w = csv::WriterBuilder::new()
@@ -297,11 +181,15 @@ impl<W: Write> KeyWriter<W> {
                 Format::Table => match &e.sizes {
                     Some(s) => writeln!(
                         self.out,
-                        "{:<8} {:>12} {:>10}  {}",
+                        "{:<8} {:>10} {:>10}  {}",
                         s.kind,
-                        s.ttl_ms.map_or_else(|| "-".into(), |t| t.to_string()),
+                        s.ttl_ms
+                            .map_or_else(|| "none".into(), |t| crate::units::millis(t as f64)),
                         s.memory_bytes.map_or_else(|| "-".into(), human_bytes),
-                        e.key
+                        match self.key_width {
+                            Some(w) => output::ellipsize(&e.key, w),
+                            None => e.key.clone(),
+                        }
                     )?,
                     None => {
                         self.out.write_all(e.key.as_bytes())?;
@@ -336,6 +224,8 @@ async fn keys(global: &Global, session: &Session, opts: &KeysOptions) -> Result<
         format: global.output,
         sizes: opts.sizes,
         first: true,
+        // The type, TTL and memory columns take 32; a key keeps at least 20.
+        key_width: output::line_width().map(|w| usize::from(w).saturating_sub(32).max(20)),
     };
     let mut closed = false;
     let result = match w.start() {
@@ -360,57 +250,12 @@ async fn keys(global: &Global, session: &Session, opts: &KeysOptions) -> Result<
     let summary = result?;
     w.finish().map_err(out_err)?;
     for n in &summary.notes {
-        eprintln!("opsdeck: note: {n}");
+        narrate::note(n);
     }
     if summary.limited {
-        eprintln!("opsdeck: stopped at --limit {} keys", summary.found);
+        narrate::say(format!("stopped at --limit {} keys", summary.found));
     }
     Ok(ExitCode::Ok)
-}
-
-fn print_value(v: &KeyValue, format: Format) -> Result<()> {
-    if format != Format::Table {
-        return output::print_item(v, format);
-    }
-    let mut out = std::io::stdout().lock();
-    let w = |out: &mut std::io::StdoutLock<'_>| -> std::io::Result<()> {
-        writeln!(out, "key:      {}", v.key)?;
-        writeln!(
-            out,
-            "type:     {} ({})",
-            v.kind,
-            v.encoding.as_deref().unwrap_or("-")
-        )?;
-        writeln!(
-            out,
-            "ttl:      {}",
-            v.ttl_ms
-                .map_or_else(|| "none".into(), |t| format!("{t} ms"))
-        )?;
-        writeln!(out, "memory:   {}", opt_bytes(v.memory_bytes))?;
-        let unit = if v.kind == "string" {
-            "bytes"
-        } else {
-            "elements"
-        };
-        writeln!(out, "length:   {} {unit}", v.length)?;
-        if v.truncated {
-            writeln!(out, "shown:    first {} of {} {unit}", v.shown, v.length)?;
-        }
-        writeln!(out, "format:   {}", v.format)?;
-        for n in &v.notes {
-            writeln!(out, "note:     {n}")?;
-        }
-        writeln!(out)?;
-        match &v.value {
-            serde_json::Value::String(s) => writeln!(out, "{}", super::safe::text_block(s)),
-            other => {
-                serde_json::to_writer_pretty(&mut *out, other).map_err(std::io::Error::other)?;
-                writeln!(out)
-            }
-        }
-    };
-    w(&mut out).map_err(out_err)
 }
 
 async fn del(global: &Global, session: &Session, keys: &[String]) -> Result<ExitCode> {
@@ -427,11 +272,11 @@ async fn del(global: &Global, session: &Session, keys: &[String]) -> Result<Exit
         cache::del(&redis, approved)
     })
     .await?;
-    eprintln!(
-        "opsdeck: deleted {} of {} keys",
+    narrate::say(format!(
+        "deleted {} of {} keys",
         done.deleted, done.requested
-    );
-    output::print_item(&done, global.output)?;
+    ));
+    output::print_result(&done, deleted_record, global.output)?;
     Ok(ExitCode::Ok)
 }
 
@@ -449,11 +294,11 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     let redis = session.redis().await?;
     if args.dry_run {
         let dry = cache::dry_run(&redis, &plan).await?;
-        eprintln!(
-            "opsdeck: dry run: {} keys would be deleted; nothing was changed",
+        narrate::say(format!(
+            "dry run: {} keys would be deleted; nothing was changed",
             dry.matched
-        );
-        output::print_item(&dry, global.output)?;
+        ));
+        output::print_result(&dry, dry_run_record, global.output)?;
         return Ok(ExitCode::Ok);
     }
     let safety = session.safety().await;
@@ -486,7 +331,7 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
             p.deleted, p.scanned, p.batches, p.node
         );
         if plain && last_line.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
-            eprintln!("opsdeck: progress: {text}");
+            narrate::say(format!("progress: {text}"));
             last_line = Some(std::time::Instant::now());
         }
         bar.set_message(text);
@@ -495,16 +340,56 @@ async fn invalidate(global: &Global, session: &Session, args: InvalidateArgs) ->
     .await;
     bar.finish_and_clear();
     if let Ok(done) = &result {
-        output::print_item(done, global.output)?;
+        output::print_result(done, invalidated_record, global.output)?;
         if done.cancelled {
-            eprintln!(
-                "opsdeck: cancelled: {} keys were deleted before stopping",
+            narrate::say(format!(
+                "cancelled: {} keys were deleted before stopping",
                 done.deleted
-            );
+            ));
         }
     }
     // Only a signal stops a run here, and then this exits 128 + its number.
     let done = interrupts.finish(result)?;
-    eprintln!("opsdeck: deleted {} keys", done.deleted);
+    narrate::say(format!("deleted {} keys", done.deleted));
     Ok(ExitCode::Ok)
+}
+
+fn deleted_record(d: &Deleted) -> Record {
+    Record::new()
+        .text("requested", d.requested.to_string())
+        .text("deleted", d.deleted.to_string())
+}
+
+/// What was selected, how: the first fields of both invalidation records.
+fn selection(
+    by: cache::Selector,
+    target: &str,
+    pattern: &Option<String>,
+    tag_key: &Option<String>,
+    tenant_id: &Option<String>,
+) -> Record {
+    Record::new()
+        .text("by", output::word(&by))
+        .text("target", target)
+        .opt("pattern", pattern.clone())
+        .opt("tag_key", tag_key.clone())
+        .opt("tenant_id", tenant_id.clone())
+}
+
+fn dry_run_record(d: &DryRun) -> Record {
+    selection(d.by, &d.target, &d.pattern, &d.tag_key, &d.tenant_id)
+        .text("dry_run", d.dry_run.to_string())
+        .text("matched", d.matched.to_string())
+        .list("sample", &d.sample)
+}
+
+fn invalidated_record(d: &Invalidated) -> Record {
+    selection(d.by, &d.target, &d.pattern, &d.tag_key, &d.tenant_id)
+        .text("dry_run", d.dry_run.to_string())
+        .text("cancelled", d.cancelled.to_string())
+        .text("deleted", d.deleted.to_string())
+        .text("scanned", d.scanned.to_string())
+        .text("batches", d.batches.to_string())
+        .millis("elapsed_ms", Some(d.elapsed_ms))
+        .opt("tag_set_deleted", d.tag_set_deleted)
 }

@@ -3,7 +3,9 @@
 //! until Ctrl-C/SIGTERM/SIGHUP; afterwards the servers are stopped and
 //! removed (the Postgres data directory survives with `--keep`).
 
-use super::Global;
+use super::output::{self, Format};
+use super::record::Record;
+use super::{narrate, Global};
 use crate::audit::{install_schema, SchemaInstall};
 use crate::config::{Config, Context, ContextOverrides, Paths};
 use crate::error::{Error, ExitCode, Result};
@@ -34,6 +36,21 @@ pub struct DemoArgs {
     pub scale: Scale,
 }
 
+/// The connection settings `--output json|csv` prints instead of export lines.
+#[derive(serde::Serialize)]
+struct Settings<'a> {
+    pg_url: &'a str,
+    redis_url: &'a str,
+}
+
+impl Settings<'_> {
+    fn record(&self) -> Record {
+        Record::new()
+            .text("pg_url", self.pg_url)
+            .text("redis_url", self.redis_url)
+    }
+}
+
 /// The running servers; dropping it stops them.
 struct Demo {
     pg: PgSandbox,
@@ -46,7 +63,10 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
     let demo = tokio::select! {
         demo = start(global, args.scale, args.keep) => demo?,
         sig = stop.recv() => {
-            eprintln!("opsdeck: {}: stopped the demo servers before they were ready", signals::name(sig));
+            narrate::say(format!(
+                "{}: stopped the demo servers before they were ready",
+                signals::name(sig)
+            ));
             return Err(Error::Cancelled);
         }
     };
@@ -76,18 +96,27 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
         };
     }
 
-    let mut out = std::io::stdout().lock();
-    let printed = writeln!(out, "export OPSDECK_PG_URL={}", shell_quote(&pg_url))
-        .and_then(|()| writeln!(out, "export OPSDECK_REDIS_URL={}", shell_quote(&redis_url)))
-        .and_then(|()| out.flush());
-    drop(out);
-    printed.map_err(|e| Error::io("cannot write to stdout", e))?;
-    eprintln!(
-        "opsdeck: demo ready; paste the export lines into your shell, then run: opsdeck overview  (Ctrl-C stops the servers)"
-    );
+    if global.output == Format::Table {
+        let mut out = std::io::stdout().lock();
+        let printed = writeln!(out, "export OPSDECK_PG_URL={}", shell_quote(&pg_url))
+            .and_then(|()| writeln!(out, "export OPSDECK_REDIS_URL={}", shell_quote(&redis_url)))
+            .and_then(|()| out.flush());
+        drop(out);
+        printed.map_err(|e| Error::io("cannot write to stdout", e))?;
+        narrate::say(
+            "demo ready; paste the export lines into your shell, then run: opsdeck overview  (Ctrl-C stops the servers)",
+        );
+    } else {
+        let settings = Settings {
+            pg_url: &pg_url,
+            redis_url: &redis_url,
+        };
+        output::print_result(&settings, Settings::record, global.output)?;
+        narrate::say("demo ready (Ctrl-C stops the servers)");
+    }
 
     let sig = stop.recv().await;
-    eprintln!("opsdeck: {}: stopping the demo servers", signals::name(sig));
+    narrate::say(format!("{}: stopping the demo servers", signals::name(sig)));
     finish(demo, args.keep);
     Ok(ExitCode::Ok)
 }
@@ -102,18 +131,16 @@ fn finish(demo: Demo, keep: bool) {
     let kept = keep.then(|| demo.pg.data_dir());
     drop(demo);
     if let Some(dir) = kept {
-        // The terminal may be gone (SIGHUP): eprintln! would panic on it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "opsdeck: kept the Postgres data directory {}",
+        narrate::say(format!(
+            "kept the Postgres data directory {}",
             dir.display()
-        );
+        ));
     }
 }
 
 async fn start(global: &Global, scale: Scale, keep: bool) -> Result<Demo> {
     let started = Instant::now();
-    eprintln!("opsdeck: starting a throwaway Postgres and Redis");
+    narrate::say("starting a throwaway Postgres and Redis");
     let (pg, redis) = tokio::try_join!(
         PgSandbox::start(PgOptions::default().keep(keep)),
         RedisSandbox::start()
@@ -149,8 +176,8 @@ async fn start(global: &Global, scale: Scale, keep: bool) -> Result<Demo> {
     bar.set_message("redis cache keys");
     let cache = seed::seed_redis(&redis.url(), scale).await?;
     bar.finish_and_clear();
-    eprintln!(
-        "opsdeck: seeded {} tenants, {} users, {} events, {} API keys and {} cache keys ({} scale) in {:.1} s",
+    narrate::say(format!(
+        "seeded {} tenants, {} users, {} events, {} API keys and {} cache keys ({} scale) in {:.1} s",
         report.tenants,
         report.users,
         report.events,
@@ -158,7 +185,7 @@ async fn start(global: &Global, scale: Scale, keep: bool) -> Result<Demo> {
         cache.keys,
         scale,
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(Demo { pg, redis })
 }
 

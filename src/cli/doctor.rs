@@ -1,19 +1,19 @@
 //! `opsdeck doctor`: connectivity, versions, extensions, privileges, RLS,
 //! config permissions; one line per check.
 
-use super::output::{self, Format, Tabular};
+use super::output::{self, Tabular};
 use super::Global;
 use crate::error::{ExitCode, Result};
 use crate::health::doctor::{self, Check, Status};
 
 impl Tabular for Check {
     fn headers() -> Vec<&'static str> {
-        vec!["status", "check", "detail", "fix"]
+        vec!["check", "status", "detail", "fix"]
     }
     fn cells(&self) -> Vec<String> {
         vec![
-            self.status.as_str().to_string(),
             self.check.clone(),
+            self.status.as_str().to_string(),
             self.detail.clone(),
             self.fix.clone(),
         ]
@@ -23,24 +23,7 @@ impl Tabular for Check {
 pub async fn run(global: &Global) -> Result<ExitCode> {
     let session = global.session()?;
     let checks = doctor::run(&session).await;
-    match global.output {
-        Format::Table => {
-            for c in &checks {
-                let fix = if c.fix.is_empty() {
-                    String::new()
-                } else {
-                    format!(" -> {}", c.fix)
-                };
-                println!(
-                    "{:<4}  {:<18} {}{fix}",
-                    c.status.as_str(),
-                    c.check,
-                    c.detail
-                );
-            }
-        }
-        f => output::print_list(&checks, f)?,
-    }
+    output::print_list(&checks, global.output)?;
     Ok(if checks.iter().any(|c| c.status == Status::Fail) {
         ExitCode::Problems
     } else {

@@ -2,7 +2,39 @@
 //! or everything to `--log-file`. Stdout stays data only.
 
 use super::Global;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
+
+/// Log lines on stderr read like the rest of the narration:
+/// `opsdeck: warning: …`, `opsdeck: info: …`.
+struct Narration;
+
+impl<S, N> FormatEvent<S, N> for Narration
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let kind = match *event.metadata().level() {
+            Level::ERROR => "error",
+            Level::WARN => "warning",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        write!(w, "opsdeck: {kind}: ")?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
 
 pub fn init(global: &Global) {
     let level = match global.verbose {
@@ -24,18 +56,20 @@ pub fn init(global: &Global) {
                 .with_writer(std::sync::Mutex::new(file))
                 .try_init(),
             Err(e) => {
-                eprintln!(
-                    "opsdeck: warning: cannot open log file {}: {e}; logging to stderr",
+                super::narrate::warn(format!(
+                    "cannot open log file {}: {e}; logging to stderr",
                     path.display()
-                );
+                ));
                 builder
                     .with_ansi(false)
+                    .event_format(Narration)
                     .with_writer(std::io::stderr)
                     .try_init()
             }
         },
         None => builder
-            .with_ansi(global.color() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_ansi(false)
+            .event_format(Narration)
             .with_writer(std::io::stderr)
             .try_init(),
     };

@@ -2,7 +2,9 @@
 //! Postgres password in the OS keyring, read from the terminal without echo,
 //! or as one line from stdin when stdin is not a terminal (scripts, tests).
 
-use super::Global;
+use super::output::{self, Format};
+use super::record::Record;
+use super::{narrate, Global};
 use crate::config::{Config, Paths};
 use crate::conn::credentials;
 use crate::conn::Secret;
@@ -27,18 +29,53 @@ pub async fn run(global: &Global, args: LoginArgs) -> Result<ExitCode> {
         config.context(Some(&args.context))?;
     }
     let ctx = args.context;
-    if args.delete {
-        if credentials::keyring_delete(&ctx)? {
-            eprintln!("opsdeck: removed the stored Postgres password for context '{ctx}'");
+    let stored = if args.delete {
+        let removed = credentials::keyring_delete(&ctx)?;
+        if removed {
+            narrate::say(format!(
+                "removed the stored Postgres password for context '{ctx}'"
+            ));
         } else {
-            eprintln!("opsdeck: no stored Postgres password for context '{ctx}'");
+            narrate::say(format!("no stored Postgres password for context '{ctx}'"));
         }
-        return Ok(ExitCode::Ok);
+        Stored {
+            context: &ctx,
+            action: "delete",
+            changed: removed,
+        }
+    } else {
+        let password = read_password(&format!("Postgres password for context '{ctx}': "))?;
+        credentials::keyring_set(&ctx, &password)?;
+        narrate::say(format!(
+            "stored the Postgres password for context '{ctx}' in the OS keyring"
+        ));
+        Stored {
+            context: &ctx,
+            action: "store",
+            changed: true,
+        }
+    };
+    if global.output != Format::Table {
+        output::print_result(&stored, Stored::record, global.output)?;
     }
-    let password = read_password(&format!("Postgres password for context '{ctx}': "))?;
-    credentials::keyring_set(&ctx, &password)?;
-    eprintln!("opsdeck: stored the Postgres password for context '{ctx}' in the OS keyring");
     Ok(ExitCode::Ok)
+}
+
+/// What `--output json|csv` reports: never the password.
+#[derive(serde::Serialize)]
+struct Stored<'a> {
+    context: &'a str,
+    action: &'static str,
+    changed: bool,
+}
+
+impl Stored<'_> {
+    fn record(&self) -> Record {
+        Record::new()
+            .text("context", self.context)
+            .text("action", self.action)
+            .text("changed", self.changed.to_string())
+    }
 }
 
 /// One line without its line ending; on a terminal, typed without echo.

@@ -3,20 +3,27 @@
 
 mod audit;
 mod cache;
+mod cache_stats;
+mod cache_value;
 mod completions;
 pub mod confirm;
 mod demo;
 mod doctor;
 mod init;
 mod interrupt;
+mod json;
 pub mod logging;
 mod login;
 mod man;
+mod narrate;
 pub mod output;
 mod overview;
+mod pretty;
 mod queries;
+mod record;
 mod safe;
 mod tenants;
+mod tenants_show;
 
 use crate::config::{Config, ContextOverrides, Paths};
 use crate::error::{Error, ExitCode, Result};
@@ -40,8 +47,10 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Global flags, valid before or after the subcommand.
+/// Global flags, valid before or after the subcommand; help lists them
+/// apart from each subcommand's own options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Context from the config file.
     #[arg(long, global = true, env = "OPSDECK_CONTEXT")]

@@ -1,5 +1,6 @@
 //! Rendering domain data as a table, JSON or CSV (DESIGN.md section 3).
 
+use super::record::Record;
 use super::safe;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -14,9 +15,21 @@ pub enum Format {
 }
 
 /// A row that can be shown as a table or CSV; JSON comes from `Serialize`.
+/// Columns go in the order of their meaning: identity, state, figures,
+/// then detail.
 pub trait Tabular {
     fn headers() -> Vec<&'static str>;
+    /// Raw values, as CSV carries them (`_ms` and `_bytes` as numbers).
     fn cells(&self) -> Vec<String>;
+    /// The columns a table shows people: all of them unless a narrower
+    /// choice reads better within a terminal's width.
+    fn table_headers() -> Vec<&'static str> {
+        Self::headers()
+    }
+    /// The cells of [`Tabular::table_headers`], durations and sizes made human.
+    fn shown(&self) -> Vec<String> {
+        self.cells()
+    }
 }
 
 pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<()> {
@@ -33,9 +46,9 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
             w.flush().map_err(|e| Error::io("writing stdout", e))?;
         }
         Format::Table => {
-            let mut t = table(T::headers());
+            let mut t = table(T::table_headers().into_iter().map(label).collect());
             for r in rows {
-                row(&mut t, r.cells());
+                row(&mut t, r.shown());
             }
             fit_columns(&mut t);
             writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
@@ -44,40 +57,30 @@ pub fn print_list<T: Tabular + Serialize>(rows: &[T], format: Format) -> Result<
     Ok(())
 }
 
-/// A single item: JSON object, or a two-column field/value table / CSV.
-pub fn print_item<T: Serialize>(item: &T, format: Format) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+/// A single result: its JSON object as serialized, else the record with
+/// its fields in meaning order (built only when it is shown).
+pub fn print_result<T: Serialize>(
+    item: &T,
+    record: impl FnOnce(&T) -> Record,
+    format: Format,
+) -> Result<()> {
     if format == Format::Json {
-        return write_json(&mut out, item);
+        return write_json(&mut std::io::stdout().lock(), item);
     }
-    let value = serde_json::to_value(item).map_err(|e| Error::Config(e.to_string()))?;
-    let pairs = flatten(&value);
-    match format {
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(safe::Csv::new(&mut out, stdout.is_terminal()));
-            w.write_record(["field", "value"]).map_err(csv_err)?;
-            for (k, v) in pairs {
-                w.write_record([k, v]).map_err(csv_err)?;
-            }
-            w.flush().map_err(|e| Error::io("writing stdout", e))?;
-        }
-        _ => {
-            let mut t = table(vec!["field", "value"]);
-            for (k, v) in pairs {
-                row(&mut t, vec![k, v]);
-            }
-            fit_columns(&mut t);
-            writeln!(out, "{t}").map_err(|e| Error::io("writing stdout", e))?;
-        }
-    }
-    Ok(())
+    record(item).print(format)
 }
 
 pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, v)
-        .map_err(|e| Error::io("writing stdout", e.into()))?;
-    writeln!(out).map_err(|e| Error::io("writing stdout", e))
+    super::json::pretty(&mut *out, v)
+        .and_then(|()| writeln!(out))
+        .map_err(|e| Error::io("writing stdout", e))
+}
+
+/// A column's name for people: a value made human says its own unit.
+pub fn label(name: &str) -> &str {
+    name.strip_suffix("_ms")
+        .or_else(|| name.strip_suffix("_bytes"))
+        .unwrap_or(name)
 }
 
 /// `--wide`: tables as wide as their content. Set once from the command
@@ -108,6 +111,20 @@ pub fn fit(t: &mut comfy_table::Table) {
     if !std::io::stdout().is_terminal() {
         t.set_width(piped_width(std::env::var("COLUMNS").ok().as_deref()));
     }
+}
+
+/// The width a line of output should keep to, or None with `--wide`.
+pub fn line_width() -> Option<u16> {
+    let mut t = comfy_table::Table::new();
+    fit(&mut t);
+    t.width().filter(|_| !WIDE.load(Ordering::Relaxed))
+}
+
+/// A unit-like enum's serialized name (`pattern`, `exact`) as a cell.
+pub fn word<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .map(|v| cell(&v))
+        .unwrap_or_default()
 }
 
 /// Narrowest share a wrapped column keeps when shorter ones stay whole.
@@ -144,8 +161,9 @@ pub fn fit_to(t: &mut comfy_table::Table, content: &[u16]) -> bool {
 
 /// Content widths within `width` columns (each column is padded by a space
 /// on either side): everything whole when it fits; else the shortest
-/// columns whole as long as each remaining one keeps [`MIN_WRAPPED`], and
-/// those share what is left, none wider than its content.
+/// columns whole as long as each remaining one keeps [`MIN_WRAPPED`] (or
+/// its content, when shorter), and those share what is left, none wider
+/// than its content.
 fn fitted_widths(content: &[u16], width: u16) -> Vec<u16> {
     let n = content.len();
     let mut left = usize::from(width).saturating_sub(2 * n);
@@ -156,9 +174,14 @@ fn fitted_widths(content: &[u16], width: u16) -> Vec<u16> {
     order.sort_by_key(|&i| content[i]);
     let mut out = content.to_vec();
     let mut kept = 0;
-    for &i in &order {
+    for (k, &i) in order.iter().enumerate() {
         let w = usize::from(content[i]);
-        if w + (n - kept - 1) * MIN_WRAPPED > left {
+        // What the columns after this one need: a short one its content.
+        let rest: usize = order[k + 1..]
+            .iter()
+            .map(|&j| usize::from(content[j]).min(MIN_WRAPPED))
+            .sum();
+        if w + rest > left {
             break;
         }
         left -= w;
@@ -213,30 +236,8 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     out
 }
 
-fn csv_err(e: csv::Error) -> Error {
+pub fn csv_err(e: csv::Error) -> Error {
     Error::io("writing CSV", std::io::Error::other(e))
-}
-
-/// Flattens nested objects to dotted keys for the field/value views.
-fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
-    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-        match v {
-            serde_json::Value::Object(m) => {
-                for (k, v) in m {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, v, out);
-                }
-            }
-            other => out.push((prefix.to_string(), cell(other))),
-        }
-    }
-    let mut out = Vec::new();
-    walk("", v, &mut out);
-    out
 }
 
 /// A JSON value as a table cell: strings bare, null empty, the rest as JSON.
@@ -284,6 +285,12 @@ mod tests {
         // Whole while the wrapped rest keeps MIN_WRAPPED, then wrapped.
         assert_eq!(fitted_widths(&[5, 30, 200], 60), vec![5, 30, 19]);
         assert_eq!(fitted_widths(&[5, 40, 200], 60), vec![5, 24, 25]);
+        // Short columns need only their content: audit list at 100 keeps
+        // every column but the detail whole.
+        assert_eq!(
+            fitted_widths(&[16, 7, 16, 15, 7, 8, 90], 100),
+            vec![16, 7, 16, 15, 7, 8, 17]
+        );
         let w = fitted_widths(&[20, 36, 80, 150], 120);
         assert_eq!(
             w.iter().map(|&w| w as usize + 2).sum::<usize>(),
@@ -309,19 +316,5 @@ mod tests {
         assert_eq!(ellipsize("Zürich 🚀", 20), "Zürich 🚀");
         assert_eq!(ellipsize("Zürich 🚀 Party", 8), "Zürich …");
         assert_eq!(ellipsize(&"x".repeat(5000), 60).chars().count(), 60);
-    }
-
-    #[test]
-    fn flatten_nested() {
-        let v = serde_json::json!({"a": 1, "b": {"c": "x", "d": null}});
-        let f = flatten(&v);
-        assert_eq!(
-            f,
-            vec![
-                ("a".into(), "1".into()),
-                ("b.c".into(), "x".into()),
-                ("b.d".into(), "".into())
-            ]
-        );
     }
 }

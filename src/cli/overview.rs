@@ -21,18 +21,39 @@ struct Report<'a> {
     figures: Vec<Figure>,
 }
 
+fn level(l: Level) -> &'static str {
+    match l {
+        Level::Ok => "ok",
+        Level::Warn => "warn",
+        Level::Error => "error",
+        Level::Unknown => "-",
+    }
+}
+
+/// CSV: the stable key, its label and level, the raw value, then the text
+/// a person reads; a table shows the label, the level and that text.
 impl Tabular for Figure {
     fn headers() -> Vec<&'static str> {
-        vec!["figure", "value", "level"]
+        vec!["key", "figure", "level", "value", "display"]
+    }
+    fn table_headers() -> Vec<&'static str> {
+        vec!["figure", "level", "value"]
+    }
+    fn shown(&self) -> Vec<String> {
+        vec![
+            self.label.clone(),
+            level(self.level).to_string(),
+            self.display.clone(),
+        ]
     }
     fn cells(&self) -> Vec<String> {
-        let level = match self.level {
-            Level::Ok => "ok",
-            Level::Warn => "warn",
-            Level::Error => "error",
-            Level::Unknown => "-",
-        };
-        vec![self.label.clone(), self.display.clone(), level.to_string()]
+        vec![
+            self.key.to_string(),
+            self.label.clone(),
+            level(self.level).to_string(),
+            self.value.map(|v| v.to_string()).unwrap_or_default(),
+            self.display.clone(),
+        ]
     }
 }
 
@@ -63,12 +84,12 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
     let thresholds = &session.ctx.thresholds;
     let figures = overview.figures(thresholds);
     match global.output {
-        Format::Json => output::print_item(
+        Format::Json => output::write_json(
+            &mut std::io::stdout().lock(),
             &Report {
                 overview: &overview,
                 figures,
             },
-            Format::Json,
         )?,
         f => output::print_list(&figures, f)?,
     }

@@ -1,7 +1,9 @@
 //! `opsdeck queries slow|active|locks|explain|cancel|terminate|reset-stats`.
 
 use super::interrupt::Interrupts;
+use super::narrate;
 use super::output::{self, Format, Tabular};
+use super::record::Record;
 use super::{confirm, Global};
 use crate::error::{Error, ExitCode, Result};
 use crate::queries::{
@@ -256,7 +258,7 @@ pub async fn run(global: &Global, cmd: QueriesCmd) -> Result<ExitCode> {
         QueriesCmd::Locks => {
             let rows = queries::lock_tree(&*session.pg().await?).await?;
             if rows.is_empty() {
-                eprintln!("opsdeck: no session is waiting for a lock");
+                narrate::say("no session is waiting for a lock");
             }
             output::print_list(&rows, global.output)?;
             Ok(ExitCode::Ok)
@@ -273,7 +275,7 @@ async fn explain(global: &Global, session: &Session, a: ExplainArgs) -> Result<E
     let pg = session.pg_dedicated().await?;
     let e = queries::explain(&pg, &ExplainTarget::parse(&a.target), a.analyze).await?;
     match global.output {
-        Format::Json => output::print_item(&e, Format::Json)?,
+        Format::Json => output::write_json(&mut std::io::stdout().lock(), &e)?,
         Format::Csv => output::print_list(&e.nodes, Format::Csv)?,
         Format::Table => {
             let mut out = std::io::stdout().lock();
@@ -305,10 +307,10 @@ async fn explain(global: &Global, session: &Session, a: ExplainArgs) -> Result<E
         }
     }
     if e.params > 0 {
-        eprintln!(
-            "opsdeck: generic plan: {} parameter(s) planned as unknown values",
+        narrate::note(format!(
+            "generic plan: {} parameter(s) planned as unknown values",
             e.params
-        );
+        ));
     }
     Ok(ExitCode::Ok)
 }
@@ -324,15 +326,15 @@ async fn send(global: &Global, session: &Session, sig: Signal, a: SignalArgs) ->
         async move { signal::apply(&pg, approved).await }
     })
     .await?;
-    output::print_item(&done, global.output)?;
+    output::print_result(&done, signalled_record, global.output)?;
     if done.signalled {
-        eprintln!("opsdeck: {} sent to pid {}", sig.action(), done.pid);
+        narrate::say(format!("{} sent to pid {}", sig.action(), done.pid));
         Ok(ExitCode::Ok)
     } else {
-        eprintln!(
-            "opsdeck: pid {} did not take the signal (the session ended)",
+        narrate::warn(format!(
+            "pid {} did not take the signal (the session ended)",
             done.pid
-        );
+        ));
         Ok(ExitCode::Problems)
     }
 }
@@ -348,10 +350,24 @@ async fn reset_stats(global: &Global, session: &Session) -> Result<ExitCode> {
         async move { reset::apply(&pg, approved).await }
     })
     .await?;
-    eprintln!(
-        "opsdeck: pg_stat_statements reset for {}",
-        output::printable(&done.database)
-    );
-    output::print_item(&done, global.output)?;
+    narrate::say(format!("pg_stat_statements reset for {}", done.database));
+    output::print_result(
+        &done,
+        |r: &reset::Reset| {
+            Record::new()
+                .text("database", r.database.clone())
+                .text("this_database_only", r.this_database_only.to_string())
+        },
+        global.output,
+    )?;
     Ok(ExitCode::Ok)
+}
+
+fn signalled_record(s: &queries::Signalled) -> Record {
+    Record::new()
+        .text("pid", s.pid.to_string())
+        .text("action", output::word(&s.action))
+        .text("signalled", s.signalled.to_string())
+        .opt("username", s.username.clone())
+        .text("application_name", s.application_name.clone())
 }

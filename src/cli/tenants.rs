@@ -2,10 +2,13 @@
 
 use super::interrupt::Interrupts;
 use super::output::{self, Format, Tabular};
-use super::{confirm, Global};
+use super::record::Record;
+use super::{confirm, narrate, Global};
 use crate::error::{Error, ExitCode, Result};
 use crate::session::Session;
-use crate::tenants::{self, Change, Finding, ListQuery, SortField, StatusAction, TenantRow};
+use crate::tenants::{
+    self, Change, Finding, ListQuery, SortField, StatusAction, StatusChange, TenantRow,
+};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use std::io::{IsTerminal, Write};
@@ -122,7 +125,7 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
     let session = global.session()?;
     match cmd {
         TenantsCmd::List(args) => list(global, &session, args).await,
-        TenantsCmd::Show { tenant } => show(global, &session, &tenant).await,
+        TenantsCmd::Show { tenant } => super::tenants_show::run(global, &session, &tenant).await,
         TenantsCmd::Suspend { tenant } => {
             set_status(global, &session, &tenant, StatusAction::Suspend).await
         }
@@ -134,6 +137,21 @@ pub async fn run(global: &Global, cmd: TenantsCmd) -> Result<ExitCode> {
 }
 
 async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
+    let after = a.after.clone();
+    listing(global, session, a)
+        .await
+        .map_err(|e| match (after, e) {
+            // The server judges a cursor's sort key (a created_at edited into
+            // junk) only as it casts it: a data exception there is a bad cursor,
+            // the caller's mistake, not a server failure.
+            (Some(c), Error::Server { detail, .. }) if detail.contains("(SQLSTATE 22") => {
+                tenants::Cursor::invalid(&c)
+            }
+            (_, e) => e,
+        })
+}
+
+async fn listing(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCode> {
     // A bad cursor is the caller's mistake whether or not the server is up.
     if let Some(after) = &a.after {
         tenants::Cursor::decode(after)?.check(a.sort, a.desc)?;
@@ -165,7 +183,7 @@ async fn list(global: &Global, session: &Session, a: ListArgs) -> Result<ExitCod
     };
     if let Some(id) = next_id {
         let c = tenants::stream::next_cursor(&pg, map, &q, &id).await?;
-        eprintln!("opsdeck: next page: --after {c}");
+        narrate::say(format!("next page: --after {c}"));
     }
     Ok(ExitCode::Ok)
 }
@@ -235,13 +253,13 @@ async fn list_table(
         }
     }
     if !est_tables.is_empty() {
-        eprintln!(
-            "opsdeck: EST_ROWS counts up to 10000 rows per table in {}",
+        narrate::note(format!(
+            "EST_ROWS counts up to 10000 rows per table in {}",
             est_tables.join(", ")
-        );
+        ));
     }
     if let Some(c) = &next {
-        eprintln!("opsdeck: next page: --after {c}");
+        narrate::say(format!("next page: --after {c}"));
     }
     Ok(ExitCode::Ok)
 }
@@ -293,132 +311,13 @@ async fn write_json(
         }
         out.write_all(if written == 0 { b"\n  " } else { b",\n  " })
             .map_err(out_err)?;
-        serde_json::to_writer(&mut out, &row).map_err(|e| out_err(e.into()))?;
+        super::json::compact(&mut out, &row).map_err(out_err)?;
         written += 1;
         last_id = Some(row.id);
     }
     out.write_all(b"\n]\n").map_err(out_err)?;
     out.flush().map_err(out_err)?;
     Ok(last_id.filter(|_| more))
-}
-
-async fn show(global: &Global, session: &Session, key: &str) -> Result<ExitCode> {
-    let pg = session.pg().await?;
-    let (redis, redis_note) = if session.ctx.redis.is_some() {
-        match session.redis().await {
-            Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(format!("cache keys: {e}"))),
-        }
-    } else {
-        (None, None)
-    };
-    let mut d = tenants::show(
-        &pg,
-        redis.as_ref(),
-        &session.ctx.schema,
-        &session.ctx.cache,
-        key,
-    )
-    .await?;
-    d.notes.extend(redis_note);
-    if global.output != Format::Table {
-        output::print_item(&d, global.output)?;
-        return Ok(ExitCode::Ok);
-    }
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut head = output::table(vec!["field", "value"]);
-    for (k, v) in [
-        ("id", d.id.clone()),
-        ("slug", o(&d.slug)),
-        ("name", o(&d.name)),
-        ("plan", o(&d.plan)),
-        ("status", o(&d.status)),
-        ("created_at", o(&d.created_at)),
-    ] {
-        output::row(&mut head, vec![k.to_string(), v]);
-    }
-    if let Some(c) = &d.cache {
-        let capped = if c.capped { "+ (scan budget hit)" } else { "" };
-        output::row(
-            &mut head,
-            vec!["cache_keys".into(), format!("{}{capped}", c.keys)],
-        );
-    }
-    if let Some(j) = &d.failed_jobs {
-        let capped = if j.capped { "+" } else { "" };
-        output::row(
-            &mut head,
-            vec![
-                "failed_jobs".into(),
-                format!("{}{capped} ({})", j.count, j.source),
-            ],
-        );
-    }
-    println!("{head}\n");
-    let mut tables = output::table(vec!["table", "rows", "method"]);
-    for t in &d.tables {
-        output::row(
-            &mut tables,
-            vec![
-                t.table.clone(),
-                t.rows.map(|n| n.to_string()).unwrap_or_default(),
-                serde_json::to_value(t.method)
-                    .map(|v| output::cell(&v))
-                    .unwrap_or_default(),
-            ],
-        );
-    }
-    println!("{tables}");
-    if let Some(keys) = &d.api_keys {
-        let mut t = output::table(vec![
-            "key id",
-            "name",
-            "prefix",
-            "created_at",
-            "expires_at",
-            "revoked_at",
-        ]);
-        for k in keys {
-            output::row(
-                &mut t,
-                vec![
-                    o(&k.id),
-                    o(&k.name),
-                    o(&k.prefix),
-                    o(&k.created_at),
-                    o(&k.expires_at),
-                    o(&k.revoked_at),
-                ],
-            );
-        }
-        println!("\n{t}");
-    }
-    if let Some(entries) = &d.app_audit {
-        let mut t = output::table(vec![
-            "changed_at",
-            "action",
-            "table_name",
-            "record_id",
-            "changed_by",
-        ]);
-        for e in entries {
-            output::row(
-                &mut t,
-                vec![
-                    o(&e.changed_at),
-                    o(&e.action),
-                    o(&e.table_name),
-                    o(&e.record_id),
-                    o(&e.changed_by),
-                ],
-            );
-        }
-        println!("\n{t}");
-    }
-    for n in &d.notes {
-        eprintln!("opsdeck: note: {n}");
-    }
-    Ok(ExitCode::Ok)
 }
 
 async fn set_status(
@@ -446,15 +345,15 @@ async fn set_status(
         }
     };
     if let Some(n) = &change.note {
-        eprintln!("opsdeck: {}", output::printable(n));
+        narrate::say(n);
     } else {
-        eprintln!(
-            "opsdeck: tenant {} is now {}",
-            output::printable(change.slug.as_deref().unwrap_or(&change.id)),
-            output::printable(&change.to)
-        );
+        narrate::say(format!(
+            "tenant {} is now {}",
+            change.slug.as_deref().unwrap_or(&change.id),
+            change.to
+        ));
     }
-    output::print_item(&change, global.output)?;
+    output::print_result(&change, change_record, global.output)?;
     Ok(ExitCode::Ok)
 }
 
@@ -466,16 +365,29 @@ async fn lint(global: &Global, session: &Session) -> Result<ExitCode> {
         let map = &session.ctx.schema;
         // A mapping that matches no table would otherwise read as a clean bill.
         if tenants::meta::tenant_tables(&pg, map, 0).await?.is_empty() {
-            eprintln!(
-                "opsdeck: warning: no table in schema '{}' has a column '{}', so nothing was linted; check schema.app_schema and schema.tenant_column in the context",
+            narrate::warn(format!(
+                "no table in schema '{}' has a column '{}', so nothing was linted; check schema.app_schema and schema.tenant_column in the context",
                 map.app_schema, map.tenant_column
-            );
+            ));
         } else {
-            eprintln!("opsdeck: no tenancy findings");
+            narrate::say("no tenancy findings");
         }
         Ok(ExitCode::Ok)
     } else {
-        eprintln!("opsdeck: {} tenancy finding(s)", findings.len());
+        narrate::say(format!("{} tenancy finding(s)", findings.len()));
         Ok(ExitCode::Problems)
     }
+}
+
+fn change_record(c: &StatusChange) -> Record {
+    Record::new()
+        .text("id", c.id.clone())
+        .opt("slug", c.slug.clone())
+        .opt("name", c.name.clone())
+        .text("action", output::word(&c.action))
+        .opt("from", c.from.clone())
+        .text("to", c.to.clone())
+        .text("changed", c.changed.to_string())
+        .text("hooks_run", c.hooks_run.to_string())
+        .opt("note", c.note.clone())
 }

@@ -26,6 +26,9 @@ pub struct Context {
     pub idle_in_transaction_timeout_ms: Option<u64>,
     /// Command whose stdout is the Postgres password (pass, vault, op ...).
     pub password_command: Option<String>,
+    /// "transaction" when Postgres sits behind a transaction pooler
+    /// (PgBouncer pool_mode = transaction, Supabase's or Neon's poolers).
+    pub pooler: Option<crate::conn::limits::Pooler>,
     pub theme: Option<String>,
     #[serde(default)]
     pub schema: SchemaMap,
@@ -154,6 +157,7 @@ pub struct ResolvedContext {
     pub lock_timeout: Duration,
     pub idle_in_transaction_timeout: Duration,
     pub password_command: Option<String>,
+    pub pooler: crate::conn::limits::Pooler,
     pub schema: SchemaMap,
     pub cache: CacheLayout,
     pub thresholds: Thresholds,
@@ -192,6 +196,7 @@ impl ResolvedContext {
                 ctx.idle_in_transaction_timeout_ms.unwrap_or(60_000),
             ),
             password_command: ctx.password_command,
+            pooler: ctx.pooler.unwrap_or_default(),
             schema: ctx.schema,
             cache: ctx.cache,
             thresholds: ctx.thresholds,

@@ -1,141 +1,102 @@
 //! A Postgres session opened the way libpq would open it (spec, service file,
-//! PG* env, pgpass, sslmode), plus what opsdeck needs on every session:
-//! application_name, statement/lock/idle timeouts and, for read-only
-//! contexts, default_transaction_read_only, all set in the startup packet.
+//! PG* env, pgpass, sslmode), under opsdeck's limits (see [`super::limits`]):
+//! sent at startup on a direct connection, per transaction behind a pooler
+//! or wherever the server turned the startup options down.
 
+pub use super::cancel::PgCancel;
+use super::caps::Caps;
 use super::credentials::{self, Password, Source, Sources};
+use super::limits::{Pooler, SessionSettings};
 use super::params::{self, ConnParams, Env, SslMode};
+pub use super::pg_failure::connect_error;
+use super::pg_failure::{failure, refused_startup_options, Failed};
 use super::pgpass;
 use super::target::{HostKind, Target};
-use super::tls::{Check, Tls};
+use super::tls::Tls;
 use crate::config::ResolvedContext;
 use crate::error::{Error, Result};
 use rand::seq::SliceRandom;
-use std::time::Duration;
 use tokio_postgres::config::SslMode as WireSsl;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{CancelToken, Client, NoTls, Row, Socket};
+use tokio_postgres::{CancelToken, Client, NoTls, Socket};
 
-/// Per-session settings derived from the context.
-#[derive(Debug, Clone)]
-pub struct SessionSettings {
-    pub application_name: String,
-    pub statement_timeout: Duration,
-    pub lock_timeout: Duration,
-    pub idle_in_transaction_timeout: Duration,
-    pub read_only: bool,
+/// Where a session's limits come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limits {
+    /// Sent once in the startup packet's `options`, and verified.
+    Startup,
+    /// `SET LOCAL` at the start of every transaction, and why.
+    PerTransaction(PerTransaction),
 }
 
-impl SessionSettings {
-    pub fn for_context(ctx: &ResolvedContext) -> SessionSettings {
-        SessionSettings {
-            application_name: format!("opsdeck/{}", ctx.name),
-            statement_timeout: ctx.statement_timeout,
-            lock_timeout: ctx.lock_timeout,
-            idle_in_transaction_timeout: ctx.idle_in_transaction_timeout,
-            read_only: ctx.read_only,
-        }
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerTransaction {
+    /// The context says `pooler = "transaction"`.
+    Configured,
+    /// The server refused the `options` startup parameter (PgBouncer's default).
+    OptionsRefused,
+    /// The server accepted `options` but the limits did not apply
+    /// (PgBouncer's `ignore_startup_parameters = options`).
+    OptionsIgnored,
+}
 
-    /// The `options` startup parameter carrying the GUCs.
-    pub fn options(&self) -> String {
-        // TimeZone=UTC: timestamps without time zone are read as UTC and every
-        // timestamp opsdeck prints is RFC 3339 UTC, whatever the server's zone.
-        let mut o = format!(
-            "-c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={} -c TimeZone=UTC",
-            self.statement_timeout.as_millis(),
-            self.lock_timeout.as_millis(),
-            self.idle_in_transaction_timeout.as_millis()
-        );
-        if self.read_only {
-            o.push_str(" -c default_transaction_read_only=on");
+impl Limits {
+    /// What `doctor` and the warnings say about it.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Limits::Startup => "set at connect (startup options)",
+            Limits::PerTransaction(PerTransaction::Configured) => {
+                "set in every transaction (pooler = \"transaction\")"
+            }
+            Limits::PerTransaction(PerTransaction::OptionsRefused) => {
+                "set in every transaction: the server refused startup options, as a transaction pooler does"
+            }
+            Limits::PerTransaction(PerTransaction::OptionsIgnored) => {
+                "set in every transaction: the server ignored the startup options, as a pooler with ignore_startup_parameters does"
+            }
         }
-        o
     }
 }
 
 /// An open session plus what the UI shows about it.
 pub struct Pg {
-    client: Client,
+    pub(super) client: Client,
     cancel: CancelToken,
     /// The TLS connector the session was opened with (None: plain), which a
     /// cancel request must use too.
     tls: Option<Tls>,
+    /// The host that answered, where a cancel request goes.
+    host: Target,
+    pub(super) settings: SessionSettings,
+    pub limits: Limits,
     /// `user@host:port/db` of the host that answered, never with a password.
     pub target: String,
     pub server_version: String,
+    /// What the server can do (version, extension versions).
+    pub caps: Caps,
     pub role: String,
     /// Where the password came from (None: the server asked for none).
     pub password_source: Option<Source>,
 }
 
 impl Pg {
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn cancel_token(&self) -> CancelToken {
-        self.cancel.clone()
-    }
-
     /// What cancels the query this session runs, from outside it.
     pub fn canceller(&self) -> PgCancel {
-        PgCancel {
-            token: self.cancel.clone(),
-            tls: self.tls.clone(),
-            target: self.target.clone(),
-        }
+        PgCancel::new(
+            self.cancel.clone(),
+            self.tls.clone(),
+            self.host.clone(),
+            self.target.clone(),
+        )
     }
 
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
 
-    /// Runs `sql` with text parameters (`$n` is text: cast it in the SQL) as
-    /// one unnamed statement: one round trip where a prepared statement
-    /// takes two, which over a 50 ms VPN is the difference that counts.
-    pub async fn rows(&self, sql: &str, params: &[&str]) -> Result<Vec<Row>> {
-        let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-            .iter()
-            .map(|p| (p as &(dyn ToSql + Sync), Type::TEXT))
-            .collect();
-        Ok(self.client.query_typed(sql, &typed).await?)
-    }
-
-    /// [`Pg::rows`] for at most one row.
-    pub async fn row_opt(&self, sql: &str, params: &[&str]) -> Result<Option<Row>> {
-        Ok(self.rows(sql, params).await?.into_iter().next())
-    }
-
-    /// [`Pg::rows`] for exactly one row (a statement that always returns one).
-    pub async fn row(&self, sql: &str, params: &[&str]) -> Result<Row> {
-        self.row_opt(sql, params)
-            .await?
-            .ok_or_else(|| Error::server(format!("the server returned no row for: {sql}")))
-    }
-}
-
-/// Cancels whatever query one session runs at that moment, the way libpq's
-/// PQcancel does: a cancel request on a new connection to the same host,
-/// over TLS when the session used TLS (sslmode=require refuses a plain one).
-#[derive(Clone)]
-pub struct PgCancel {
-    token: CancelToken,
-    tls: Option<Tls>,
-    /// `user@host:port/db` of the session, for messages.
-    pub target: String,
-}
-
-impl PgCancel {
-    /// Sends the cancel request. The server does not answer it, so success
-    /// means it was delivered; cancelling an idle or ended session does nothing.
-    pub async fn cancel(&self) -> Result<()> {
-        let sent = match &self.tls {
-            Some(tls) => self.token.cancel_query(tls.clone()).await,
-            None => self.token.cancel_query(NoTls).await,
-        };
-        sent.map_err(|e| connect_error(&self.target, e))
+    /// The limits this session runs under.
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
     }
 }
 
@@ -192,18 +153,64 @@ pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> 
         let hosts: Vec<String> = p.targets.iter().map(Target::display).collect();
         e.at(&format!("{}@{}/{}", p.user, hosts.join(","), p.dbname))
     })?;
-    let session = SessionSettings::for_context(ctx);
+    let session = SessionSettings::for_context(ctx).with_spec_options(p.options.as_deref())?;
+    for o in &session.overridden {
+        tracing::warn!("the connection's options set {o}; opsdeck overrides it");
+    }
     let mut targets = p.targets.clone();
     if p.load_balance {
         targets.shuffle(&mut rand::thread_rng());
     }
+    let configured = match ctx.pooler {
+        Pooler::Transaction => Limits::PerTransaction(PerTransaction::Configured),
+        Pooler::None => Limits::Startup,
+    };
     let mut failures = Vec::new();
     for t in &targets {
         let password = common.clone().or_else(|| pgpass_password(&p, t));
-        let cfg = config_for(&p, t, &session, password.as_ref());
-        match attempt(&cfg, &p, t, tls.as_ref()).await {
+        let mut limits = configured;
+        let mut opened = attempt(
+            &config_for(&p, t, &session, limits, password.as_ref()),
+            &p,
+            t,
+            tls.as_ref(),
+        )
+        .await;
+        if matches!(&opened, Err(Failed::Pg(e)) if limits == Limits::Startup && refused_startup_options(e))
+        {
+            limits = Limits::PerTransaction(PerTransaction::OptionsRefused);
+            tracing::warn!(
+                "postgres {} refused startup options (a transaction pooler such as PgBouncer?): limits are set in every transaction instead; set pooler = \"transaction\" in [contexts.{}] to skip this retry",
+                t.display(),
+                ctx.name
+            );
+            opened = attempt(
+                &config_for(&p, t, &session, limits, password.as_ref()),
+                &p,
+                t,
+                tls.as_ref(),
+            )
+            .await;
+        }
+        match opened {
             Ok((client, used)) => {
-                return finish(client, used, describe(&p, t), password.map(|pw| pw.source)).await
+                let pg = Pg {
+                    cancel: client.cancel_token(),
+                    client,
+                    tls: used,
+                    host: t.clone(),
+                    settings: session,
+                    limits,
+                    target: describe(&p, t),
+                    server_version: String::new(),
+                    caps: Caps {
+                        version_num: 0,
+                        stat_statements: None,
+                    },
+                    role: String::new(),
+                    password_source: password.map(|pw| pw.source),
+                };
+                return finish(pg, &ctx.name).await;
             }
             Err(e) => failures.push((t.clone(), e, password.map(|pw| pw.source))),
         }
@@ -235,6 +242,7 @@ fn config_for(
     p: &ConnParams,
     t: &Target,
     session: &SessionSettings,
+    limits: Limits,
     password: Option<&Password>,
 ) -> tokio_postgres::Config {
     let mut cfg = tokio_postgres::Config::new();
@@ -266,12 +274,11 @@ fn config_for(
             .or(p.fallback_application_name.as_deref())
             .unwrap_or(&session.application_name),
     );
-    // The context's settings come last so they win over `-c` in the spec:
-    // a read-only context must stay read-only whatever the URL says.
-    cfg.options(match &p.options {
-        Some(o) => format!("{o} {}", session.options()),
-        None => session.options(),
-    });
+    // The spec's own options are folded into the session settings (see
+    // SessionSettings::with_spec_options); behind a pooler none are sent.
+    if limits == Limits::Startup {
+        cfg.options(session.options());
+    }
     if let Some(ct) = p.connect_timeout {
         cfg.connect_timeout(ct);
     }
@@ -294,12 +301,6 @@ fn config_for(
         cfg.ssl_negotiation(tokio_postgres::config::SslNegotiation::Direct);
     }
     cfg
-}
-
-/// Why one host failed.
-enum Failed {
-    Pg(tokio_postgres::Error),
-    Timeout(Duration),
 }
 
 /// One host, with libpq's sslmode behaviour; the whole attempt (TCP, TLS,
@@ -375,175 +376,48 @@ where
     Ok(client)
 }
 
-async fn finish(
-    client: Client,
-    tls: Option<Tls>,
-    target: String,
-    password_source: Option<Source>,
-) -> Result<Pg> {
-    let cancel = client.cancel_token();
-    // Unnamed, like Pg::rows: one round trip on every connect.
-    let row = client
-        .query_typed_one(
-            "SELECT current_setting('server_version'), current_user::text",
+/// Reads what the UI shows about the session and checks that the limits
+/// really apply: a pooler that drops startup options silently would leave
+/// every statement unbounded, so then they are set per transaction.
+async fn finish(mut pg: Pg, context: &str) -> Result<Pg> {
+    let row = pg
+        .row(
+            "SELECT current_setting('server_version'), current_user::text,
+                    (SELECT setting FROM pg_settings WHERE name = 'statement_timeout'),
+                    (SELECT setting FROM pg_settings WHERE name = 'lock_timeout'),
+                    current_setting('server_version_num')::int,
+                    (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements')",
             &[],
         )
         .await?;
-    Ok(Pg {
-        server_version: row.get(0),
-        role: row.get(1),
-        client,
-        cancel,
-        tls,
-        target,
-        password_source,
-    })
+    pg.server_version = row.get(0);
+    pg.role = row.get(1);
+    pg.caps = Caps {
+        version_num: row.get::<_, i32>(4).max(0) as u32,
+        stat_statements: row.get(5),
+    };
+    let applied = pg
+        .settings
+        .expected()
+        .iter()
+        .zip([row.get::<_, String>(2), row.get::<_, String>(3)])
+        .all(|((_, want), got)| got == want.to_string());
+    if !applied {
+        if pg.limits != Limits::Startup {
+            return Err(Error::server(format!(
+                "postgres {} did not apply statement_timeout and lock_timeout even with SET LOCAL; opsdeck will not run without them",
+                pg.target
+            )));
+        }
+        pg.limits = Limits::PerTransaction(PerTransaction::OptionsIgnored);
+        tracing::warn!(
+            "postgres {} ignored the startup options (a pooler with ignore_startup_parameters = options?): limits are set in every transaction instead; set pooler = \"transaction\" in [contexts.{context}] to say so",
+            pg.target
+        );
+    }
+    Ok(pg)
 }
 
 fn describe(p: &ConnParams, t: &Target) -> String {
     format!("{}@{}/{}", p.user, t.display(), p.dbname)
-}
-
-/// One error line for all hosts tried.
-fn failure(
-    p: &ConnParams,
-    context: &str,
-    check: Option<&Check>,
-    failures: Vec<(Target, Failed, Option<Source>)>,
-) -> Error {
-    let hosts: Vec<String> = failures.iter().map(|(t, _, _)| t.display()).collect();
-    let target = format!("postgres {}@{}/{}", p.user, hosts.join(","), p.dbname);
-    let many = failures.len() > 1;
-    let mut details = Vec::new();
-    let mut hint = None;
-    for (t, failed, source) in &failures {
-        let why = Why {
-            target: Some(t),
-            sslmode: p.sslmode,
-            passfile: p.passfile.as_deref(),
-            context,
-            check,
-            source: source.as_ref(),
-        };
-        let (detail, h) = why.explain(failed);
-        details.push(if many {
-            format!("{}: {detail}", t.display())
-        } else {
-            detail
-        });
-        hint = Some(h);
-    }
-    Error::Connect {
-        target,
-        detail: details.join("; "),
-        hint,
-    }
-}
-
-/// What an explanation needs to know besides the error.
-struct Why<'a> {
-    target: Option<&'a Target>,
-    sslmode: SslMode,
-    passfile: Option<&'a std::path::Path>,
-    context: &'a str,
-    check: Option<&'a Check>,
-    source: Option<&'a Source>,
-}
-
-impl Why<'_> {
-    fn explain(&self, failed: &Failed) -> (String, String) {
-        let e = match failed {
-            Failed::Timeout(d) => {
-                return (
-                    format!("no answer within connect_timeout ({} s)", d.as_secs()),
-                    "check the host, port and firewall; raise connect_timeout if the server is just slow".into(),
-                )
-            }
-            Failed::Pg(e) => e,
-        };
-        if let Some(db) = e.as_db_error() {
-            let hint = match db.code().code() {
-                "28P01" => match self.source {
-                    Some(s) => format!("the password came from {s}; opsdeck looks in order at: {}", credentials::ORDER),
-                    None => format!("no password was found; opsdeck looks in order at: {}", credentials::ORDER),
-                },
-                "28000" if !db.message().contains("pg_hba.conf") => {
-                    "check the user name: user= in the spec, or PGUSER".into()
-                }
-                "28000" => format!(
-                    "the server's pg_hba.conf does not admit this host, user and database with sslmode={}; ask the DBA, or try another sslmode",
-                    self.sslmode.as_str()
-                ),
-                "3D000" => "the database does not exist; check dbname".into(),
-                "53300" => "the server has no free connection slots; retry later or ask the DBA".into(),
-                "57P03" => "the server is starting up or shutting down; retry shortly".into(),
-                _ => db.hint().unwrap_or("see the server log for details").to_string(),
-            };
-            return (db.message().to_string(), hint);
-        }
-        let text = e.to_string();
-        let cause = std::error::Error::source(e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| text.clone());
-        if cause.contains("password missing") {
-            return (
-                "the server asks for a password and none was found".into(),
-                format!(
-                    "store one with `opsdeck login {}`, or set password_command, PGPASSWORD or a line in {}; opsdeck looks in order at: {}",
-                    self.context,
-                    self.passfile
-                        .map_or_else(|| "~/.pgpass".into(), |f| f.display().to_string()),
-                    credentials::ORDER
-                ),
-            );
-        }
-        if text.starts_with("error performing TLS handshake") {
-            return (format!("TLS failed: {cause}"), self.tls_hint(&cause));
-        }
-        let hint = match self.target.map(|t| (&t.host, t.port)) {
-            Some((Some(HostKind::Unix(dir)), port)) => format!(
-                "check that the server runs on this machine with a socket in {} (unix_socket_directories) for port {port}",
-                dir.display()
-            ),
-            _ => "check that the server is running and accepts TCP connections on that host and port".into(),
-        };
-        (cause, hint)
-    }
-
-    fn tls_hint(&self, cause: &str) -> String {
-        let mode = self.sslmode.as_str();
-        if cause.contains("does not support TLS") {
-            return format!(
-                "sslmode={mode} needs TLS but the server has ssl=off; use sslmode=prefer or disable, or enable ssl on the server"
-            );
-        }
-        match self.check {
-            Some(Check::Full(root)) => format!(
-                "sslmode={mode} with sslrootcert {root}: the certificate must chain to that root and name the host \"{}\"; connect by the name in the certificate, or use sslmode=verify-ca to skip the host name check",
-                self.target.map(Target::pgpass_host).unwrap_or_default()
-            ),
-            Some(Check::Chain(root)) => format!(
-                "sslmode={mode} with sslrootcert {root}: the server certificate does not chain to that root; check sslrootcert"
-            ),
-            _ => format!("sslmode={mode}: check that the server speaks TLS on this port"),
-        }
-    }
-}
-
-/// One line for a connection error when only the target text is known.
-pub fn connect_error(target: &str, e: tokio_postgres::Error) -> Error {
-    let why = Why {
-        target: None,
-        sslmode: SslMode::Prefer,
-        passfile: None,
-        context: "CONTEXT",
-        check: None,
-        source: None,
-    };
-    let (detail, hint) = why.explain(&Failed::Pg(e));
-    Error::Connect {
-        target: format!("postgres {target}"),
-        detail,
-        hint: Some(hint),
-    }
 }

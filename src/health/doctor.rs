@@ -1,7 +1,7 @@
 //! `opsdeck doctor`: one line per check with ok/warn/fail and the fix.
 
 use crate::conn::sql::{quote_ident, QualName};
-use crate::conn::Pg;
+use crate::conn::{Limits, Pg};
 use crate::error::{Error, NO_POSTGRES_HINT, NO_REDIS_HINT};
 use crate::session::Session;
 use serde::Serialize;
@@ -200,22 +200,22 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
         pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),
         pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'),
         to_regclass('opsdeck.audit') IS NOT NULL,
-        current_setting('default_transaction_read_only'),
-        current_setting('statement_timeout')";
-    let row = match pg.client().query_one(q, &[]).await {
+        current_setting('transaction_read_only'),
+        (SELECT setting FROM pg_settings WHERE name = 'statement_timeout'),
+        (SELECT setting FROM pg_settings WHERE name = 'lock_timeout')";
+    let row = match pg.row(q, &[]).await {
         Ok(r) => r,
         Err(e) => {
             out.push(check(
                 "postgres_catalog",
                 Status::Fail,
-                format!("cannot read the catalog: {}", Error::from_pg(e)),
+                format!("cannot read the catalog: {e}"),
                 "connect as a role that can read pg_catalog",
             ));
             return out;
         }
     };
-    let version: i32 = row.get(0);
-    out.push(if version >= 130000 {
+    out.push(if pg.caps.supported() {
         check(
             "server_version",
             Status::Ok,
@@ -267,7 +267,12 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
     out.push(stat_statements_check(pg).await);
     let (hypo_avail, hypo_inst): (bool, bool) = (row.get(3), row.get(4));
     out.push(match (hypo_avail, hypo_inst) {
-        (_, true) => check("hypopg", Status::Ok, "installed: index advice is verified by the planner", ""),
+        (_, true) => check(
+            "hypopg",
+            Status::Ok,
+            "installed: index advice is verified by the planner",
+            "",
+        ),
         (true, false) => check(
             "hypopg",
             Status::Warn,
@@ -278,7 +283,10 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
             "hypopg",
             Status::Warn,
             "not installed on the server: index advice falls back to heuristics",
-            "install the hypopg package (Debian: postgresql-15-hypopg), then CREATE EXTENSION hypopg;",
+            format!(
+                "install the hypopg package (Debian: {}), then CREATE EXTENSION hypopg;",
+                pg.caps.debian_package("hypopg")
+            ),
         ),
     });
     let (am_avail, am_inst): (bool, bool) = (row.get(5), row.get(6));
@@ -350,25 +358,19 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
         )
     });
     let ro: String = row.get(11);
-    let st: String = row.get(12);
     if session.ctx.read_only {
         out.push(if ro == "on" {
-            check("read_only", Status::Ok, "sessions are read-only (default_transaction_read_only = on)", "")
+            check("read_only", Status::Ok, "transactions are read-only", "")
         } else {
             check(
                 "read_only",
                 Status::Fail,
                 "the context is read-only but the session is not",
-                "check that the server accepts startup options (a pooler in transaction mode may drop them)",
+                format!("set pooler = \"transaction\" in [contexts.{}] if the server sits behind a pooler that drops startup options", session.ctx.name),
             )
         });
     }
-    out.push(check(
-        "session_limits",
-        Status::Ok,
-        format!("statement_timeout = {st}"),
-        "",
-    ));
+    out.push(limits_check(session, pg, [row.get(12), row.get(13)]));
     out.push(tenancy_check(session, pg).await);
     out
 }
@@ -401,6 +403,38 @@ async fn stat_statements_check(pg: &Pg) -> Check {
     }
 }
 
+/// Whether the session limits really apply, and how they reach the server:
+/// behind a pooler a limit sent at startup may be dropped without a word.
+fn limits_check(session: &Session, pg: &Pg, got: [String; 2]) -> Check {
+    use crate::conn::pg::PerTransaction;
+    let want = pg.settings().expected();
+    let shown: Vec<String> = want
+        .iter()
+        .zip(&got)
+        .map(|((name, _), v)| format!("{name} = {v} ms"))
+        .collect();
+    let detail = format!("{}; {}", shown.join(", "), pg.limits.describe());
+    let fix = format!(
+        "set pooler = \"transaction\" in [contexts.{}]",
+        session.ctx.name
+    );
+    if want.iter().zip(&got).any(|((_, w), g)| *g != w.to_string()) {
+        let wanted: Vec<String> = want.iter().map(|(n, w)| format!("{n} = {w} ms")).collect();
+        return check(
+            "session_limits",
+            Status::Fail,
+            format!("{detail}; expected {}", wanted.join(", ")),
+            fix,
+        );
+    }
+    match pg.limits {
+        Limits::PerTransaction(PerTransaction::OptionsRefused | PerTransaction::OptionsIgnored) => {
+            check("session_limits", Status::Warn, detail, fix)
+        }
+        _ => check("session_limits", Status::Ok, detail, ""),
+    }
+}
+
 async fn tenancy_check(session: &Session, pg: &Pg) -> Check {
     let map = &session.ctx.schema;
     let q = "SELECT
@@ -424,8 +458,7 @@ async fn tenancy_check(session: &Session, pg: &Pg) -> Check {
     };
     let tenants = name.display();
     match pg
-        .client()
-        .query_one(q, &[&name.sql(), &map.app_schema, &map.tenant_column])
+        .row(q, &[&name.sql(), &map.app_schema, &map.tenant_column])
         .await
     {
         Ok(r) => {
@@ -459,7 +492,7 @@ async fn tenancy_check(session: &Session, pg: &Pg) -> Check {
         Err(e) => check(
             "tenancy",
             Status::Warn,
-            format!("cannot inspect tenancy: {}", Error::from_pg(e)),
+            format!("cannot inspect tenancy: {e}"),
             "",
         ),
     }

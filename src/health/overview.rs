@@ -102,11 +102,7 @@ SELECT
   pg_database_size(current_database())";
 
 pub async fn postgres(pg: &Pg) -> Result<PgHealth> {
-    let r = pg
-        .client()
-        .query_one(PG_SQL, &[])
-        .await
-        .map_err(|e| Error::from_pg(e).at(&pg.target))?;
+    let r = pg.row(PG_SQL, &[]).await.map_err(|e| e.at(&pg.target))?;
     Ok(PgHealth {
         target: pg.target.clone(),
         server_version: pg.server_version.clone(),

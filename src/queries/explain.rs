@@ -1,7 +1,7 @@
 //! Plans for a normalized statement (`$1` parameters, as pg_stat_statements
 //! keeps them): a generic plan through PREPARE, `plan_cache_mode =
 //! force_generic_plan` and EXPLAIN EXECUTE with NULL for every parameter,
-//! in a read-only transaction that is always rolled back. The prepared
+//! in a read-only transaction (`Pg::begin`) that is always rolled back. The prepared
 //! statement is deallocated inside that transaction (ROLLBACK does not undo
 //! PREPARE), so nothing outlives it behind a transaction pooler. ANALYZE
 //! runs only for statements [`sql_text::read_only`] accepts and that call
@@ -14,7 +14,7 @@ pub use sql_text::{param_count, read_only};
 use super::own::MARK;
 use super::plan::{self, PlanNode};
 use super::stat_statements;
-use crate::conn::Pg;
+use crate::conn::{Pg, Tx};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -68,11 +68,11 @@ pub async fn explain(pg: &Pg, target: &ExplainTarget, analyze: bool) -> Result<E
         no_volatile_calls(pg, &query).await?;
     }
     let params = param_count(&query);
-    pg.rows(&format!("{MARK} BEGIN READ ONLY"), &[]).await?;
-    let result = in_transaction(pg, &query, params, analyze).await;
-    let rolled_back = pg.rows("ROLLBACK", &[]).await;
+    let tx = pg.begin().await?;
+    let result = in_transaction(&tx, &query, params, analyze).await;
+    // Unconfirmed only when the connection is gone, which rolls back too.
+    tx.rollback().await;
     let plan = result?;
-    rolled_back?;
     Ok(Explained {
         nodes: plan::flatten(&plan),
         query,
@@ -82,15 +82,16 @@ pub async fn explain(pg: &Pg, target: &ExplainTarget, analyze: bool) -> Result<E
     })
 }
 
-async fn in_transaction(pg: &Pg, query: &str, params: usize, analyze: bool) -> Result<Value> {
-    pg.rows("SET LOCAL plan_cache_mode = force_generic_plan", &[])
+async fn in_transaction(tx: &Tx<'_>, query: &str, params: usize, analyze: bool) -> Result<Value> {
+    tx.rows("SET TRANSACTION READ ONLY", &[]).await?;
+    tx.rows("SET LOCAL plan_cache_mode = force_generic_plan", &[])
         .await?;
     let name = format!("opsdeck_explain_{:016x}", rand::random::<u64>());
-    pg.rows(&format!("{MARK} PREPARE {name} AS {query}"), &[])
+    tx.rows(&format!("{MARK} PREPARE {name} AS {query}"), &[])
         .await?;
     // A failing EXPLAIN aborts only what follows the savepoint, so the
     // DEALLOCATE still runs inside this transaction.
-    pg.rows("SAVEPOINT opsdeck_explain", &[]).await?;
+    tx.rows("SAVEPOINT opsdeck_explain", &[]).await?;
     let args = vec!["NULL"; params].join(", ");
     let options = if analyze {
         "FORMAT JSON, ANALYZE, BUFFERS"
@@ -102,7 +103,7 @@ async fn in_transaction(pg: &Pg, query: &str, params: usize, analyze: bool) -> R
     } else {
         format!("{name}({args})")
     };
-    let explained = pg
+    let explained = tx
         .row(
             &format!("{MARK} EXPLAIN ({options}) EXECUTE {execute}"),
             &[],
@@ -110,10 +111,10 @@ async fn in_transaction(pg: &Pg, query: &str, params: usize, analyze: bool) -> R
         .await
         .map(|r| r.get::<_, Value>(0));
     if explained.is_err() {
-        pg.rows("ROLLBACK TO SAVEPOINT opsdeck_explain", &[])
+        tx.rows("ROLLBACK TO SAVEPOINT opsdeck_explain", &[])
             .await?;
     }
-    pg.rows(&format!("DEALLOCATE {name}"), &[]).await?;
+    tx.rows(&format!("DEALLOCATE {name}"), &[]).await?;
     explained
 }
 

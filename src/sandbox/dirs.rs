@@ -29,6 +29,8 @@ pub enum Kind {
     Pg,
     /// redis-server processes, listed in `children`.
     Redis,
+    /// A PgBouncer process, listed in `children`.
+    Pooler,
 }
 
 /// The owner record written into every sandbox directory.
@@ -211,6 +213,11 @@ fn stop_leftover(dir: &Path, owner: &Owner) {
         Kind::Redis => {
             for pid in &owner.children {
                 kill_if_named(*pid, "redis-server");
+            }
+        }
+        Kind::Pooler => {
+            for pid in &owner.children {
+                kill_if_named(*pid, "pgbouncer");
             }
         }
     }

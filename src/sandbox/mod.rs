@@ -6,10 +6,12 @@
 mod cluster;
 pub mod dirs;
 mod pg;
+mod pgbouncer;
 mod redis;
 pub mod seed;
 
 pub use cluster::RedisClusterSandbox;
 pub use dirs::clean_stale;
-pub use pg::{find_bin_dir, PgOptions, PgSandbox};
+pub use pg::{find_bin_dir, server_cache, PgOptions, PgSandbox};
+pub use pgbouncer::{PgBouncerOptions, PgBouncerSandbox};
 pub use redis::RedisSandbox;

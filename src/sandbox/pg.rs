@@ -30,6 +30,8 @@ pub struct PgOptions {
     pub settings: Vec<(String, String)>,
     /// Leave the data directory in place when the sandbox is dropped.
     pub keep: bool,
+    /// The directory holding initdb and pg_ctl; [`find_bin_dir`] when unset.
+    pub bin: Option<PathBuf>,
 }
 
 impl PgOptions {
@@ -40,6 +42,11 @@ impl PgOptions {
 
     pub fn keep(mut self, keep: bool) -> PgOptions {
         self.keep = keep;
+        self
+    }
+
+    pub fn bin(mut self, dir: impl Into<PathBuf>) -> PgOptions {
+        self.bin = Some(dir.into());
         self
     }
 }
@@ -57,7 +64,10 @@ impl PgSandbox {
     /// stopped and removed again before the error is returned.
     pub async fn start(opts: PgOptions) -> Result<PgSandbox> {
         dirs::clean_stale();
-        let bin = find_bin_dir()?;
+        let bin = match &opts.bin {
+            Some(b) => b.clone(),
+            None => find_bin_dir()?,
+        };
         let dir = dirs::create("pg", Kind::Pg)?;
         let mut sb = PgSandbox {
             dir,
@@ -271,17 +281,57 @@ impl Drop for PgSandbox {
     }
 }
 
-/// The directory holding initdb and pg_ctl: from PATH first, else the newest
-/// Debian-style `/usr/lib/postgresql/<version>/bin`.
+/// Where fetched server builds are cached (tests/servers.sh fills it).
+pub fn server_cache() -> PathBuf {
+    std::env::var_os("OPSDECK_SERVER_CACHE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/opsdeck-servers"))
+}
+
+/// The directory holding initdb and pg_ctl: OPSDECK_PG_BIN (a directory, or
+/// a major version looked up among the installed and the cached builds),
+/// else from PATH, else the newest Debian-style
+/// `/usr/lib/postgresql/<version>/bin`.
 pub fn find_bin_dir() -> Result<PathBuf> {
-    find_bin_dir_in(
-        std::env::var_os("PATH").as_deref(),
-        Path::new("/usr/lib/postgresql"),
-    )
+    let lib_root = Path::new("/usr/lib/postgresql");
+    if let Some(want) = std::env::var("OPSDECK_PG_BIN")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        return bin_dir_for(&want, lib_root, &server_cache());
+    }
+    find_bin_dir_in(std::env::var_os("PATH").as_deref(), lib_root)
+}
+
+fn has_server_programs(d: &Path) -> bool {
+    d.join("initdb").is_file() && d.join("pg_ctl").is_file()
+}
+
+fn bin_dir_for(want: &str, lib_root: &Path, cache: &Path) -> Result<PathBuf> {
+    let candidates: Vec<PathBuf> = if want.chars().all(|c| c.is_ascii_digit()) {
+        vec![
+            lib_root.join(want).join("bin"),
+            cache.join(format!("pg-{want}")).join("native/bin"),
+        ]
+    } else {
+        vec![PathBuf::from(want)]
+    };
+    candidates
+        .iter()
+        .find(|d| has_server_programs(d))
+        .cloned()
+        .ok_or_else(|| {
+            let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
+            Error::Usage(format!(
+                "OPSDECK_PG_BIN={want}: no initdb and pg_ctl in {}; give a directory holding them or an installed major version (Debian: apt-get install postgresql-{want}; any major: bash tests/servers.sh)",
+                looked.join(" or ")
+            ))
+        })
 }
 
 fn find_bin_dir_in(path_var: Option<&std::ffi::OsStr>, lib_root: &Path) -> Result<PathBuf> {
-    let has_both = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    let has_both = has_server_programs;
     for d in path_var.map(std::env::split_paths).into_iter().flatten() {
         // A PATH entry is often a symlink into /usr/lib/postgresql/N/bin, or
         // Debian's pg_wrapper: the real directory, where the link leads,
@@ -401,6 +451,30 @@ mod tests {
             found,
             std::fs::canonicalize(root.path().join("13/bin")).unwrap()
         );
+    }
+
+    #[test]
+    fn a_chosen_major_is_looked_up_among_installed_and_cached_builds() {
+        let lib = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let err = bin_dir_for("17", lib.path(), cache.path()).unwrap_err();
+        assert!(err.to_string().contains("OPSDECK_PG_BIN=17"), "{err}");
+        assert!(err.to_string().contains("tests/servers.sh"), "{err}");
+        let fetched = cache.path().join("pg-17/native/bin");
+        std::fs::create_dir_all(&fetched).unwrap();
+        for p in ["initdb", "pg_ctl"] {
+            std::fs::write(fetched.join(p), "").unwrap();
+        }
+        assert_eq!(
+            bin_dir_for("17", lib.path(), cache.path()).unwrap(),
+            fetched
+        );
+        let dir = fetched.display().to_string();
+        assert_eq!(
+            bin_dir_for(&dir, lib.path(), cache.path()).unwrap(),
+            fetched
+        );
+        assert!(bin_dir_for("/nowhere", lib.path(), cache.path()).is_err());
     }
 
     #[test]

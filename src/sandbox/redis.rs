@@ -129,6 +129,15 @@ fn openssl(cmd: &mut Command) -> Result<()> {
     })
 }
 
+/// The server program: OPSDECK_REDIS_SERVER (a redis-server or
+/// valkey-server binary) or redis-server from PATH.
+fn program() -> PathBuf {
+    std::env::var_os("OPSDECK_REDIS_SERVER")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("redis-server"))
+}
+
 /// One redis-server child process.
 #[derive(Debug)]
 pub(super) struct Server {
@@ -159,11 +168,12 @@ impl Server {
     /// Starts redis-server in `dir` with `extra` arguments, on a free port
     /// (and a free cluster bus port when `bus` is set), and waits for PING.
     pub async fn spawn(dir: &Path, bus: bool, extra: &[&str]) -> Result<Server> {
-        Server::spawn_with(dir, bus, extra, None).await
+        Server::spawn_with(&program(), dir, bus, extra, None).await
     }
 
     /// As [`Server::spawn`]; with `tls` the port speaks only TLS.
     async fn spawn_with(
+        program: &Path,
         dir: &Path,
         bus: bool,
         extra: &[&str],
@@ -172,7 +182,7 @@ impl Server {
         let log = dir.join("log");
         for _ in 0..PORT_ATTEMPTS {
             let port = dirs::free_port()?;
-            let mut cmd = Command::new("redis-server");
+            let mut cmd = Command::new(program);
             match tls {
                 Some(files) => cmd.args(files.server_args(port)),
                 None => cmd.args(["--port", &port.to_string()]),
@@ -195,9 +205,9 @@ impl Server {
             }
             let child = cmd.spawn().map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Usage("redis-server not found on PATH; install it with `apt-get install redis-server`".into())
+                    Error::Usage(format!("{} not found; install it with `apt-get install redis-server`, or set OPSDECK_REDIS_SERVER to a redis-server or valkey-server", program.display()))
                 } else {
-                    Error::io("cannot start redis-server", e)
+                    Error::io(format!("cannot start {}", program.display()), e)
                 }
             })?;
             let mut server = Server {
@@ -299,16 +309,21 @@ pub struct RedisSandbox {
 
 impl RedisSandbox {
     pub async fn start() -> Result<RedisSandbox> {
-        RedisSandbox::start_with(false).await
+        RedisSandbox::start_with(&program(), false).await
+    }
+
+    /// A server from this program (a redis-server or valkey-server binary).
+    pub async fn start_program(program: &Path) -> Result<RedisSandbox> {
+        RedisSandbox::start_with(program, false).await
     }
 
     /// A server that speaks only TLS, with a certificate for 127.0.0.1 and
     /// localhost signed by a CA made for it ([`RedisSandbox::ca_file`]).
     pub async fn start_tls() -> Result<RedisSandbox> {
-        RedisSandbox::start_with(true).await
+        RedisSandbox::start_with(&program(), true).await
     }
 
-    async fn start_with(tls: bool) -> Result<RedisSandbox> {
+    async fn start_with(program: &Path, tls: bool) -> Result<RedisSandbox> {
         dirs::clean_stale();
         let dir = dirs::create("redis", Kind::Redis)?;
         let started = async {
@@ -317,7 +332,7 @@ impl RedisSandbox {
             } else {
                 None
             };
-            Server::spawn_with(&dir, false, &[], files.as_ref()).await
+            Server::spawn_with(program, &dir, false, &[], files.as_ref()).await
         };
         let server = match started.await {
             Ok(s) => s,

@@ -45,8 +45,7 @@ pub struct Finding {
 pub async fn lint(pg: &Pg, map: &SchemaMap) -> Result<Vec<Finding>> {
     let tenants = QualName::parse(&map.tenants_table, &map.app_schema)?;
     let tenants_oid: Option<u32> = pg
-        .client()
-        .query_one("SELECT to_regclass($1)::oid", &[&tenants.sql()])
+        .row("SELECT to_regclass($1)::oid", &[&tenants.sql()])
         .await?
         .get(0);
     let tables = meta::tenant_tables(pg, map, tenants_oid.unwrap_or(0)).await?;
@@ -109,17 +108,17 @@ fn table_findings(t: &TenantTable, column: &str, col: &str, out: &mut Vec<Findin
 
 async fn fk_findings(pg: &Pg, tables: &[TenantTable], column: &str) -> Result<Vec<Finding>> {
     let by_oid: HashMap<u32, &TenantTable> = tables.iter().map(|t| (t.oid, t)).collect();
-    let oids: Vec<u32> = by_oid.keys().copied().collect();
+    let oids: Vec<String> = by_oid.keys().map(u32::to_string).collect();
+    let oids = format!("{{{}}}", oids.join(","));
     let rows = pg
-        .client()
-        .query(
+        .rows(
             "SELECT c.conname::text, c.conrelid, c.confrelid,
                     ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
                           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o),
                     ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, o)
                           JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o)
              FROM pg_constraint c
-             WHERE c.contype = 'f' AND c.conrelid = ANY($1) AND c.confrelid = ANY($1)
+             WHERE c.contype = 'f' AND c.conrelid = ANY($1::oid[]) AND c.confrelid = ANY($1::oid[])
              ORDER BY c.conrelid, c.conname",
             &[&oids],
         )

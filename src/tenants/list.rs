@@ -8,7 +8,6 @@ use crate::config::SchemaMap;
 use crate::conn::Pg;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 /// Tables counted for `est_rows`: the largest tenant tables by the planner's
@@ -32,8 +31,8 @@ pub struct Page {
     pub cursors: Vec<String>,
 }
 
-pub(crate) fn params(p: &[String]) -> Vec<&(dyn ToSql + Sync)> {
-    p.iter().map(|s| s as &(dyn ToSql + Sync)).collect()
+pub(crate) fn params(p: &[String]) -> Vec<&str> {
+    p.iter().map(String::as_str).collect()
 }
 
 pub(crate) fn row(r: &Row) -> TenantRow {
@@ -70,7 +69,7 @@ pub async fn page(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<Page> {
         })
         .collect();
     let sql = query::page(&m, q, &cols)?;
-    let rows = pg.client().query(&sql.text, &params(&sql.params)).await?;
+    let rows = pg.rows(&sql.text, &params(&sql.params)).await?;
     let more = rows.len() > q.limit;
     let mut out = Vec::with_capacity(q.limit);
     let mut cursors = Vec::with_capacity(q.limit);
@@ -140,12 +139,12 @@ pub(crate) async fn check_status(pg: &Pg, m: &TenantsMeta, q: &ListQuery) -> Res
     let Some(wanted) = q.status.as_deref() else {
         return Ok(());
     };
+    let oid = m.oid.to_string();
     let labels: Vec<String> = pg
-        .client()
-        .query(
+        .rows(
             "SELECT e.enumlabel::text FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid
-             WHERE a.attrelid = $1 AND a.attname = $2 ORDER BY e.enumsortorder",
-            &[&m.oid, &m.status.name],
+             WHERE a.attrelid = $1::oid AND a.attname = $2 ORDER BY e.enumsortorder",
+            &[&oid, &m.status.name],
         )
         .await?
         .iter()
@@ -162,10 +161,9 @@ pub(crate) async fn check_status(pg: &Pg, m: &TenantsMeta, q: &ListQuery) -> Res
         }
         let (table, col) = (m.table.sql(), m.status.sql());
         let present: bool = pg
-            .client()
-            .query_one(
+            .row(
                 &format!("SELECT EXISTS (SELECT 1 FROM {table} t WHERE t.{col}::text = $1)"),
-                &[&wanted],
+                &[wanted],
             )
             .await?
             .get(0);
@@ -174,8 +172,7 @@ pub(crate) async fn check_status(pg: &Pg, m: &TenantsMeta, q: &ListQuery) -> Res
         }
         let mut valid = vec![m.status_active.clone(), m.status_suspended.clone()];
         let seen = pg
-            .client()
-            .query(
+            .rows(
                 &format!(
                     "SELECT DISTINCT t.{col}::text FROM {table} t WHERE t.{col} IS NOT NULL ORDER BY 1 LIMIT {STATUS_LIST_CAP}"
                 ),
@@ -210,8 +207,7 @@ pub async fn estimated_count(pg: &Pg, map: &SchemaMap, q: &ListQuery) -> Result<
     };
     let sql = query::stream(&m, &whole, query::Values::Bind, None)?;
     let plan: serde_json::Value = pg
-        .client()
-        .query_one(
+        .row(
             &format!("EXPLAIN (FORMAT JSON) {}", sql.text),
             &params(&sql.params),
         )

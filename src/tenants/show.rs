@@ -11,10 +11,9 @@ use crate::cache::tenant::{self as tenant_keys, Budget, CacheCount};
 use crate::config::{CacheLayout, SchemaMap};
 use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::{Pg, Redis};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use futures_util::future::join_all;
 use serde::Serialize;
-use tokio_postgres::types::{ToSql, Type};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -151,14 +150,10 @@ async fn count(
     let cond = format!("{} = $1::text::{}", quote_ident(column), t.column_type);
     if t.has_tenant_index {
         let sql = format!("SELECT count(*) FROM {} WHERE {cond}", t.name.sql());
-        // Typed by hand (not Pg::rows) to tell a timeout by its SQLSTATE.
-        let typed: [(&(dyn ToSql + Sync), Type); 1] = [(&id, Type::TEXT)];
-        return match pg.client().query_typed(&sql, &typed).await {
+        return match pg.rows(&sql, &[id]).await {
             Ok(rows) => Ok((rows.first().map(|r| r.get(0)), CountMethod::Exact)),
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) => {
-                Ok((None, CountMethod::TimedOut))
-            }
-            Err(e) => Err(Error::from(e)),
+            Err(e) if e.sqlstate() == Some("57014") => Ok((None, CountMethod::TimedOut)),
+            Err(e) => Err(e),
         };
     }
     let sql = format!(

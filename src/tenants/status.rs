@@ -8,14 +8,12 @@ use super::meta::{self, TenantsMeta};
 use super::resolve::resolve_in;
 use super::TenantRow;
 use crate::config::SchemaMap;
-use crate::conn::Pg;
+use crate::conn::{Pg, Tx};
 use crate::error::{Error, Result};
 use crate::safety::{Authorized, Done, Intent, Mutation, Risk};
 use crate::stop::Stop;
 use serde::Serialize;
 use serde_json::json;
-use tokio_postgres::types::Type;
-use tokio_postgres::Client;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,20 +180,21 @@ async fn transaction(
     done: Done,
     stop: &Stop,
 ) -> Result<StatusChange> {
-    let c = pg.client();
-    c.batch_execute("BEGIN").await?;
+    let tx = pg.begin().await?;
     done.set(json!({"id": plan.tenant.id, "stage": "started", "changed": false}));
-    let work = update(c, &plan, &done, stop);
-    tokio::pin!(work);
-    let result = tokio::select! {
-        r = &mut work => r,
-        _ = stop.wait() => {
-            // The statement running now (a slow hook) ends on the server;
-            // the work then stops at its next check.
-            if let Err(e) = pg.canceller().cancel().await {
-                tracing::warn!("tenant change: server-side cancel failed: {e}");
+    let result = {
+        let work = update(&tx, &plan, &done, stop);
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => r,
+            _ = stop.wait() => {
+                // The statement running now (a slow hook) ends on the server;
+                // the work then stops at its next check.
+                if let Err(e) = pg.canceller().cancel().await {
+                    tracing::warn!("tenant change: server-side cancel failed: {e}");
+                }
+                work.await
             }
-            work.await
         }
     };
     // Checked last: a stop that came after the final statement still wins
@@ -208,12 +207,12 @@ async fn transaction(
     match result {
         Ok(change) => {
             done.set(json!({"id": plan.tenant.id, "stage": "committing", "changed": "unknown until the commit returns"}));
-            c.batch_execute("COMMIT").await?;
+            tx.commit().await?;
             Ok(change)
         }
         Err(e) => {
             // Dropping the connection would roll back too; say so explicitly.
-            let rolled_back = c.batch_execute("ROLLBACK").await.is_ok();
+            let rolled_back = tx.rollback().await;
             let mut d = done.get();
             d["changed"] = json!(false);
             d["rolled_back"] = json!(rolled_back);
@@ -232,7 +231,7 @@ fn check(stop: &Stop) -> Result<()> {
     }
 }
 
-async fn update(c: &Client, p: &StatusPlan, done: &Done, stop: &Stop) -> Result<StatusChange> {
+async fn update(tx: &Tx<'_>, p: &StatusPlan, done: &Done, stop: &Stop) -> Result<StatusChange> {
     let m = &p.meta;
     let to = p.action.target(m).to_string();
     let lock = format!(
@@ -243,7 +242,7 @@ async fn update(c: &Client, p: &StatusPlan, done: &Done, stop: &Stop) -> Result<
         idty = m.id.ty,
     );
     check(stop)?;
-    let Some(row) = c.query_opt(&lock, &[&p.tenant.id]).await? else {
+    let Some(row) = tx.row_opt(&lock, &[&p.tenant.id]).await? else {
         return Err(Error::NotFound(format!(
             "tenant {} disappeared before it could be changed; list tenants again",
             p.tenant.id
@@ -262,16 +261,12 @@ async fn update(c: &Client, p: &StatusPlan, done: &Done, stop: &Stop) -> Result<
         idty = m.id.ty,
     );
     check(stop)?;
-    c.execute(&set, &[&p.tenant.id, &to]).await?;
+    tx.execute(&set, &[&p.tenant.id, &to]).await?;
     for (i, hook) in p.hooks.iter().enumerate() {
         check(stop)?;
         done.set(json!({"id": p.tenant.id, "stage": format!("hook {} of {}", i + 1, p.hooks.len()), "hooks_run": i, "changed": false}));
         // Hooks get the tenant id as text in $1 whether or not they use it.
-        let stmt = c
-            .prepare_typed(hook, &[Type::TEXT])
-            .await
-            .map_err(|e| hook_error(i, e))?;
-        c.execute(&stmt, &[&p.tenant.id])
+        tx.execute(hook, &[&p.tenant.id])
             .await
             .map_err(|e| hook_error(i, e))?;
     }
@@ -288,8 +283,8 @@ async fn update(c: &Client, p: &StatusPlan, done: &Done, stop: &Stop) -> Result<
     })
 }
 
-fn hook_error(i: usize, e: tokio_postgres::Error) -> Error {
-    match Error::from(e) {
+fn hook_error(i: usize, e: Error) -> Error {
+    match e {
         Error::Server { detail, hint } => Error::Server {
             detail: format!("hook #{} failed, nothing was changed: {detail}", i + 1),
             hint: hint.or(Some(

@@ -14,7 +14,7 @@ use crate::config::SchemaMap;
 use crate::conn::Pg;
 use crate::error::{Error, Result};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::{Stream, StreamExt};
 use std::pin::Pin;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
@@ -40,20 +40,9 @@ fn check_limit(limit: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-/// An export takes as long as the table is big: the context's
-/// statement_timeout (meant for interactive queries) would cut it off midway
-/// with partial output. The export is read-only and ends with the process
-/// (Ctrl-C closes the connection), so it lifts the limit on its session.
-async fn lift_statement_timeout(pg: &Pg) -> Result<()> {
-    pg.client()
-        .batch_execute("SET statement_timeout = 0")
-        .await?;
-    Ok(())
-}
-
 /// CSV with a header row, chunks exactly as the server produced them. With
 /// a limit the stream carries one row more: pass it through [`CsvCut`].
-/// Lifts statement_timeout on this session (see [`lift_statement_timeout`]).
+/// Runs without statement_timeout (see [`Pg::copy_out_unbounded`]).
 pub async fn csv(
     pg: &Pg,
     map: &SchemaMap,
@@ -62,14 +51,12 @@ pub async fn csv(
 ) -> Result<ByteStream> {
     check_limit(limit)?;
     let select = csv_query(pg, map, q, limit.map(|n| n.saturating_add(1))).await?;
-    lift_statement_timeout(pg).await?;
     let copy = format!("COPY ({select}) TO STDOUT (FORMAT csv, HEADER)");
-    let s = pg.client().copy_out(copy.as_str()).await?;
-    Ok(Box::pin(s.map_err(Error::from)))
+    pg.copy_out_unbounded(&copy).await
 }
 
 /// Rows one by one, for JSON output; with a limit, one row more than it
-/// (the caller holds that one back). Lifts statement_timeout on this session.
+/// (the caller holds that one back). Runs without statement_timeout.
 pub async fn rows(
     pg: &Pg,
     map: &SchemaMap,
@@ -80,12 +67,8 @@ pub async fn rows(
     let m = meta::load(pg, map).await?;
     super::list::check_status(pg, &m, q).await?;
     let sql = query::stream(&m, q, Values::Bind, limit.map(|n| n.saturating_add(1)))?;
-    lift_statement_timeout(pg).await?;
-    let s = pg
-        .client()
-        .query_raw(sql.text.as_str(), params(&sql.params))
-        .await?;
-    Ok(Box::pin(s.map(|r| r.map(|r| row(&r)).map_err(Error::from))))
+    let s = pg.stream_unbounded(&sql.text, &params(&sql.params)).await?;
+    Ok(Box::pin(s.map(|r| r.map(|r| row(&r)))))
 }
 
 /// The cursor that continues after the tenant with this id in `q`'s order.
@@ -96,8 +79,7 @@ pub async fn next_cursor(pg: &Pg, map: &SchemaMap, q: &ListQuery, id: &str) -> R
         let m = meta::load(pg, map).await?;
         let sql = query::sort_key(&m, q.sort, id)?;
         let r = pg
-            .client()
-            .query_opt(&sql.text, &params(&sql.params))
+            .row_opt(&sql.text, &params(&sql.params))
             .await?
             .ok_or_else(|| {
                 Error::NotFound(format!(

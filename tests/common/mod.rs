@@ -18,6 +18,42 @@ pub fn redis_url() -> String {
     std::env::var("OPSDECK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
 }
 
+/// A connection to the tests' Redis.
+pub async fn redis_conn() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("tests need Redis at OPSDECK_TEST_REDIS or 127.0.0.1:6379")
+}
+
+/// SET `key` to `value`, expiring in `ttl_s` seconds.
+pub async fn redis_set(
+    conn: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    value: &str,
+    ttl_s: u64,
+) {
+    let _: () = redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .arg("EX")
+        .arg(ttl_s)
+        .query_async(conn)
+        .await
+        .expect("SET");
+}
+
+/// Removes a test's keys.
+pub async fn redis_del<K: AsRef<str>>(conn: &mut redis::aio::MultiplexedConnection, keys: &[K]) {
+    let keys: Vec<&str> = keys.iter().map(AsRef::as_ref).collect();
+    let _: () = redis::cmd("DEL")
+        .arg(keys)
+        .query_async(conn)
+        .await
+        .expect("DEL");
+}
+
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// A name unique to this process and call, safe as an identifier.
@@ -55,6 +91,17 @@ impl TestDb {
             url: format!("{root}/{name}"),
             name,
         }
+    }
+
+    /// A new database with `sql` run in it.
+    pub async fn with(sql: &str) -> TestDb {
+        let db = TestDb::new().await;
+        db.client()
+            .await
+            .batch_execute(sql)
+            .await
+            .expect("test schema");
+        db
     }
 
     pub async fn client(&self) -> tokio_postgres::Client {
