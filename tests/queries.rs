@@ -24,8 +24,13 @@ use std::time::Duration;
 
 /// A session of opsdeck for `url`, auditing into `dir`.
 fn session(url: &str, dir: &Path) -> Session {
+    session_with(url, dir, "")
+}
+
+/// With `extra` lines in the context (`pooler = "transaction"`).
+fn session_with(url: &str, dir: &Path, extra: &str) -> Session {
     let config = Config::parse(
-        &format!("default_context = \"t\"\n[contexts.t]\npg = \"{url}\"\n"),
+        &format!("default_context = \"t\"\n[contexts.t]\npg = \"{url}\"\n{extra}\n"),
         Path::new("c.toml"),
     )
     .unwrap();
@@ -363,6 +368,21 @@ async fn explain_generic_plans(sb: &PgSandbox) {
         .to_string();
     assert!(e.contains("transaction block"), "{e}");
 
+    // Behind a transaction pooler every statement carries its own limits;
+    // the explain is still one transaction that leaves nothing behind.
+    let url = format!("postgres://postgres@127.0.0.1:{}/{}", sb.port(), sc.db);
+    let pooled = session_with(&url, sc.dir.path(), "pooler = \"transaction\"");
+    let ppg = pooled.pg_dedicated().await.unwrap();
+    let e = queries::explain(&ppg, &ExplainTarget::parse(&st.queryid), false)
+        .await
+        .unwrap();
+    assert_eq!(e.params, 2);
+    let left: i64 = ppg
+        .row("SELECT count(*) FROM pg_prepared_statements", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
     let sql = ExplainTarget::parse("SELECT count(*) FROM public.t WHERE id < $1");
     let a = queries::explain(&pg, &sql, true).await.unwrap();
     assert!(

@@ -215,12 +215,15 @@ pub async fn slow(pg: &Pg, pss: &Pss, q: SlowQuery) -> Result<Vec<Statement>> {
         .collect())
 }
 
-/// The text of one statement by its queryid (for explain).
+/// The text of one statement by its queryid (for explain). An explain's
+/// own PREPARE shares the statement's queryid, so opsdeck's rows are skipped.
 pub async fn text_of(pg: &Pg, pss: &Pss, queryid: &str) -> Result<String> {
     let sql = format!(
         "{MARK} SELECT s.query FROM {} s
          WHERE s.queryid = $1::int8
            AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND s.query NOT LIKE '/* opsdeck */%'
+         ORDER BY s.calls DESC
          LIMIT 1",
         pss.view()
     );
