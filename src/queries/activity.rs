@@ -76,7 +76,7 @@ pub(crate) fn from_row(r: &Row, at: usize) -> SessionRow {
 /// Client sessions, the oldest transaction (then query) first: one statement.
 pub async fn active(pg: &Pg, q: ActiveQuery) -> Result<Vec<SessionRow>> {
     let sql = format!(
-        "{MARK} SELECT {COLUMNS}
+        "SELECT {MARK} {COLUMNS}
          FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
          WHERE a.backend_type = 'client backend'
            AND ($1::bool OR a.state IS DISTINCT FROM 'idle')
@@ -100,7 +100,7 @@ pub async fn active(pg: &Pg, q: ActiveQuery) -> Result<Vec<SessionRow>> {
 /// One session by pid (for a cancel/terminate plan), own sessions included.
 pub async fn session(pg: &Pg, pid: i32) -> Result<Option<SessionRow>> {
     let sql = format!(
-        "{MARK} SELECT {COLUMNS}, a.pid = pg_backend_pid()
+        "SELECT {MARK} {COLUMNS}, a.pid = pg_backend_pid()
          FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
          WHERE a.pid = $1::int4"
     );

@@ -30,7 +30,7 @@ pub struct Cockpit {
 
 pub async fn summary(pg: &Pg) -> Result<Cockpit> {
     let sql = format!(
-        "{MARK} WITH a AS (
+        "WITH {MARK} a AS (
            SELECT a.* FROM pg_stat_activity a
            WHERE a.backend_type = 'client backend' AND NOT {OWN_SESSION}
          ), l AS (

@@ -87,7 +87,7 @@ async fn in_transaction(tx: &Tx<'_>, query: &str, params: usize, analyze: bool) 
     tx.rows("SET LOCAL plan_cache_mode = force_generic_plan", &[])
         .await?;
     let name = format!("opsdeck_explain_{:016x}", rand::random::<u64>());
-    tx.rows(&format!("{MARK} PREPARE {name} AS {query}"), &[])
+    tx.rows(&format!("PREPARE {MARK} {name} AS {query}"), &[])
         .await?;
     // A failing EXPLAIN aborts only what follows the savepoint, so the
     // DEALLOCATE still runs inside this transaction.
@@ -105,7 +105,7 @@ async fn in_transaction(tx: &Tx<'_>, query: &str, params: usize, analyze: bool) 
     };
     let explained = tx
         .row(
-            &format!("{MARK} EXPLAIN ({options}) EXECUTE {execute}"),
+            &format!("EXPLAIN {MARK} ({options}) EXECUTE {execute}"),
             &[],
         )
         .await
@@ -140,7 +140,7 @@ async fn no_volatile_calls(pg: &Pg, query: &str) -> Result<()> {
             .join(",")
     );
     let sql = format!(
-        "{MARK} SELECT string_agg(DISTINCT p.proname::text, ', ' ORDER BY p.proname::text)
+        "SELECT {MARK} string_agg(DISTINCT p.proname::text, ', ' ORDER BY p.proname::text)
          FROM pg_proc p WHERE p.proname = ANY($1::text[]) AND p.provolatile = 'v'"
     );
     let volatile: Option<String> = pg.row(&sql, &[&list]).await?.get(0);

@@ -28,7 +28,7 @@ pub struct LockNode {
 /// after the session(s) it waits for: one statement.
 pub async fn lock_tree(pg: &Pg) -> Result<Vec<LockNode>> {
     let sql = format!(
-        "{MARK} WITH blocked AS (
+        "WITH {MARK} blocked AS (
            SELECT a.pid, pg_blocking_pids(a.pid) AS by
            FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock'
          ), involved AS (

@@ -1,10 +1,16 @@
 //! How opsdeck recognises itself, so that it never reports its own load:
 //! every session it opens sets `application_name` to `opsdeck/<context>`
-//! (conn::pg::SessionSettings), and every statement of this module starts
-//! with [`MARK`], which pg_stat_statements keeps in the statement's text.
+//! (conn::pg::SessionSettings), and every statement of this module carries
+//! [`MARK`] right after its first keyword, which pg_stat_statements keeps in
+//! the statement's text. Not before it: from PostgreSQL 17 the stored text
+//! starts at the statement, without the comments that lead it.
 
-/// The comment that opens every statement opsdeck's query views send.
+/// The comment every statement opsdeck's query views send carries.
 pub const MARK: &str = "/* opsdeck */";
+
+/// SQL condition true for rows of pg_stat_statements alias `s` that are not
+/// opsdeck's own statements.
+pub const NOT_OWN_STATEMENT: &str = "s.query NOT LIKE '%/* opsdeck */%'";
 
 /// SQL condition true for sessions of pg_stat_activity alias `a` that are
 /// opsdeck's own (this one included).

@@ -60,7 +60,7 @@ pub async fn apply(pg: &Pg, approved: Authorized<ResetPlan>) -> Result<Reset> {
                     ""
                 };
                 let sql = format!(
-                    "{MARK} SELECT {}({args})::text",
+                    "SELECT {MARK} {}({args})::text",
                     p.pss.function("pg_stat_statements_reset")
                 );
                 pg.row(&sql, &[]).await.map_err(explain_error)?;

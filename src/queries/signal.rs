@@ -137,7 +137,7 @@ pub async fn apply(pg: &Pg, approved: Authorized<SignalPlan>) -> Result<Signalle
     approved
         .run(
             |p, _done| async move {
-                let sql = format!("{MARK} SELECT {}($1::int4)", p.signal.function());
+                let sql = format!("SELECT {MARK} {}($1::int4)", p.signal.function());
                 let ok: bool = pg.row(&sql, &[&p.session.pid.to_string()]).await?.get(0);
                 Ok(Signalled {
                     pid: p.session.pid,

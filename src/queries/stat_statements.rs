@@ -3,7 +3,7 @@
 //! the top statements of the current database by a sort key, and the delta
 //! between two refreshes. Statements opsdeck sent itself are left out.
 
-use super::own::MARK;
+use super::own::{MARK, NOT_OWN_STATEMENT};
 use crate::conn::sql::quote_ident;
 use crate::conn::Pg;
 use crate::error::{Error, Result};
@@ -46,7 +46,7 @@ pub const PSS_FIX: &str = "add pg_stat_statements to shared_preload_libraries in
 /// it is missing.
 pub async fn locate(pg: &Pg) -> Result<Pss> {
     let sql = format!(
-        "{MARK} SELECT n.nspname::text, e.extversion::text,
+        "SELECT {MARK} n.nspname::text, e.extversion::text,
            EXISTS (SELECT 1 FROM pg_attribute a
                    WHERE a.attrelid = to_regclass(quote_ident(n.nspname) || '.pg_stat_statements')
                      AND a.attname = 'total_exec_time' AND NOT a.attisdropped),
@@ -177,12 +177,12 @@ pub struct SlowQuery {
 /// The top statements by `q.sort`: one statement.
 pub async fn slow(pg: &Pg, pss: &Pss, q: SlowQuery) -> Result<Vec<Statement>> {
     let sql = format!(
-        "{MARK} SELECT s.queryid::text, s.query, r.rolname::text, s.calls,
+        "SELECT {MARK} s.queryid::text, s.query, r.rolname::text, s.calls,
            {total}, {mean}, {max}, {stddev}, s.rows, s.shared_blks_hit, s.shared_blks_read,
            coalesce(100 * {total} / nullif(sum({total}) OVER (), 0), 0)::float8
          FROM {view} s LEFT JOIN pg_roles r ON r.oid = s.userid
          WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND s.query NOT LIKE '/* opsdeck */%'
+           AND {NOT_OWN_STATEMENT}
          ORDER BY {order} DESC NULLS LAST, s.queryid
          LIMIT $1::int8",
         total = pss.col("total"),
@@ -219,10 +219,10 @@ pub async fn slow(pg: &Pg, pss: &Pss, q: SlowQuery) -> Result<Vec<Statement>> {
 /// own PREPARE shares the statement's queryid, so opsdeck's rows are skipped.
 pub async fn text_of(pg: &Pg, pss: &Pss, queryid: &str) -> Result<String> {
     let sql = format!(
-        "{MARK} SELECT s.query FROM {} s
+        "SELECT {MARK} s.query FROM {} s
          WHERE s.queryid = $1::int8
            AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND s.query NOT LIKE '/* opsdeck */%'
+           AND {NOT_OWN_STATEMENT}
          ORDER BY s.calls DESC
          LIMIT 1",
         pss.view()
