@@ -153,7 +153,7 @@ async fn slow_statement_ranks_first(sb: &PgSandbox) {
         admin
             .query_one(
                 "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements
-                 WHERE query LIKE '/* opsdeck */%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                 WHERE query LIKE '%/* opsdeck */%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 &[],
             )
             .await
