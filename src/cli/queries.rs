@@ -11,6 +11,7 @@ use crate::queries::{
     SessionRow, Signal, SlowQuery, SortKey, Statement,
 };
 use crate::session::Session;
+use crate::units;
 use clap::{Args, Subcommand};
 use std::io::Write;
 
@@ -118,6 +119,35 @@ impl Tabular for Statement {
             self.query.clone(),
         ]
     }
+    fn table_headers() -> Vec<&'static str> {
+        vec![
+            "queryid",
+            "calls",
+            "total_ms",
+            "mean_ms",
+            "share_pct",
+            "query",
+        ]
+    }
+    fn shown(&self) -> Vec<String> {
+        vec![
+            self.queryid.clone(),
+            self.calls.to_string(),
+            units::millis(self.total_time_ms),
+            units::millis(self.mean_time_ms),
+            format!("{:.1}%", self.share_pct),
+            one_line(&self.query),
+        ]
+    }
+}
+
+/// A statement's text on one line, for tables (CSV and JSON keep it whole).
+fn one_line(q: &str) -> String {
+    q.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn human(v: Option<f64>) -> String {
+    v.map(units::millis).unwrap_or_default()
 }
 
 impl Tabular for SessionRow {
@@ -157,6 +187,28 @@ impl Tabular for SessionRow {
             o(&self.query),
         ]
     }
+    fn table_headers() -> Vec<&'static str> {
+        vec![
+            "pid",
+            "user",
+            "database",
+            "state",
+            "wait",
+            "running_ms",
+            "xact_ms",
+            "query",
+        ]
+    }
+    fn shown(&self) -> Vec<String> {
+        let mut c = self.cells();
+        c[7] = human(self.query_ms);
+        c[8] = human(self.xact_ms);
+        c[9] = one_line(&c[9]);
+        // Without application and client: the row fits, the detail is in JSON.
+        c.remove(4);
+        c.remove(3);
+        c
+    }
 }
 
 impl Tabular for LockNode {
@@ -194,6 +246,38 @@ impl Tabular for LockNode {
             },
             opt_ms(s.xact_ms),
             o(&s.query),
+        ]
+    }
+    fn table_headers() -> Vec<&'static str> {
+        vec![
+            "pid",
+            "blocked_by",
+            "user",
+            "waiting_for",
+            "on",
+            "holds",
+            "wait_ms",
+            "query",
+        ]
+    }
+    /// The tree drawn by indenting each pid under the session it waits for.
+    fn shown(&self) -> Vec<String> {
+        let s = &self.session;
+        let c = self.cells();
+        let wait = if self.waiting_mode.is_some() {
+            human(s.state_ms)
+        } else {
+            String::new()
+        };
+        vec![
+            format!("{}{}", "  ".repeat(self.depth), s.pid),
+            c[2].clone(),
+            c[3].clone(),
+            c[5].clone(),
+            c[6].clone(),
+            c[7].clone(),
+            wait,
+            one_line(&c[10]),
         ]
     }
 }

@@ -43,12 +43,14 @@ pub struct ActiveQuery {
 }
 
 /// The columns of [`SessionRow`], for pg_stat_activity `a` joined to pg_roles `r`.
+/// Ages are from clock_timestamp(): now() is this statement's own start,
+/// which can precede the query_start of a session shown, by a hair.
 pub(crate) const COLUMNS: &str =
     "a.pid, a.usename::text, a.datname::text, coalesce(a.application_name, ''),
     coalesce(host(a.client_addr), 'local'), a.state, a.wait_event_type, a.wait_event,
-    (extract(epoch FROM now() - a.query_start) * 1000)::float8,
-    (extract(epoch FROM now() - a.xact_start) * 1000)::float8,
-    (extract(epoch FROM now() - a.state_change) * 1000)::float8,
+    (extract(epoch FROM clock_timestamp() - a.query_start) * 1000)::float8,
+    (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::float8,
+    (extract(epoch FROM clock_timestamp() - a.state_change) * 1000)::float8,
     a.query, coalesce(a.state LIKE 'idle in transaction%', false), coalesce(r.rolsuper, false)";
 
 /// Reads the [`COLUMNS`] at `at`.. of `r`, `own` computed from the name.

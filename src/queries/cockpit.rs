@@ -35,12 +35,12 @@ pub async fn summary(pg: &Pg) -> Result<Cockpit> {
            WHERE a.backend_type = 'client backend' AND NOT {OWN_SESSION}
          ), l AS (
            SELECT a.pid, a.usename::text AS usename, a.state,
-                  (extract(epoch FROM now() - coalesce(a.xact_start, a.query_start)) * 1000)::float8 AS ms
+                  (extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.query_start)) * 1000)::float8 AS ms
            FROM a WHERE a.state IS DISTINCT FROM 'idle'
            ORDER BY ms DESC NULLS LAST LIMIT 1
          ), b AS (
            SELECT a.pid, unnest(pg_blocking_pids(a.pid)) AS by,
-                  (extract(epoch FROM now() - a.state_change) * 1000)::float8 AS ms
+                  (extract(epoch FROM clock_timestamp() - a.state_change) * 1000)::float8 AS ms
            FROM a WHERE a.wait_event_type = 'Lock'
          )
          SELECT (SELECT pid FROM l), (SELECT usename FROM l), (SELECT state FROM l), (SELECT ms FROM l),
