@@ -166,7 +166,7 @@ impl Error {
             let code = db.code().code();
             let hint = match code {
                 "57014" => Some("the statement hit statement_timeout or was cancelled; raise statement_timeout_ms in the context if this is expected".to_string()),
-                "55P03" => Some("could not take a lock within lock_timeout; another session holds it (find it with pg_blocking_pids() in pg_stat_activity) or retry later".to_string()),
+                "55P03" => Some("could not take a lock within lock_timeout; another session holds it: `opsdeck queries locks` shows which, or retry later".to_string()),
                 "25006" => Some("the session is read-only; use a context without read_only".to_string()),
                 "42501" => Some("the role lacks a privilege for this; connect as a role that has it".to_string()),
                 _ => db.hint().map(str::to_string),

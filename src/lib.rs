@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod keys;
 pub mod migrations;
+pub mod queries;
 pub mod safety;
 pub mod sandbox;
 pub mod session;

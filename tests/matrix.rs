@@ -169,6 +169,63 @@ async fn postgres_matrix(major: u32) {
         .unwrap();
     let m = run_exit(h, &["migrations", "status", "--output", "json"], 1);
     assert_eq!(m["tools"][0]["problems"][0]["kind"], "dirty", "{m}");
+    queries_on(h, &c, major).await;
+}
+
+/// pg_stat_statements' columns, the activity and lock views, and plans.
+async fn queries_on(h: &Path, c: &tokio_postgres::Client, major: u32) {
+    let checks = run(h, &["doctor", "--output", "json"]);
+    let view = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "queries_view");
+    assert_eq!(
+        view.map(|c| c["status"].clone()),
+        Some(Value::from("ok")),
+        "{checks}"
+    );
+    c.batch_execute("SELECT pg_sleep(0.05)").await.unwrap();
+    let slow = run(
+        h,
+        &["queries", "slow", "--limit", "100", "--output", "json"],
+    );
+    let rows = slow.as_array().unwrap();
+    let sleep = rows
+        .iter()
+        .find(|r| r["query"].as_str().unwrap().contains("pg_sleep"))
+        .unwrap_or_else(|| panic!("Postgres {major}: {slow}"));
+    assert!(sleep["total_time_ms"].as_f64().unwrap() >= 50.0, "{sleep}");
+    let own = rows.iter().any(|r| {
+        r["query"]
+            .as_str()
+            .unwrap()
+            .contains("pg_stat_statements s")
+    });
+    assert!(
+        !own,
+        "Postgres {major}: opsdeck's own statements are left out: {slow}"
+    );
+    // Nor those of the rest of opsdeck: its connect probe, the audit inserts
+    // of the changes above, the tenant listings.
+    for theirs in [
+        "server_version_num",
+        "INSERT INTO opsdeck.audit",
+        "FROM \"public\".\"tenants\"",
+    ] {
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r["query"].as_str().unwrap().contains(theirs)),
+            "Postgres {major}: opsdeck's own {theirs} counted: {slow}"
+        );
+    }
+    run(h, &["queries", "active", "--all", "--output", "json"]);
+    run(h, &["queries", "locks", "--output", "json"]);
+    let sql = "SELECT name FROM projects WHERE tenant_id = $1";
+    let plan = run(h, &["queries", "explain", "--output", "json", sql]);
+    assert_eq!(plan["params"], 1, "{plan}");
+    assert!(!plan["nodes"].as_array().unwrap().is_empty(), "{plan}");
 }
 
 #[tokio::test]

@@ -262,7 +262,7 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
         KeyModifiers::NONE,
     )));
     let screen = format!("{}", draw(&a).backend());
-    assert!(screen.contains("1-7/29 j/k scroll"), "{screen}");
+    assert!(screen.contains("1-7/31 j/k scroll"), "{screen}");
     for _ in 0..30 {
         a.update(Msg::Key(KeyEvent::new(
             KeyCode::Char('j'),
@@ -271,7 +271,7 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
     }
     let screen = format!("{}", draw(&a).backend());
     assert!(
-        screen.contains("23-29/29"),
+        screen.contains("25-31/31"),
         "scrolled to the end, no further: {screen}"
     );
     assert!(

@@ -21,6 +21,7 @@ mod narrate;
 pub mod output;
 mod overview;
 mod pretty;
+mod queries;
 mod record;
 mod safe;
 mod tenants;
@@ -113,6 +114,9 @@ pub enum Command {
     /// Schema migrations across Drizzle, Prisma, pgroll, golang-migrate, node-pg-migrate and configured tables; read-only.
     #[command(subcommand)]
     Migrations(migrations::MigrationsCmd),
+    /// Queries: slow statements, live sessions, the lock tree, plans, cancel/terminate.
+    #[command(subcommand)]
+    Queries(queries::QueriesCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -169,6 +173,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Migrations(cmd) => migrations::run(&global, cmd).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
+        Command::Queries(cmd) => queries::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
         Command::Keys(cmd) => keys::run(&global, cmd).await,
         Command::Completions(args) => completions::run(args),

@@ -118,13 +118,13 @@ impl SessionSettings {
     /// sent ahead of the statements it guards.
     pub fn begin_local(&self) -> Result<String> {
         let mut sql = String::from(if self.read_only {
-            "BEGIN READ ONLY"
+            "BEGIN /* opsdeck */ READ ONLY"
         } else {
-            "BEGIN"
+            "BEGIN /* opsdeck */"
         });
         for (name, value) in self.gucs() {
             sql.push_str(&format!(
-                "; SET LOCAL {} = {}",
+                "; SET /* opsdeck */ LOCAL {} = {}",
                 guc_name(&name)?,
                 crate::conn::sql::literal(&value)?
             ));
@@ -300,11 +300,19 @@ mod tests {
             .unwrap();
         let b = s.begin_local().unwrap();
         assert!(
-            b.starts_with("BEGIN READ ONLY; SET LOCAL statement_timeout = E'30000'"),
+            b.starts_with(
+                "BEGIN /* opsdeck */ READ ONLY; SET /* opsdeck */ LOCAL statement_timeout = E'30000'"
+            ),
             "{b}"
         );
-        assert!(b.contains("SET LOCAL TimeZone = E'UTC'"), "{b}");
-        assert!(b.ends_with("SET LOCAL app.note = E'it''s here'"), "{b}");
+        assert!(
+            b.contains("SET /* opsdeck */ LOCAL TimeZone = E'UTC'"),
+            "{b}"
+        );
+        assert!(
+            b.ends_with("SET /* opsdeck */ LOCAL app.note = E'it''s here'"),
+            "{b}"
+        );
     }
 
     #[test]

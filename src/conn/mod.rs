@@ -6,6 +6,7 @@ pub mod caps;
 pub mod conninfo;
 pub mod credentials;
 pub mod limits;
+pub mod mark;
 pub mod params;
 pub mod pg;
 mod pg_failure;

@@ -5,6 +5,7 @@
 //! `BEGIN; SET LOCAL ...; <statement>; COMMIT`, pipelined into the one
 //! round trip the statement alone would take.
 
+use super::mark::{mark, MARK};
 use super::pg::{Limits, Pg};
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -20,6 +21,9 @@ use tokio_postgres::Row;
 pub type CopyStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
 /// Rows as they arrive.
 pub type Rows = Pin<Box<dyn Stream<Item = Result<Row>> + Send>>;
+
+const COMMIT: &str = "COMMIT /* opsdeck */";
+const ROLLBACK: &str = "ROLLBACK /* opsdeck */";
 
 type Typed<'a> = Vec<(&'a (dyn ToSql + Sync), Type)>;
 
@@ -50,7 +54,7 @@ impl Pg {
     /// carried them.
     fn begin_sql(&self) -> Result<String> {
         match self.limits {
-            Limits::Startup => Ok("BEGIN".into()),
+            Limits::Startup => Ok(mark("BEGIN").into_owned()),
             Limits::PerTransaction(_) => self.settings.begin_local(),
         }
     }
@@ -70,15 +74,15 @@ impl Pg {
     pub async fn rows_nullable(&self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>> {
         let typed = typed(params);
         if !self.per_transaction() {
-            return Ok(self.client.query_typed(sql, &typed).await?);
+            return Ok(self.client.query_typed(&mark(sql), &typed).await?);
         }
         let begin = self.begin_sql()?;
         // join3 polls in order, so the three go out back to back. A failed
         // statement makes the COMMIT a rollback, which is what it should be.
         let (b, r, c) = join3(
             self.client.batch_execute(&begin),
-            self.client.query_typed(sql, &typed),
-            self.client.batch_execute("COMMIT"),
+            self.client.query_typed(&mark(sql), &typed),
+            self.client.batch_execute(COMMIT),
         )
         .await;
         b?;
@@ -105,14 +109,15 @@ impl Pg {
             // rest of its batch, and a COMMIT skipped with it would leave the
             // server connection pinned inside an aborted transaction.
             let (b, c) = join(
-                self.client.batch_execute(&format!("{begin}; {sql}")),
-                self.client.batch_execute("COMMIT"),
+                self.client
+                    .batch_execute(&format!("{begin}; {}", mark(sql))),
+                self.client.batch_execute(COMMIT),
             )
             .await;
             b?;
             c?;
         } else {
-            self.client.batch_execute(sql).await?;
+            self.client.batch_execute(&mark(sql)).await?;
         }
         Ok(())
     }
@@ -136,7 +141,7 @@ impl Pg {
     /// midway; lock_timeout and read-only still hold.
     fn begin_unbounded(&self) -> Result<String> {
         Ok(format!(
-            "{}; SET LOCAL statement_timeout = 0",
+            "{}; SET {MARK} LOCAL statement_timeout = 0",
             self.begin_sql()?
         ))
     }
@@ -146,9 +151,14 @@ impl Pg {
     /// rolled back if it failed) whether or not the stream is read to its end.
     pub async fn copy_out_unbounded(&self, sql: &str) -> Result<CopyStream> {
         let begin = self.begin_unbounded()?;
-        let (b, s) = join(self.client.batch_execute(&begin), self.client.copy_out(sql)).await;
+        let sql = mark(sql);
+        let (b, s) = join(
+            self.client.batch_execute(&begin),
+            self.client.copy_out(&*sql),
+        )
+        .await;
         // Sent whatever happened: after a failure it ends the transaction too.
-        send_now(self.client.batch_execute("COMMIT"));
+        send_now(self.client.batch_execute(COMMIT));
         b?;
         Ok(Box::pin(s?.map(|r| r.map_err(Error::from))))
     }
@@ -161,10 +171,10 @@ impl Pg {
         let typed = typed(&params);
         let (b, s) = join(
             self.client.batch_execute(&begin),
-            self.client.query_typed_raw(sql, typed),
+            self.client.query_typed_raw(&mark(sql), typed),
         )
         .await;
-        send_now(self.client.batch_execute("COMMIT"));
+        send_now(self.client.batch_execute(COMMIT));
         b?;
         Ok(Box::pin(s?.map(|r| r.map_err(Error::from))))
     }
@@ -186,7 +196,11 @@ pub struct Tx<'a> {
 impl Tx<'_> {
     pub async fn rows(&self, sql: &str, params: &[&str]) -> Result<Vec<Row>> {
         let params = some(params);
-        Ok(self.pg.client.query_typed(sql, &typed(&params)).await?)
+        Ok(self
+            .pg
+            .client
+            .query_typed(&mark(sql), &typed(&params))
+            .await?)
     }
 
     pub async fn row_opt(&self, sql: &str, params: &[&str]) -> Result<Option<Row>> {
@@ -210,7 +224,7 @@ impl Tx<'_> {
 
     pub async fn commit(mut self) -> Result<()> {
         self.open = false;
-        self.pg.client.batch_execute("COMMIT").await?;
+        self.pg.client.batch_execute(COMMIT).await?;
         Ok(())
     }
 
@@ -218,14 +232,14 @@ impl Tx<'_> {
     /// connection rolls back too, unconfirmed).
     pub async fn rollback(mut self) -> bool {
         self.open = false;
-        self.pg.client.batch_execute("ROLLBACK").await.is_ok()
+        self.pg.client.batch_execute(ROLLBACK).await.is_ok()
     }
 }
 
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open {
-            send_now(self.pg.client.batch_execute("ROLLBACK"));
+            send_now(self.pg.client.batch_execute(ROLLBACK));
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::{Limits, Pg};
-use crate::error::{NO_POSTGRES_HINT, NO_REDIS_HINT};
+use crate::error::{Error, NO_POSTGRES_HINT, NO_REDIS_HINT};
 use crate::session::Session;
 use serde::Serialize;
 
@@ -246,6 +246,7 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
             "add pg_stat_statements to shared_preload_libraries, restart, then CREATE EXTENSION pg_stat_statements;",
         ),
     });
+    out.push(stat_statements_check(pg).await);
     let (hypo_avail, hypo_inst): (bool, bool) = (row.get(3), row.get(4));
     out.push(match (hypo_avail, hypo_inst) {
         (_, true) => check(
@@ -354,6 +355,34 @@ async fn postgres_checks(session: &Session, pg: &Pg) -> Vec<Check> {
     out.push(limits_check(session, pg, [row.get(12), row.get(13)]));
     out.push(tenancy_check(session, pg).await);
     out
+}
+
+/// Reads pg_stat_statements the way `opsdeck queries slow` does, so an
+/// extension that is created but not loaded, or not readable by this role,
+/// fails here with the fix instead of in the middle of an incident.
+async fn stat_statements_check(pg: &Pg) -> Check {
+    use crate::queries::stat_statements::{self as pss, SlowQuery, SortKey, PSS_FIX};
+    let probe = async {
+        let p = pss::locate(pg).await?;
+        let q = SlowQuery {
+            sort: SortKey::Total,
+            limit: 1,
+        };
+        pss::slow(pg, &p, q).await.map(|_| p)
+    };
+    match probe.await {
+        Ok(p) => check(
+            "queries_view",
+            Status::Ok,
+            format!(
+                "pg_stat_statements {} readable in schema {}",
+                p.version, p.schema
+            ),
+            "",
+        ),
+        Err(Error::Server { detail, .. }) => check("queries_view", Status::Warn, detail, PSS_FIX),
+        Err(e) => check("queries_view", Status::Warn, e.to_string(), PSS_FIX),
+    }
 }
 
 /// Whether the session limits really apply, and how they reach the server:

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cockpit;
+pub mod pg;
 pub mod pty;
 
 use std::sync::atomic::{AtomicU32, Ordering};

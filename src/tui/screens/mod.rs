@@ -8,6 +8,7 @@ pub mod cache;
 pub mod keys;
 pub mod migrations;
 pub mod overview;
+pub mod queries;
 pub mod tenants;
 
 use super::cmd::Cmd;
@@ -26,6 +27,7 @@ pub enum ScreenId {
     Keys,
     Cache,
     Migrations,
+    Queries,
 }
 
 impl ScreenId {
@@ -37,6 +39,7 @@ impl ScreenId {
         ScreenId::Keys,
         ScreenId::Cache,
         ScreenId::Migrations,
+        ScreenId::Queries,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -48,6 +51,7 @@ impl ScreenId {
             ScreenId::Keys => "keys",
             ScreenId::Cache => "cache",
             ScreenId::Migrations => "migrations",
+            ScreenId::Queries => "queries",
         }
     }
 
@@ -60,6 +64,7 @@ impl ScreenId {
             ScreenId::Keys => "API keys: list, create, revoke, rotate",
             ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
             ScreenId::Migrations => "schema migrations: stuck, pending, latest per tool",
+            ScreenId::Queries => "queries: slow statements, live sessions, lock tree, plans",
         }
     }
 
@@ -80,6 +85,7 @@ impl ScreenId {
             ScreenId::Tenants => routed(tenants::ACTIONS, ScreenAction::Tenants),
             ScreenId::Keys => routed(keys::ACTIONS, ScreenAction::Keys),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
+            ScreenId::Queries => routed(queries::ACTIONS, ScreenAction::Queries),
         }
     }
 
@@ -91,6 +97,7 @@ impl ScreenId {
             ScreenId::Keys => Box::new(keys::KeysScreen::new()),
             ScreenId::Cache => Box::new(cache::CacheScreen::new()),
             ScreenId::Migrations => Box::new(migrations::MigrationsScreen::new()),
+            ScreenId::Queries => Box::new(queries::QueriesScreen::new()),
         }
     }
 
@@ -108,6 +115,7 @@ pub enum ScreenAction {
     Tenants(tenants::Action),
     Keys(keys::Action),
     Cache(cache::Action),
+    Queries(queries::Action),
 }
 
 /// Messages for screens, one variant per screen; the app hands each to the
@@ -120,6 +128,7 @@ pub enum ScreenMsg {
     Keys(keys::Msg),
     Cache(cache::Msg),
     Migrations(migrations::Msg),
+    Queries(queries::Msg),
 }
 
 impl ScreenMsg {
@@ -131,6 +140,7 @@ impl ScreenMsg {
             ScreenMsg::Keys(_) => ScreenId::Keys,
             ScreenMsg::Cache(_) => ScreenId::Cache,
             ScreenMsg::Migrations(_) => ScreenId::Migrations,
+            ScreenMsg::Queries(_) => ScreenId::Queries,
         }
     }
 }
@@ -262,6 +272,7 @@ mod tests {
                     ScreenAction::Tenants(_) => ScreenId::Tenants,
                     ScreenAction::Keys(_) => ScreenId::Keys,
                     ScreenAction::Cache(_) => ScreenId::Cache,
+                    ScreenAction::Queries(_) => ScreenId::Queries,
                 };
                 assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);
                 let names: Vec<_> = defs

@@ -45,6 +45,12 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
     ),
     def(Action::Open(ScreenId::Cache), "open_cache", "cache", "c"),
     def(Action::Open(ScreenId::Audit), "open_audit", "audit", "a"),
+    def(
+        Action::Open(ScreenId::Queries),
+        "open_queries",
+        "queries",
+        "Q",
+    ),
     def(Action::Open(ScreenId::Keys), "open_keys", "api keys", "K"),
     def(
         Action::Open(ScreenId::Migrations),
@@ -247,7 +253,9 @@ impl Screen for OverviewScreen {
             return false;
         };
         match id {
-            ScreenId::Tenants | ScreenId::Keys | ScreenId::Migrations => cx.context.has_pg,
+            ScreenId::Tenants | ScreenId::Keys | ScreenId::Migrations | ScreenId::Queries => {
+                cx.context.has_pg
+            }
             ScreenId::Cache => cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
         }

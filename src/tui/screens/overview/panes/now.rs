@@ -7,7 +7,7 @@ use super::super::pane::{Data, Pane};
 use super::note;
 use crate::cache::info::SlowEntry;
 use crate::health::hot::TopSession;
-use crate::tui::screens::Cx;
+use crate::tui::screens::{Cx, ScreenId};
 use crate::tui::text;
 use crate::tui::theme::Theme;
 use crate::units::millis;
@@ -21,6 +21,10 @@ pub struct Now;
 impl Pane for Now {
     fn title(&self) -> &'static str {
         "Costing most now"
+    }
+
+    fn opens(&self) -> Option<ScreenId> {
+        Some(ScreenId::Queries)
     }
 
     fn shown(&self, cx: &Cx) -> bool {
