@@ -6,114 +6,17 @@
 mod common;
 mod keys_support;
 
+use common::screens::{draw, Harness};
 use common::TestDb;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use keys_support::{backend_accepts, fixture};
-use opsdeck::config::{Config, ContextOverrides, Paths};
-use opsdeck::session::Session;
 use opsdeck::tui::app::App;
-use opsdeck::tui::cmd::{Cmd, TaskCx};
-use opsdeck::tui::env::Env;
-use opsdeck::tui::msg::{ContextInfo, Msg};
 use opsdeck::tui::screens::keys::KeysScreen;
 use opsdeck::tui::screens::tenants::TenantsScreen;
 use opsdeck::tui::screens::Screen;
-use opsdeck::tui::view::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-use std::collections::VecDeque;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
 
-struct Harness {
-    app: App,
-    session: Arc<Session>,
-    clipboard: Vec<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    async fn new(db: &TestDb, size: (u16, u16), first: Box<dyn Screen>) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!("[contexts.t]\npg = \"{}\"\n", db.url);
-        let config = Config::parse(&text, Path::new("c.toml")).unwrap();
-        let session = Arc::new(
-            Session::new(
-                config,
-                Paths::under(dir.path().to_path_buf()),
-                None,
-                &ContextOverrides::default(),
-            )
-            .unwrap(),
-        );
-        let info = ContextInfo::of(&session);
-        let (app, cmds) = App::with_screen(
-            Env::test_env_with_theme("mono"),
-            info,
-            Instant::now(),
-            size,
-            first,
-        );
-        let mut h = Harness {
-            app,
-            session,
-            clipboard: Vec::new(),
-            _dir: dir,
-        };
-        h.run(cmds).await;
-        h
-    }
-
-    /// Runs every task to completion and feeds its reply back, like the
-    /// runtime does; clipboard writes are kept to look at.
-    async fn run(&mut self, cmds: Vec<Cmd>) {
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut queue: VecDeque<Cmd> = cmds.into();
-        while let Some(c) = queue.pop_front() {
-            match c {
-                Cmd::Task { key, run, name } if name != "probe" => {
-                    let cx = TaskCx::new(
-                        self.session.clone(),
-                        key.clone(),
-                        tx.clone(),
-                        opsdeck::stop::Stop::new(),
-                    );
-                    let msg = run(cx).await;
-                    queue.extend(self.app.update(Msg::Reply {
-                        epoch: 0,
-                        key,
-                        msg: Box::new(msg),
-                    }));
-                }
-                Cmd::Clipboard(s) => self.clipboard.push(s.expose().to_string()),
-                _ => {}
-            }
-        }
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        let cmds = self
-            .app
-            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        self.run(cmds).await;
-    }
-
-    async fn keys(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c)).await;
-        }
-    }
-
-    fn screen(&self) -> String {
-        format!("{}", draw(&self.app).backend())
-    }
-}
-
-fn draw(app: &App) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
-    t.draw(|f| view(app, f)).unwrap();
-    t
+async fn harness(db: &TestDb, size: (u16, u16), first: Box<dyn Screen>) -> Harness {
+    Harness::new(&format!("[contexts.t]\npg = \"{}\"\n", db.url), size, first).await
 }
 
 /// Dates move with the clock, and a secret (or its display prefix) must never
@@ -142,7 +45,7 @@ fn the_key(screen: &str) -> Option<String> {
 #[tokio::test]
 async fn list_renders_with_states_and_filters_by_state() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, (80, 24), Box::new(KeysScreen::new())).await;
+    let mut h = harness(&db, (80, 24), Box::new(KeysScreen::new())).await;
     let s = h.screen();
     for name in ["active", "expiring", "revoked", "expired"] {
         assert!(s.contains(name), "{name} in {s}");
@@ -156,14 +59,14 @@ async fn list_renders_with_states_and_filters_by_state() {
         s.contains("sk_live_old3") && !s.contains("sk_live_old4"),
         "{s}"
     );
-    let small = Harness::new(&db, (40, 12), Box::new(KeysScreen::new())).await;
+    let small = harness(&db, (40, 12), Box::new(KeysScreen::new())).await;
     snapshot("keys_list_40x12", &small.app);
 }
 
 #[tokio::test]
 async fn create_shows_the_key_once_then_copy_masks_it_and_close_clears_the_clipboard() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, (80, 24), Box::new(KeysScreen::new())).await;
+    let mut h = harness(&db, (80, 24), Box::new(KeysScreen::new())).await;
     h.key(KeyCode::Char('n')).await;
     // Keys go to the form while it is open: `q` is a letter here, not quit.
     h.keys("acme").await;
@@ -208,7 +111,7 @@ async fn create_shows_the_key_once_then_copy_masks_it_and_close_clears_the_clipb
 #[tokio::test]
 async fn revoke_needs_the_id_typed_and_rotate_issues_a_new_key() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, (80, 24), Box::new(KeysScreen::new())).await;
+    let mut h = harness(&db, (80, 24), Box::new(KeysScreen::new())).await;
     // The newest key (id 4, "active") is selected first.
     h.key(KeyCode::Char('r')).await;
     assert!(h.screen().contains("Rotate API key"), "{}", h.screen());
@@ -238,7 +141,7 @@ async fn revoke_needs_the_id_typed_and_rotate_issues_a_new_key() {
 #[tokio::test]
 async fn a_tenant_opens_its_own_keys() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, (80, 24), Box::new(TenantsScreen::new())).await;
+    let mut h = harness(&db, (80, 24), Box::new(TenantsScreen::new())).await;
     // Tenants sort by id: acme (1) first, then globex (2), which has the keys.
     h.key(KeyCode::Char('j')).await;
     h.key(KeyCode::Char('K')).await;

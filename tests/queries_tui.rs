@@ -9,110 +9,22 @@ mod common;
 use common::pg::{backend_pid as pid, client};
 
 use common::pty::Tui;
+use common::screens::{draw, Harness};
 use common::{home, write_config};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::config::{Config, ContextOverrides, Paths};
 use opsdeck::sandbox::{PgOptions, PgSandbox};
-use opsdeck::session::Session;
 use opsdeck::tui::app::App;
-use opsdeck::tui::cmd::{Cmd, TaskCx};
-use opsdeck::tui::env::Env;
-use opsdeck::tui::msg::{ContextInfo, Msg};
+use opsdeck::tui::msg::Msg;
 use opsdeck::tui::screens::queries::QueriesScreen;
-use opsdeck::tui::view::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-use std::collections::VecDeque;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Harness {
-    app: App,
-    session: Arc<Session>,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    async fn new(url: &str) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(
-            &format!("default_context = \"q\"\n[contexts.q]\npg = \"{url}\"\n"),
-            Path::new("c.toml"),
-        )
-        .unwrap();
-        let session = Arc::new(
-            Session::new(
-                config,
-                Paths::under(dir.path().to_path_buf()),
-                None,
-                &ContextOverrides::default(),
-            )
-            .unwrap(),
-        );
-        let (app, cmds) = App::with_screen(
-            Env::test_env_with_theme("mono"),
-            ContextInfo::of(&session),
-            Instant::now(),
-            (80, 24),
-            Box::new(QueriesScreen::new()),
-        );
-        let mut h = Harness {
-            app,
-            session,
-            _dir: dir,
-        };
-        h.run(cmds).await;
-        h
-    }
-
-    /// Runs every task to completion and feeds its reply back, as the runtime does.
-    async fn run(&mut self, cmds: Vec<Cmd>) {
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut queue: VecDeque<Cmd> = cmds.into();
-        while let Some(c) = queue.pop_front() {
-            if let Cmd::Task { key, run, name } = c {
-                if name == "probe" {
-                    continue;
-                }
-                let cx = TaskCx::new(
-                    self.session.clone(),
-                    key.clone(),
-                    tx.clone(),
-                    opsdeck::stop::Stop::new(),
-                );
-                let msg = run(cx).await;
-                queue.extend(self.app.update(Msg::Reply {
-                    epoch: 0,
-                    key,
-                    msg: Box::new(msg),
-                }));
-            }
-        }
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        let cmds = self
-            .app
-            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        self.run(cmds).await;
-    }
-
-    async fn keys(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c)).await;
-        }
-    }
-
-    fn screen(&self) -> String {
-        format!("{}", draw(&self.app).backend())
-    }
-}
-
-fn draw(app: &App) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
-    t.draw(|f| view(app, f)).unwrap();
-    t
+async fn harness(url: &str) -> Harness {
+    Harness::new(
+        &format!("default_context = \"q\"\n[contexts.q]\npg = \"{url}\"\n"),
+        (80, 24),
+        Box::new(QueriesScreen::new()),
+    )
+    .await
 }
 
 /// Durations, pids and ages vary run to run; each filter eats the padding
@@ -122,7 +34,8 @@ fn snapshot(name: &str, app: &App) {
     settings.add_filter(r"\d+(\.\d+)? (µs|ms|s|min|h)\b *", "[dur] ");
     settings.add_filter(r"\b\d+(s|m|h) ago", "[age]");
     settings.add_filter(r"\b\d+\.\d+% *", "[pct] ");
-    settings.add_filter(r"\b\d{4,7}\b *", "[pid] ");
+    // A pid opens its row, or follows the tree mark of a waiter.
+    settings.add_filter(r"(│(?:└ )?)\d{3,7} +", "${1}[pid] ");
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
     settings.bind(|| insta::assert_snapshot!(name.to_string(), draw(app).backend()));
 }
@@ -162,7 +75,7 @@ async fn queries_screen_on_a_sandbox() {
         .await
         .unwrap();
 
-    let mut h = Harness::new(&sb.url_for(&db)).await;
+    let mut h = harness(&sb.url_for(&db)).await;
     h.keys("/pg_sleep").await;
     h.key(KeyCode::Enter).await;
     let s = h.screen();

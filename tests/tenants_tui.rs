@@ -6,22 +6,15 @@
 mod common;
 
 use common::pty::Tui;
+use common::screens::{draw, Harness};
 use common::{home, write_config, TestDb};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::config::{Config, ContextOverrides, Paths};
-use opsdeck::session::Session;
 use opsdeck::tui::app::App;
-use opsdeck::tui::cmd::{Cmd, TaskCx};
-use opsdeck::tui::env::Env;
-use opsdeck::tui::msg::{ContextInfo, Msg};
+use opsdeck::tui::cmd::Cmd;
+use opsdeck::tui::msg::Msg;
 use opsdeck::tui::screens::tenants::TenantsScreen;
-use opsdeck::tui::view::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use std::collections::VecDeque;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// Fixed ids and timestamps so the snapshots are stable.
 const FIXTURE: &str = r#"
@@ -83,90 +76,13 @@ async fn fixture() -> TestDb {
     db
 }
 
-struct Harness {
-    app: App,
-    session: Arc<Session>,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    async fn new(db: &TestDb, read_only: bool) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(&config_toml(&db.url, read_only), Path::new("c.toml")).unwrap();
-        let session = Arc::new(
-            Session::new(
-                config,
-                Paths::under(dir.path().to_path_buf()),
-                None,
-                &ContextOverrides::default(),
-            )
-            .unwrap(),
-        );
-        let info = ContextInfo::of(&session);
-        let (app, cmds) = App::with_screen(
-            Env::test_env_with_theme("mono"),
-            info,
-            Instant::now(),
-            (80, 24),
-            Box::new(TenantsScreen::new()),
-        );
-        let mut h = Harness {
-            app,
-            session,
-            _dir: dir,
-        };
-        h.run(cmds).await;
-        h
-    }
-
-    /// Runs every task to completion and feeds its reply back, like the
-    /// runtime does (without the connection probe).
-    async fn run(&mut self, cmds: Vec<Cmd>) {
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut queue: VecDeque<Cmd> = cmds.into();
-        while let Some(c) = queue.pop_front() {
-            if let Cmd::Task { key, run, name } = c {
-                if name == "probe" {
-                    continue;
-                }
-                let cx = TaskCx::new(
-                    self.session.clone(),
-                    key.clone(),
-                    tx.clone(),
-                    opsdeck::stop::Stop::new(),
-                );
-                let msg = run(cx).await;
-                queue.extend(self.app.update(Msg::Reply {
-                    epoch: 0,
-                    key,
-                    msg: Box::new(msg),
-                }));
-            }
-        }
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        let cmds = self
-            .app
-            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        self.run(cmds).await;
-    }
-
-    async fn keys(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c)).await;
-        }
-    }
-
-    fn screen(&self) -> String {
-        format!("{}", draw(&self.app).backend())
-    }
-}
-
-fn draw(app: &App) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
-    t.draw(|f| view(app, f)).unwrap();
-    t
+async fn harness(db: &TestDb, read_only: bool) -> Harness {
+    Harness::new(
+        &config_toml(&db.url, read_only),
+        (80, 24),
+        Box::new(TenantsScreen::new()),
+    )
+    .await
 }
 
 fn snapshot(name: &str, app: &App) {
@@ -191,7 +107,7 @@ async fn state(db: &TestDb, handle: &str) -> String {
 #[tokio::test]
 async fn list_and_detail_render() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, false).await;
+    let mut h = harness(&db, false).await;
     let list = h.screen();
     assert!(
         list.contains("acct-001") && list.contains("Account 1 "),
@@ -254,7 +170,7 @@ async fn list_and_detail_render() {
 #[tokio::test]
 async fn filter_sort_and_lint_view() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, false).await;
+    let mut h = harness(&db, false).await;
     h.keys("/brien").await;
     h.key(KeyCode::Enter).await;
     let s = h.screen();
@@ -305,7 +221,7 @@ async fn filter_sort_and_lint_view() {
 #[tokio::test]
 async fn suspend_goes_through_the_confirm_popup() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, false).await;
+    let mut h = harness(&db, false).await;
     h.keys("/obrien").await;
     h.key(KeyCode::Enter).await;
     h.keys("s").await;
@@ -342,7 +258,7 @@ async fn suspend_goes_through_the_confirm_popup() {
 #[tokio::test]
 async fn read_only_context_shows_the_refusal() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, true).await;
+    let mut h = harness(&db, true).await;
     h.keys("s").await;
     let s = h.screen();
     assert!(s.contains("refused") && s.contains("read-only"), "{s}");
@@ -432,7 +348,7 @@ fn assert_inert(t: &Terminal<TestBackend>) {
 async fn control_characters_in_data_are_shown_escaped() {
     let db = fixture().await;
     db.client().await.batch_execute(HOSTILE).await.unwrap();
-    let mut h = Harness::new(&db, false).await;
+    let mut h = harness(&db, false).await;
     h.key(KeyCode::Char('G')).await;
     let t = draw(&h.app);
     assert_inert(&t);
@@ -529,7 +445,7 @@ fn position_line(screen: &str) -> String {
 async fn planner_estimates_are_marked_and_exact_counts_are_not() {
     // Exact: a first page shorter than a page is the whole answer.
     let db = fixture().await;
-    let h = Harness::new(&db, false).await;
+    let h = harness(&db, false).await;
     let line = position_line(&h.screen());
     assert!(line.contains("1/41") && !line.contains('≈'), "{line}");
     drop(h);
@@ -551,7 +467,7 @@ async fn planner_estimates_are_marked_and_exact_counts_are_not() {
         )
         .await
         .unwrap();
-    let mut h = Harness::new(&db, false).await;
+    let mut h = harness(&db, false).await;
     let line = position_line(&h.screen());
     assert!(line.contains("1/≈"), "an estimated total is marked: {line}");
     assert!(
@@ -579,7 +495,7 @@ async fn planner_estimates_are_marked_and_exact_counts_are_not() {
 #[tokio::test]
 async fn unknown_status_filter_shows_the_valid_values() {
     let db = fixture().await;
-    let mut h = Harness::new(&db, false).await;
+    let mut h = harness(&db, false).await;
     h.app.update(Msg::Resize(140, 24));
     h.keys("/status:bogus").await;
     h.key(KeyCode::Enter).await;
@@ -612,7 +528,7 @@ async fn expired_keys_are_not_counted_as_active() {
         )
         .await
         .unwrap();
-    let mut h = Harness::new(&db, false).await;
+    let mut h = harness(&db, false).await;
     h.key(KeyCode::Char('G')).await;
     h.key(KeyCode::Enter).await;
     let s = h.screen();

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::cockpit::{app, draw};
+use common::cockpit::app;
+use common::screens::draw;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::tui::app::Mode;
 use opsdeck::tui::msg::Msg;

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::cockpit::{app_on, app_with, context_with, draw, filters, snapshot_with};
+use common::cockpit::{app_on, app_with, context_with, filters, snapshot_with};
+use common::screens::draw;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::tui::cmd::Cmd;
 use opsdeck::tui::msg::{ConnInfo, Msg, PgInfo};

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::cockpit::{app, context, draw, filters};
+use common::cockpit::{app, context, filters};
+use common::screens::draw;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::conn::Secret;
 use opsdeck::safety::{Intent, Mutation, Risk};

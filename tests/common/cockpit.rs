@@ -15,9 +15,6 @@ use opsdeck::tui::env::Env;
 use opsdeck::tui::msg::{ConnInfo, ContextInfo, Msg, PgInfo};
 use opsdeck::tui::screens::overview::OverviewScreen;
 use opsdeck::tui::screens::Cx;
-use opsdeck::tui::view::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use std::time::Instant;
 
 pub fn context(read_only: bool) -> ContextInfo {
@@ -243,12 +240,6 @@ pub fn app_on(theme: &str, size: (u16, u16), ctx: ContextInfo, snapshots: Vec<Ov
         ..ConnInfo::default()
     })));
     app
-}
-
-pub fn draw(app: &App) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
-    t.draw(|f| view(app, f)).unwrap();
-    t
 }
 
 pub fn filters() -> Vec<(&'static str, &'static str)> {

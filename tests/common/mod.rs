@@ -5,6 +5,7 @@
 pub mod cockpit;
 pub mod pg;
 pub mod pty;
+pub mod screens;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
