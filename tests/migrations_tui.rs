@@ -4,19 +4,9 @@
 
 mod common;
 
+use common::screens::Harness;
 use common::TestDb;
-use opsdeck::config::{Config, ContextOverrides, Paths, Thresholds};
-use opsdeck::session::Session;
-use opsdeck::tui::app::App;
-use opsdeck::tui::cmd::{Cmd, TaskCx};
-use opsdeck::tui::env::Env;
-use opsdeck::tui::msg::{ContextInfo, Msg};
 use opsdeck::tui::screens::migrations::MigrationsScreen;
-use opsdeck::tui::view::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-use std::sync::Arc;
-use std::time::Instant;
 
 const FIXTURE: &str = r#"
 CREATE SCHEMA drizzle;
@@ -39,62 +29,9 @@ INSERT INTO pgroll.migrations (schema, name, migration, parent, done, created_at
 CREATE SCHEMA public_02_add_email;
 "#;
 
-async fn loaded(url: &str, size: (u16, u16)) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let session = Arc::new(
-        Session::new(
-            Config::default(),
-            Paths::under(dir.path().to_path_buf()),
-            None,
-            &ContextOverrides {
-                pg: Some(url.to_string()),
-                ..ContextOverrides::default()
-            },
-        )
-        .unwrap(),
-    );
-    let ctx = ContextInfo {
-        name: "local".into(),
-        read_only: true,
-        has_pg: true,
-        has_redis: false,
-        thresholds: Thresholds::default(),
-    };
-    let (mut app, cmds) = App::with_screen(
-        Env::test_env_with_theme("mono"),
-        ctx,
-        Instant::now(),
-        size,
-        Box::new(MigrationsScreen::new()),
-    );
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut queue: std::collections::VecDeque<Cmd> = cmds.into();
-    while let Some(c) = queue.pop_front() {
-        if let Cmd::Task { key, run, name } = c {
-            if name == "probe" {
-                continue;
-            }
-            let msg = run(TaskCx::new(
-                session.clone(),
-                key.clone(),
-                tx.clone(),
-                opsdeck::stop::Stop::new(),
-            ))
-            .await;
-            queue.extend(app.update(Msg::Reply {
-                epoch: 0,
-                key,
-                msg: Box::new(msg),
-            }));
-        }
-    }
-    app
-}
-
-fn screen(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
-    t.draw(|f| view(app, f)).unwrap();
-    format!("{}", t.backend())
+async fn loaded(url: &str, size: (u16, u16)) -> Harness {
+    let config = format!("[contexts.local]\npg = \"{url}\"\nread_only = true\n");
+    Harness::new(&config, size, Box::new(MigrationsScreen::new())).await
 }
 
 #[tokio::test]
@@ -105,8 +42,7 @@ async fn migrations_screen_at_80x24_and_40x12() {
     settings.add_filter(r"for \d+(\.\d+)? (d|h|min|s)", "for [age]");
     settings.add_filter(r"\b\d+(s|m|h) ago", "[age]");
     for (w, h) in [(80u16, 24u16), (40, 12)] {
-        let app = loaded(&db.url, (w, h)).await;
-        let text = screen(&app);
+        let text = loaded(&db.url, (w, h)).await.screen();
         if w == 80 {
             let stuck = text
                 .find("20260103_add")
