@@ -369,8 +369,11 @@ where
     cfg.ssl_mode(ssl);
     let (client, connection) = cfg.connect(tls).await?;
     tokio::spawn(async move {
+        // Debug, not a warning: the statement that needed the connection
+        // fails with the error and says so once; a second line on stderr,
+        // racing with that one, would only repeat it.
         if let Err(e) = connection.await {
-            tracing::warn!("postgres connection ended: {e}");
+            tracing::debug!("postgres connection ended: {e}");
         }
     });
     Ok(client)
