@@ -211,6 +211,7 @@ async fn queries_on(h: &Path, c: &tokio_postgres::Client, major: u32) {
     for theirs in [
         "server_version_num",
         "INSERT INTO opsdeck.audit",
+        "IF NOT EXISTS opsdeck.",
         "FROM \"public\".\"tenants\"",
     ] {
         assert!(

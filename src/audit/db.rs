@@ -5,9 +5,11 @@ use crate::conn::Pg;
 use crate::error::Result;
 use crate::safety::{Authorized, Intent, Mutation, Risk};
 
+// Each statement carries the mark (conn::mark), which `Pg::batch` puts
+// only after the first keyword of a script.
 const DB_SCHEMA_SQL: &str = r#"
-CREATE SCHEMA IF NOT EXISTS opsdeck;
-CREATE TABLE IF NOT EXISTS opsdeck.audit (
+CREATE /* opsdeck */ SCHEMA IF NOT EXISTS opsdeck;
+CREATE /* opsdeck */ TABLE IF NOT EXISTS opsdeck.audit (
     id          bigserial PRIMARY KEY,
     op_id       text NOT NULL,
     ts          timestamptz NOT NULL,
@@ -22,9 +24,9 @@ CREATE TABLE IF NOT EXISTS opsdeck.audit (
     detail      jsonb,
     duration_ms bigint
 );
-CREATE INDEX IF NOT EXISTS audit_ts_idx ON opsdeck.audit (ts DESC);
-CREATE INDEX IF NOT EXISTS audit_op_idx ON opsdeck.audit (op_id);
-CREATE TABLE IF NOT EXISTS opsdeck.drills (
+CREATE /* opsdeck */ INDEX IF NOT EXISTS audit_ts_idx ON opsdeck.audit (ts DESC);
+CREATE /* opsdeck */ INDEX IF NOT EXISTS audit_op_idx ON opsdeck.audit (op_id);
+CREATE /* opsdeck */ TABLE IF NOT EXISTS opsdeck.drills (
     id              bigserial PRIMARY KEY,
     started_at      timestamptz NOT NULL DEFAULT now(),
     finished_at     timestamptz,
