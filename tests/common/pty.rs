@@ -65,11 +65,26 @@ impl Tui {
                 Ok(0) => break,
                 Ok(n) => {
                     self.raw.extend_from_slice(&buf[..n]);
-                    self.parser.process(&buf[..n]);
+                    self.parse(&buf[..n]);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(_) => break,
             }
+        }
+    }
+
+    /// Feeds output to the screen model. Output drawn for a bigger size
+    /// that arrives after a shrink can overflow vt100 0.15's grid
+    /// arithmetic (a panic in grid.rs, seen once in a resize storm); the
+    /// model then starts over at the current size, as a terminal that lost
+    /// its contents would, and the program's full repaint after SIGWINCH
+    /// fills it again.
+    fn parse(&mut self, bytes: &[u8]) {
+        let parser = &mut self.parser;
+        let fed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.process(bytes)));
+        if fed.is_err() {
+            let (rows, cols) = self.parser.screen().size();
+            self.parser = vt100::Parser::new(rows, cols, 0);
         }
     }
 
