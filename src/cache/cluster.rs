@@ -315,10 +315,13 @@ async fn keys_in_slot(conn: &mut ConnectionManager, slot: u16) -> Result<Vec<Vec
     if n == 0 {
         return Ok(Vec::new());
     }
+    // The count is a bound, not a size: keys that arrive between the count
+    // and the read (a MIGRATE batch landing on the importing side) would
+    // push keys already there out of a reply cut at exactly `n`.
     Ok(redis::cmd("CLUSTER")
         .arg("GETKEYSINSLOT")
         .arg(slot)
-        .arg(n)
+        .arg(n.saturating_mul(2).saturating_add(1024))
         .query_async(conn)
         .await?)
 }
