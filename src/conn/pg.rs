@@ -11,6 +11,7 @@ use super::params::{self, ConnParams, Env, SslMode};
 pub use super::pg_failure::connect_error;
 use super::pg_failure::{failure, refused_startup_options, Failed};
 use super::pgpass;
+use super::statements::begin_for;
 use super::target::{HostKind, Target};
 use super::tls::Tls;
 use crate::config::ResolvedContext;
@@ -69,6 +70,8 @@ pub struct Pg {
     host: Target,
     pub(super) settings: SessionSettings,
     pub limits: Limits,
+    /// How each transaction opens under `limits` (see `statements::begin_for`).
+    pub(super) begin: String,
     /// `user@host:port/db` of the host that answered, never with a password.
     pub target: String,
     pub server_version: String,
@@ -199,6 +202,7 @@ pub async fn connect_pg_with(ctx: &ResolvedContext, env: Env<'_>) -> Result<Pg> 
                     client,
                     tls: used,
                     host: t.clone(),
+                    begin: begin_for(limits, &session)?,
                     settings: session,
                     limits,
                     target: describe(&p, t),
@@ -413,6 +417,7 @@ async fn finish(mut pg: Pg, context: &str) -> Result<Pg> {
             )));
         }
         pg.limits = Limits::PerTransaction(PerTransaction::OptionsIgnored);
+        pg.begin = begin_for(pg.limits, &pg.settings)?;
         tracing::warn!(
             "postgres {} ignored the startup options (a pooler with ignore_startup_parameters = options?): limits are set in every transaction instead; set pooler = \"transaction\" in [contexts.{context}] to say so",
             pg.target

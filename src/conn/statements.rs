@@ -5,6 +5,7 @@
 //! `BEGIN; SET LOCAL ...; <statement>; COMMIT`, pipelined into the one
 //! round trip the statement alone would take.
 
+use super::limits::SessionSettings;
 use super::mark::{mark, MARK};
 use super::pg::{Limits, Pg};
 use crate::error::{Error, Result};
@@ -48,17 +49,18 @@ fn send_now<F: Future>(fut: F) {
     let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
 }
 
-impl Pg {
-    /// What opens a transaction for this session: the limits with it when
-    /// they are set per transaction, nothing more when the startup packet
-    /// carried them.
-    fn begin_sql(&self) -> Result<String> {
-        match self.limits {
-            Limits::Startup => Ok(mark("BEGIN").into_owned()),
-            Limits::PerTransaction(_) => self.settings.begin_local(),
-        }
+/// What opens a transaction for a session: the limits with it when they
+/// are set per transaction, nothing more when the startup packet carried
+/// them. Built once per connection (and checked then: a setting name from
+/// the spec that is not one fails the connect, not a later statement).
+pub(super) fn begin_for(limits: Limits, settings: &SessionSettings) -> Result<String> {
+    match limits {
+        Limits::Startup => Ok(format!("BEGIN {MARK}")),
+        Limits::PerTransaction(_) => settings.begin_local(),
     }
+}
 
+impl Pg {
     fn per_transaction(&self) -> bool {
         self.limits != Limits::Startup
     }
@@ -76,11 +78,11 @@ impl Pg {
         if !self.per_transaction() {
             return Ok(self.client.query_typed(&mark(sql), &typed).await?);
         }
-        let begin = self.begin_sql()?;
+        let begin = &self.begin;
         // join3 polls in order, so the three go out back to back. A failed
         // statement makes the COMMIT a rollback, which is what it should be.
         let (b, r, c) = join3(
-            self.client.batch_execute(&begin),
+            self.client.batch_execute(begin),
             self.client.query_typed(&mark(sql), &typed),
             self.client.batch_execute(COMMIT),
         )
@@ -104,7 +106,7 @@ impl Pg {
     /// Runs statements without parameters (DDL scripts) in one transaction.
     pub async fn batch(&self, sql: &str) -> Result<()> {
         if self.per_transaction() {
-            let begin = self.begin_sql()?;
+            let begin = &self.begin;
             // COMMIT goes as a query of its own: a failing statement skips the
             // rest of its batch, and a COMMIT skipped with it would leave the
             // server connection pinned inside an aborted transaction.
@@ -124,14 +126,13 @@ impl Pg {
 
     /// Opens a transaction; statements on the [`Tx`] run inside it.
     pub async fn begin(&self) -> Result<Tx<'_>> {
-        let begin = self.begin_sql()?;
         // Built first: should a SET LOCAL fail, its drop rolls back what the
         // BEGIN opened.
         let tx = Tx {
             pg: self,
             open: true,
         };
-        self.client.batch_execute(&begin).await?;
+        self.client.batch_execute(&self.begin).await?;
         Ok(tx)
     }
 
@@ -139,18 +140,15 @@ impl Pg {
     /// lifted for it alone. An export takes as long as the table is big, and
     /// the context's limit (meant for interactive queries) would cut it off
     /// midway; lock_timeout and read-only still hold.
-    fn begin_unbounded(&self) -> Result<String> {
-        Ok(format!(
-            "{}; SET {MARK} LOCAL statement_timeout = 0",
-            self.begin_sql()?
-        ))
+    fn begin_unbounded(&self) -> String {
+        format!("{}; SET {MARK} LOCAL statement_timeout = 0", self.begin)
     }
 
     /// `COPY ... TO STDOUT` as a stream, in a read transaction of its own
     /// without statement_timeout, committed once the copy has ended (or
     /// rolled back if it failed) whether or not the stream is read to its end.
     pub async fn copy_out_unbounded(&self, sql: &str) -> Result<CopyStream> {
-        let begin = self.begin_unbounded()?;
+        let begin = self.begin_unbounded();
         let sql = mark(sql);
         let (b, s) = join(
             self.client.batch_execute(&begin),
@@ -166,7 +164,7 @@ impl Pg {
     /// Rows of one unnamed statement as they arrive, like
     /// [`Pg::copy_out_unbounded`]: its own transaction, no statement_timeout.
     pub async fn stream_unbounded(&self, sql: &str, params: &[&str]) -> Result<Rows> {
-        let begin = self.begin_unbounded()?;
+        let begin = self.begin_unbounded();
         let params = some(params);
         let typed = typed(&params);
         let (b, s) = join(
