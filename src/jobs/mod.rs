@@ -2,7 +2,10 @@
 //! model, one adapter per system behind [`JobSource`], detection per
 //! context, grouping of failures, and retry/discard through the safety layer.
 
+pub mod graphile;
 pub mod model;
+mod page;
+pub mod pgboss;
 pub mod registry;
 pub mod source;
 
