@@ -321,7 +321,9 @@ impl JobSource for Graphile {
     }
 
     fn list<'a>(&'a self, filter: &'a Filter) -> BoxStream<'a, Result<Job>> {
-        super::page::paged(filter, move |after, n| self.page(filter, after, n))
+        super::page::paged(filter, |j| j.id.clone(), move |after, n| {
+            self.page(filter, after, n)
+        })
     }
 
     fn show<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>>> {

@@ -8,11 +8,16 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use std::future::Future;
 
 /// Rows per round trip.
-pub const PAGE: u64 = 500;
+pub const PAGE: u64 = 1000;
 
 /// Streams the jobs `fetch(after, n)` returns page by page, until a page
-/// comes back short or `filter.limit` jobs were given.
-pub fn paged<'a, F, Fut>(filter: &'a Filter, fetch: F) -> BoxStream<'a, Result<Job>>
+/// comes back short or `filter.limit` jobs were given. `cursor` names the
+/// position after a job, in whatever form `fetch` takes it back.
+pub fn paged<'a, F, Fut>(
+    filter: &'a Filter,
+    cursor: fn(&Job) -> String,
+    fetch: F,
+) -> BoxStream<'a, Result<Job>>
 where
     F: Fn(Option<String>, u64) -> Fut + Send + Sync + 'a,
     Fut: Future<Output = Result<Vec<Job>>> + Send + 'a,
@@ -27,7 +32,7 @@ where
         left: filter.limit,
         done: false,
     };
-    stream::unfold((start, fetch), |(mut c, fetch)| async move {
+    stream::unfold((start, fetch), move |(mut c, fetch)| async move {
         if c.done || c.left == Some(0) {
             return None;
         }
@@ -35,7 +40,7 @@ where
         match fetch(c.after.clone(), n).await {
             Ok(page) => {
                 c.done = (page.len() as u64) < n;
-                c.after = page.last().map(|j| j.id.clone()).or(c.after);
+                c.after = page.last().map(cursor).or(c.after);
                 if let Some(l) = &mut c.left {
                     *l -= page.len() as u64;
                 }

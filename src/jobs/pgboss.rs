@@ -79,9 +79,9 @@ impl PgBoss {
              WHERE ($1::text IS NULL OR j.name = $1)
                AND ($2::text IS NULL OR j.state::text = ANY(string_to_array($2, ',')))
                AND ($3::text IS NULL OR j.output->>'message' ILIKE $3)
-               AND ($4::uuid IS NULL OR j.id > $4::uuid)
+               AND ($4::text IS NULL OR (j.name, j.id) > ($4::text, $7::uuid))
                AND ($6::text IS NULL OR (j.start_after > {s}.job_now()) = ($6 = 'scheduled'))
-             ORDER BY j.id LIMIT $5::bigint",
+             ORDER BY j.name, j.id LIMIT $5::bigint",
             cols = self.columns(),
             s = self.schema
         );
@@ -94,12 +94,12 @@ impl PgBoss {
         };
         let n = n.to_string();
         let after = match after {
-            Some(a) if !is_uuid(&a) => {
-                return Err(Error::Usage(format!(
-                    "--after {a} is not a pg-boss job id (a UUID)"
-                )))
-            }
-            a => a,
+            Some(a) => Some(self.position(&a).await?),
+            None => None,
+        };
+        let (after_name, after_id) = match &after {
+            Some((name, id)) => (Some(name.as_str()), Some(id.as_str())),
+            None => (None, None),
         };
         let rows = self
             .pg
@@ -109,13 +109,38 @@ impl PgBoss {
                     f.queue.as_deref(),
                     states.as_deref(),
                     like.as_deref(),
-                    after.as_deref(),
+                    after_name,
                     Some(&n),
                     split,
+                    after_id,
                 ],
             )
             .await?;
         Ok(rows.iter().map(job).collect())
+    }
+
+    /// Where a listing resumes: `queue/id` as [`cursor`] writes it, or a
+    /// bare job id whose queue is looked up.
+    async fn position(&self, after: &str) -> Result<(String, String)> {
+        let bad = || {
+            Error::Usage(format!(
+                "--after {after} is not a pg-boss job id (a UUID) or a cursor opsdeck printed"
+            ))
+        };
+        if let Some((queue, id)) = after.rsplit_once('/') {
+            return is_uuid(id).then(|| (queue.to_string(), id.to_string())).ok_or_else(bad);
+        }
+        if !is_uuid(after) {
+            return Err(bad());
+        }
+        let sql = format!(
+            "SELECT name FROM {s}.job WHERE id = $1::uuid AND name = ANY(ARRAY(SELECT name FROM {s}.queue))",
+            s = self.schema
+        );
+        match self.pg.row_opt(&sql, &[after]).await? {
+            Some(r) => Ok((r.get(0), after.to_string())),
+            None => Err(Error::NotFound(format!("pg-boss job {after}"))),
+        }
     }
 
     async fn write_check(&self) -> Result<()> {
@@ -343,6 +368,11 @@ fn job(r: &Row) -> Job {
     j
 }
 
+/// The keyset position after `j`: pages go in primary-key order (queue, id).
+fn cursor(j: &Job) -> String {
+    format!("{}/{}", j.queue, j.id)
+}
+
 pub fn is_uuid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| match i {
@@ -375,7 +405,7 @@ impl JobSource for PgBoss {
     }
 
     fn list<'a>(&'a self, filter: &'a Filter) -> BoxStream<'a, Result<Job>> {
-        super::page::paged(filter, move |after, n| self.page(filter, after, n))
+        super::page::paged(filter, cursor, move |after, n| self.page(filter, after, n))
     }
 
     fn show<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>>> {
