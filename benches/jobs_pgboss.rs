@@ -61,8 +61,13 @@ async fn run() -> BenchResult<()> {
     let npm = npm_dir()?;
     let name = format!("opsdeck_bench_pgboss_{}", std::process::id());
     let admin = connect(&admin_url()).await?;
-    admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await?;
-    let root = admin_url().rsplit_once('/').map(|(r, _)| r.to_string()).ok_or("url")?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    let root = admin_url()
+        .rsplit_once('/')
+        .map(|(r, _)| r.to_string())
+        .ok_or("url")?;
     let url = format!("{root}/{name}");
     let result = bench(&npm, &url).await;
     admin
@@ -74,8 +79,16 @@ async fn run() -> BenchResult<()> {
 async fn bench(npm: &std::path::Path, url: &str) -> BenchResult<()> {
     // pg-boss installs its schema and the queue; the jobs are then made
     // failed in one statement, as 100,000 failed runs would leave them.
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/jobs_support/pgboss_bench.mjs");
-    let out = Command::new("node").arg(script).arg(npm).arg(url).arg(QUEUE).output()?;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/jobs_support/pgboss_bench.mjs"
+    );
+    let out = Command::new("node")
+        .arg(script)
+        .arg(npm)
+        .arg(url)
+        .arg(QUEUE)
+        .output()?;
     if !out.status.success() {
         return Err(format!("pgboss_bench.mjs: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
@@ -97,7 +110,9 @@ async fn bench(npm: &std::path::Path, url: &str) -> BenchResult<()> {
     let failed = || async {
         let n: i64 = c
             .query_one(
-                &format!("SELECT count(*) FROM pgboss.job WHERE name = '{QUEUE}' AND state = 'failed'"),
+                &format!(
+                    "SELECT count(*) FROM pgboss.job WHERE name = '{QUEUE}' AND state = 'failed'"
+                ),
                 &[],
             )
             .await?
@@ -107,7 +122,9 @@ async fn bench(npm: &std::path::Path, url: &str) -> BenchResult<()> {
     let retrying = || async {
         let n: i64 = c
             .query_one(
-                &format!("SELECT count(*) FROM pgboss.job WHERE name = '{QUEUE}' AND state = 'retry'"),
+                &format!(
+                    "SELECT count(*) FROM pgboss.job WHERE name = '{QUEUE}' AND state = 'retry'"
+                ),
                 &[],
             )
             .await?
@@ -123,7 +140,18 @@ async fn bench(npm: &std::path::Path, url: &str) -> BenchResult<()> {
         let t = Instant::now();
         let out = Command::new(OPSDECK)
             .env("OPSDECK_HOME", home.path())
-            .args(["--pg", url, "--yes", "--output", "json", "jobs", "retry", "--all-failed", "--source", "pgboss"])
+            .args([
+                "--pg",
+                url,
+                "--yes",
+                "--output",
+                "json",
+                "jobs",
+                "retry",
+                "--all-failed",
+                "--source",
+                "pgboss",
+            ])
             .output()?;
         let took = t.elapsed();
         if !out.status.success() {
@@ -134,11 +162,20 @@ async fn bench(npm: &std::path::Path, url: &str) -> BenchResult<()> {
 
         c.batch_execute(&reset).await?;
         let t = Instant::now();
-        let out = Command::new("node").arg(script).arg(npm).arg(url).arg(QUEUE).output()?;
+        let out = Command::new("node")
+            .arg(script)
+            .arg(npm)
+            .arg(url)
+            .arg(QUEUE)
+            .output()?;
         let took = t.elapsed();
         let said = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() || !said.contains(&format!("retried {JOBS} ")) {
-            return Err(format!("pgboss_bench.mjs: {said} {}", String::from_utf8_lossy(&out.stderr)).into());
+            return Err(format!(
+                "pgboss_bench.mjs: {said} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
         }
         assert_eq!(retrying().await?, JOBS, "pg-boss retried every job");
         let inner: f64 = said
