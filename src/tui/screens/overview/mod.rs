@@ -59,6 +59,7 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
         "migrations",
         "M",
     ),
+    def(Action::Open(ScreenId::Jobs), "open_jobs", "jobs", "J"),
 ];
 
 #[derive(Debug)]
@@ -279,6 +280,7 @@ impl Screen for OverviewScreen {
                 cx.context.has_pg
             }
             ScreenId::Cache => cx.context.has_redis,
+            ScreenId::Jobs => cx.context.has_pg || cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
         }
     }

@@ -2,7 +2,7 @@
 //! hour), dead-letter depth, the oldest waiting job, the worst queues.
 
 use super::super::pane::{Data, Pane, Width};
-use crate::tui::screens::Cx;
+use crate::tui::screens::{Cx, ScreenId};
 use crate::tui::text;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -14,6 +14,10 @@ pub struct Jobs;
 impl Pane for Jobs {
     fn title(&self) -> &'static str {
         "Jobs"
+    }
+
+    fn opens(&self) -> Option<ScreenId> {
+        Some(ScreenId::Jobs)
     }
 
     fn width(&self) -> Width {
