@@ -59,7 +59,6 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
         "migrations",
         "M",
     ),
-    def(Action::Open(ScreenId::Jobs), "open_jobs", "jobs", "J"),
 ];
 
 #[derive(Debug)]
