@@ -44,5 +44,7 @@ fi
 eval "$(bash tests/servers.sh)"
 # The real Drizzle migrator for tests/migrations_drizzle.rs, installed once and cached.
 eval "$(bash tests/drizzle.sh)"
+# The real BullMQ (with ioredis) for tests/jobs_bullmq.rs and benches/jobs_bullmq.rs, installed once and cached.
+eval "$(bash tests/bullmq.sh)"
 
 exec cargo test --no-fail-fast "$@"
