@@ -11,6 +11,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod keys;
 pub mod migrations;
 pub mod queries;

@@ -40,6 +40,8 @@ pub struct Context {
     pub api_keys: super::api_keys::ApiKeySettings,
     #[serde(default)]
     pub migrations: super::migrations::MigrationsConfig,
+    #[serde(default)]
+    pub jobs: super::jobs::JobsConfig,
 }
 
 /// Postgres takes its timeouts as a 32-bit count of milliseconds.
@@ -168,6 +170,7 @@ pub struct ResolvedContext {
     pub thresholds: Thresholds,
     pub api_keys: super::api_keys::ApiKeySettings,
     pub migrations: super::migrations::MigrationsConfig,
+    pub jobs: super::jobs::JobsConfig,
     pub theme: Option<String>,
 }
 
@@ -209,6 +212,7 @@ impl ResolvedContext {
             thresholds: ctx.thresholds,
             api_keys: ctx.api_keys,
             migrations: ctx.migrations,
+            jobs: ctx.jobs,
             theme: ctx.theme,
             name,
         }

@@ -4,6 +4,7 @@
 pub mod api_keys;
 mod context;
 mod exposure;
+pub mod jobs;
 pub mod keys;
 pub mod migrations;
 mod paths;

@@ -1,0 +1,88 @@
+//! `[contexts.NAME.jobs]`: which job systems to read (detected by default),
+//! where each keeps its jobs, where payloads carry the tenant id, and the
+//! column names of a home-grown jobs table and transactional outbox.
+
+use crate::jobs::SourceKind;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Only these sources are read; unset: every one detected.
+    pub sources: Option<Vec<SourceKind>>,
+    /// Dot-separated path of the tenant id inside a job's payload
+    /// (`tenantId`, `meta.tenant.id`).
+    pub tenant_path: String,
+    /// BullMQ's key prefix (`bull` gives `bull:<queue>:…`).
+    pub bullmq_prefix: String,
+    pub pgboss_schema: String,
+    pub graphile_schema: String,
+    /// River's jobs table, optionally schema-qualified.
+    pub river_table: String,
+    pub table: Option<TableJobs>,
+    pub outbox: Option<Outbox>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            sources: None,
+            tenant_path: "tenant_id".into(),
+            bullmq_prefix: "bull".into(),
+            pgboss_schema: "pgboss".into(),
+            graphile_schema: "graphile_worker".into(),
+            river_table: "river_job".into(),
+            table: None,
+            outbox: None,
+        }
+    }
+}
+
+impl JobsConfig {
+    /// Whether `kind` is read in this context.
+    pub fn wants(&self, kind: SourceKind) -> bool {
+        self.sources.as_ref().is_none_or(|s| s.contains(&kind))
+    }
+
+    /// The tenant path split into its keys.
+    pub fn tenant_keys(&self) -> Vec<String> {
+        self.tenant_path
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// A plain jobs table of the application's own, named column by column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableJobs {
+    /// Optionally schema-qualified.
+    pub table: String,
+    pub id_column: String,
+    pub queue_column: Option<String>,
+    pub state_column: String,
+    pub attempts_column: Option<String>,
+    pub max_attempts_column: Option<String>,
+    pub error_column: Option<String>,
+    pub payload_column: Option<String>,
+    pub created_at_column: Option<String>,
+    pub failed_at_column: Option<String>,
+    pub run_at_column: Option<String>,
+}
+
+/// A transactional outbox: rows with a published marker and attempts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outbox {
+    pub table: String,
+    pub id_column: String,
+    /// Timestamp set once the row is published; NULL while pending.
+    pub published_at_column: String,
+    pub created_at_column: String,
+    pub attempts_column: Option<String>,
+    pub error_column: Option<String>,
+    pub topic_column: Option<String>,
+    pub payload_column: Option<String>,
+}

@@ -1,0 +1,13 @@
+//! Background jobs across job systems (DESIGN.md section 5): one normalized
+//! model, one adapter per system behind [`JobSource`], detection per
+//! context, grouping of failures, and retry/discard through the safety layer.
+
+pub mod model;
+pub mod registry;
+pub mod source;
+
+pub use model::{
+    Filter, HistoryEntry, Job, QueueSummary, SourceKind, State, StateCounts, WriteReport,
+};
+pub use registry::{Backends, Detector, Found, DETECTORS};
+pub use source::JobSource;
