@@ -2,6 +2,7 @@
 //! model, one adapter per system behind [`JobSource`], detection per
 //! context, grouping of failures, and retry/discard through the safety layer.
 
+pub mod bullmq;
 pub mod model;
 pub mod registry;
 pub mod source;
