@@ -165,7 +165,11 @@ pub async fn write_queue<C: ConnectionLike + Send>(
         }
     }
     if fill.waiting > 0 {
-        pipe.cmd("ZADD").arg(format!("{base}marker")).arg(0).arg("0").ignore();
+        pipe.cmd("ZADD")
+            .arg(format!("{base}marker"))
+            .arg(0)
+            .arg("0")
+            .ignore();
     }
     if fill.delayed > 0 {
         let first_delayed = fill.completed + fill.failed + 1;
@@ -308,7 +312,10 @@ impl Seeded {
             }
             Kind::Waiting => {
                 h.ignore();
-                pipe.cmd("LPUSH").arg(format!("{base}wait")).arg(id).ignore();
+                pipe.cmd("LPUSH")
+                    .arg(format!("{base}wait"))
+                    .arg(id)
+                    .ignore();
             }
         }
     }
