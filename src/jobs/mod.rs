@@ -3,7 +3,13 @@
 //! context, grouping of failures, and retry/discard through the safety layer.
 
 pub mod bullmq;
+pub mod bulk;
+pub mod graphile;
+pub mod group;
 pub mod model;
+mod page;
+pub mod pgboss;
+pub mod plan;
 pub mod registry;
 pub mod source;
 

@@ -25,4 +25,8 @@ pub type Found = Option<Box<dyn JobSource>>;
 pub type Detector = for<'a> fn(&'a Backends, &'a JobsConfig) -> BoxFuture<'a, Result<Found>>;
 
 /// Every adapter, in the order sources are listed.
-pub const DETECTORS: &[Detector] = &[super::bullmq::detect];
+pub const DETECTORS: &[Detector] = &[
+    super::bullmq::detect,
+    super::pgboss::detect,
+    super::graphile::detect,
+];
