@@ -42,53 +42,49 @@ end
 
 local codes = {}
 local fifo = {}
-local seen = {}
 local moved = 0
 for i = 3, #ARGV do
   local id = ARGV[i]
+  local jobKey = base .. id
+  local attrs = rcall("HMGET", jobKey, "name", "priority", "opts", "parentKey")
   local code = 0
-  if not seen[id] and rcall("ZSCORE", failed, id) then
-    seen[id] = true
-    local jobKey = base .. id
-    local attrs = rcall("HMGET", jobKey, "name", "priority", "opts", "parentKey")
-    if attrs[1] == false and attrs[3] == false then
+  if attrs[1] == false and attrs[3] == false then
+    if rcall("ZSCORE", failed, id) then
       code = -1
-    else
-      code = 1
-      moved = moved + 1
-      rcall("HDEL", jobKey, "finishedOn", "processedOn", "failedReason", "atm", "ats")
-      local priority = tonumber(attrs[2]) or 0
-      if priority > 0 then
-        rcall("ZREM", failed, id)
-        local counter = rcall("INCR", pc)
-        rcall("ZADD", prioritized, priority * 0x100000000 + counter % 0x100000000, id)
-      elseif attrs[3] and string.find(attrs[3], '"lifo":true', 1, true) then
-        rcall("ZREM", failed, id)
-        rcall("RPUSH", wait, id)
-      else
-        fifo[#fifo + 1] = id
-      end
-      local parentKey = attrs[4]
-      if parentKey and rcall("EXISTS", parentKey) == 1 then
-        if rcall("ZREM", parentKey .. ":unsuccessful", jobKey) == 1 or
-          rcall("HDEL", parentKey .. ":failed", jobKey) == 1 then
-          rcall("SADD", parentKey .. ":dependencies", jobKey)
-        end
-      end
-      rcall("XADD", events, "MAXLEN", "~", maxEvents, "*", "event", "waiting",
-        "jobId", id, "prev", "failed")
     end
+  elseif rcall("ZREM", failed, id) == 1 then
+    -- ZREM is both the state check and the first step of the move: an id
+    -- given twice is moved once.
+    code = 1
+    moved = moved + 1
+    rcall("HDEL", jobKey, "finishedOn", "processedOn", "failedReason", "atm", "ats")
+    local priority = tonumber(attrs[2]) or 0
+    if priority > 0 then
+      local counter = rcall("INCR", pc)
+      rcall("ZADD", prioritized, priority * 0x100000000 + counter % 0x100000000, id)
+    elseif attrs[3] and string.find(attrs[3], '"lifo":true', 1, true) then
+      rcall("RPUSH", wait, id)
+    else
+      fifo[#fifo + 1] = id
+    end
+    local parentKey = attrs[4]
+    if parentKey and rcall("EXISTS", parentKey) == 1 then
+      if rcall("ZREM", parentKey .. ":unsuccessful", jobKey) == 1 or
+        rcall("HDEL", parentKey .. ":failed", jobKey) == 1 then
+        rcall("SADD", parentKey .. ":dependencies", jobKey)
+      end
+    end
+    rcall("XADD", events, "MAXLEN", "~", maxEvents, "*", "event", "waiting",
+      "jobId", id, "prev", "failed")
   end
   codes[#codes + 1] = code
 end
 
--- One ZREM and one LPUSH per slice instead of one per job; slices stay
--- under Lua's argument limit.
+-- One LPUSH per slice instead of one per job; slices stay under Lua's
+-- argument limit.
 local slice = 5000
 for from = 1, #fifo, slice do
-  local to = math.min(from + slice - 1, #fifo)
-  rcall("ZREM", failed, unpack(fifo, from, to))
-  rcall("LPUSH", wait, unpack(fifo, from, to))
+  rcall("LPUSH", wait, unpack(fifo, from, math.min(from + slice - 1, #fifo)))
 end
 
 if moved > 0 and not heldBack then
