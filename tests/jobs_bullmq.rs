@@ -409,3 +409,78 @@ async fn the_demo_seed_reads_as_bullmq_s_own_and_lists_page_by_page() {
     }
     assert_eq!(resumed, all);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_cluster_a_tagged_prefix_is_written_atomically_and_an_untagged_one_refused() {
+    let sb = opsdeck::sandbox::RedisClusterSandbox::start(3)
+        .await
+        .expect("cluster sandbox");
+    let redis = connect_url(&sb.seed_url(), None).await.unwrap();
+    assert!(redis.is_cluster());
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut c = redis.routed();
+    jobs_bullmq::write_failed(&mut c, "{bull}", "emails", 40, now)
+        .await
+        .unwrap();
+    // Untagged keys land in many slots: one command at a time, as no
+    // pipeline may cross slots.
+    let _: () = redis::cmd("HSET")
+        .arg("bull:emails:meta")
+        .arg("version")
+        .arg(jobs_bullmq::VERSION)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    for id in 1..=40 {
+        let _: () = redis::cmd("HSET")
+            .arg(format!("bull:emails:{id}"))
+            .arg("name")
+            .arg("send")
+            .arg("opts")
+            .arg("{}")
+            .arg("timestamp")
+            .arg(now)
+            .arg("failedReason")
+            .arg("boom")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let _: () = redis::cmd("ZADD")
+            .arg("bull:emails:failed")
+            .arg(now + id)
+            .arg(id)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+
+    let tagged = Bullmq::new(redis.clone(), "{bull}");
+    assert_eq!(failed(&tagged, None).await.len(), 40);
+    let all: Vec<String> = (1..=40).map(|i| format!("emails:{i}")).collect();
+    let report = tagged.retry(&all[..30]).await.unwrap();
+    assert_eq!(report.done.len(), 30);
+    let report = tagged.discard(&all[30..]).await.unwrap();
+    assert_eq!(report.done.len(), 10);
+    let (waiting, left): (i64, i64) = redis::pipe()
+        .cmd("LLEN")
+        .arg("{bull}:emails:wait")
+        .cmd("ZCARD")
+        .arg("{bull}:emails:failed")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!((waiting, left), (30, 0));
+
+    // Untagged: readable (discovered on every master), never half-written.
+    let plain = Bullmq::new(redis.clone(), "bull");
+    assert_eq!(failed(&plain, None).await.len(), 40);
+    let err = plain.retry(&all[..1]).await.unwrap_err();
+    assert_eq!(err.exit_code(), opsdeck::error::ExitCode::Refused);
+    assert!(err.to_string().contains("hash-tagged prefix"), "{err}");
+    let left: i64 = redis::cmd("ZCARD")
+        .arg("bull:emails:failed")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(left, 40);
+}

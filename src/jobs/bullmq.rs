@@ -6,6 +6,7 @@
 mod decode;
 mod keys;
 mod list;
+mod pipe;
 mod read;
 mod write;
 

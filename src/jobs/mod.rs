@@ -2,8 +2,8 @@
 //! model, one adapter per system behind [`JobSource`], detection per
 //! context, grouping of failures, and retry/discard through the safety layer.
 
-pub mod bullmq;
 pub mod bulk;
+pub mod bullmq;
 pub mod graphile;
 pub mod group;
 pub mod model;

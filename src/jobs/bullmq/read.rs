@@ -5,18 +5,44 @@
 
 use super::decode::{self, Set, DETAIL_FIELDS, LIST_FIELDS};
 use super::keys::{self, QueueKeys};
+use super::pipe::Batch;
 use crate::cache::scan::{NodeScan, SCAN_COUNT};
 use crate::cache::window::unobserved;
 use crate::conn::redis::Redis;
 use crate::error::{Error, Result};
 use crate::jobs::model::{Job, QueueSummary, SourceKind};
 use chrono::Utc;
+use redis::Cmd;
 use std::collections::BTreeSet;
 
 /// Jobs per page: one ZRANGE/LRANGE and one pipeline of HMGETs.
 pub const PAGE: usize = 500;
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// The state sets counted per queue, in the order summaries read them.
+const COUNTED: [(&str, &str); 8] = [
+    ("LLEN", "wait"),
+    ("LLEN", "paused"),
+    ("ZCARD", "prioritized"),
+    ("ZCARD", "waiting-children"),
+    ("LLEN", "active"),
+    ("ZCARD", "delayed"),
+    ("ZCARD", "completed"),
+    ("ZCARD", "failed"),
+];
+
+fn cmd1(name: &str, key: &str) -> Cmd {
+    let mut c = redis::cmd(name);
+    c.arg(key);
+    c
+}
+
+fn cmd2(name: &str, key: &str, arg: &str) -> Cmd {
+    let mut c = cmd1(name, key);
+    c.arg(arg);
+    c
+}
 
 /// A queue and the version its meta hash names.
 #[derive(Debug, Clone)]
@@ -44,15 +70,12 @@ pub async fn discover(redis: &Redis, prefix: &str) -> Result<Vec<Queue>> {
         }
     }
     let queues: Vec<QueueKeys> = names.iter().map(|q| QueueKeys::new(prefix, q)).collect();
-    let mut pipe = redis::pipe();
+    let mut batch = Batch::new();
     for q in &queues {
-        pipe.cmd("HGET").arg(q.key("meta")).arg("version");
+        let meta = q.key("meta");
+        batch.add(meta.clone(), cmd2("HGET", &meta, "version"));
     }
-    let versions: Vec<Option<String>> = if queues.is_empty() {
-        Vec::new()
-    } else {
-        pipe.query_async(&mut redis.routed()).await?
-    };
+    let versions: Vec<Option<String>> = batch.query(redis).await?;
     Ok(queues
         .into_iter()
         .zip(versions)
@@ -68,41 +91,40 @@ pub async fn summaries(redis: &Redis, queues: &[Queue]) -> Result<Vec<QueueSumma
     unobserved(redis, async {
         let now = Utc::now().timestamp_millis();
         let hour_ago = now - HOUR_MS;
-        let mut pipe = redis::pipe();
+        let mut batch = Batch::new();
         for q in queues {
-            let k = |s: &str| q.keys.key(s);
-            pipe.cmd("LLEN").arg(k("wait"));
-            pipe.cmd("LLEN").arg(k("paused"));
-            pipe.cmd("ZCARD").arg(k("prioritized"));
-            pipe.cmd("ZCARD").arg(k("waiting-children"));
-            pipe.cmd("LLEN").arg(k("active"));
-            pipe.cmd("ZCARD").arg(k("delayed"));
-            pipe.cmd("ZCARD").arg(k("completed"));
-            pipe.cmd("ZCARD").arg(k("failed"));
-            pipe.cmd("ZCOUNT")
-                .arg(k("failed"))
-                .arg(hour_ago)
-                .arg("+inf");
-            pipe.cmd("ZCOUNT")
-                .arg(k("completed"))
-                .arg(hour_ago)
-                .arg("+inf");
+            for (name, suffix) in COUNTED {
+                let key = q.keys.key(suffix);
+                batch.add(key.clone(), cmd1(name, &key));
+            }
+            for suffix in ["failed", "completed"] {
+                let key = q.keys.key(suffix);
+                let mut c = cmd1("ZCOUNT", &key);
+                c.arg(hour_ago).arg("+inf");
+                batch.add(key, c);
+            }
         }
-        let n: Vec<i64> = pipe.query_async(&mut redis.routed()).await?;
+        let n: Vec<i64> = batch.query(redis).await?;
         // The job that has waited longest is at the tail of `wait` (workers
         // take from the right).
-        let mut pipe = redis::pipe();
+        let mut batch = Batch::new();
         for q in queues {
-            pipe.cmd("LINDEX").arg(q.keys.key("wait")).arg(-1);
+            let key = q.keys.key("wait");
+            batch.add(key.clone(), cmd2("LINDEX", &key, "-1"));
         }
-        let tails: Vec<Option<String>> = pipe.query_async(&mut redis.routed()).await?;
-        let mut pipe = redis::pipe();
+        let tails: Vec<Option<String>> = batch.query(redis).await?;
+        let mut batch = Batch::new();
         for (q, tail) in queues.iter().zip(&tails) {
-            pipe.cmd("HGET")
-                .arg(q.keys.job(tail.as_deref().unwrap_or("")))
-                .arg("timestamp");
+            if let Some(tail) = tail {
+                let key = q.keys.job(tail);
+                batch.add(key.clone(), cmd2("HGET", &key, "timestamp"));
+            }
         }
-        let stamps: Vec<Option<i64>> = pipe.query_async(&mut redis.routed()).await?;
+        let mut stamps = batch.query::<Option<i64>>(redis).await?.into_iter();
+        let stamps: Vec<Option<i64>> = tails
+            .iter()
+            .map(|t| t.as_ref().and_then(|_| stamps.next().flatten()))
+            .collect();
         Ok(queues
             .iter()
             .zip(n.chunks(10))
@@ -137,14 +159,17 @@ pub async fn jobs(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pipe = redis::pipe();
+    let mut batch = Batch::new();
     for id in ids {
-        let c = pipe.cmd("HMGET").arg(keys.job(id)).arg(&LIST_FIELDS[..]);
+        let key = keys.job(id);
+        let mut c = cmd1("HMGET", &key);
+        c.arg(&LIST_FIELDS[..]);
         if detail {
             c.arg(&DETAIL_FIELDS[..]);
         }
+        batch.add(key, c);
     }
-    let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut redis.routed()).await?;
+    let rows: Vec<Vec<Option<String>>> = batch.query(redis).await?;
     Ok(ids
         .iter()
         .zip(rows)
@@ -154,18 +179,13 @@ pub async fn jobs(
 
 /// The set a job of `queue` is in, and so its state; None when it is in none.
 pub async fn locate(redis: &Redis, keys: &QueueKeys, id: &str) -> Result<Option<Set>> {
-    let mut pipe = redis::pipe();
+    let mut batch = Batch::new();
     for set in Set::ALL {
-        if set.is_list() {
-            pipe.cmd("LPOS").arg(keys.key(set.suffix())).arg(id);
-        } else {
-            pipe.cmd("ZSCORE").arg(keys.key(set.suffix())).arg(id);
-        }
+        let key = keys.key(set.suffix());
+        let name = if set.is_list() { "LPOS" } else { "ZSCORE" };
+        batch.add(key.clone(), cmd2(name, &key, id));
     }
-    let found: Vec<Option<String>> = unobserved(redis, async {
-        Ok(pipe.query_async(&mut redis.routed()).await?)
-    })
-    .await?;
+    let found: Vec<Option<String>> = unobserved(redis, batch.query(redis)).await?;
     Ok(Set::ALL
         .into_iter()
         .zip(found)
@@ -182,14 +202,12 @@ pub async fn queue_of_bare_id<'a>(
     if queues.is_empty() {
         return Ok(None);
     }
-    let mut pipe = redis::pipe();
+    let mut batch = Batch::new();
     for q in queues {
-        pipe.cmd("EXISTS").arg(q.keys.job(id));
+        let key = q.keys.job(id);
+        batch.add(key.clone(), cmd1("EXISTS", &key));
     }
-    let exists: Vec<bool> = unobserved(redis, async {
-        Ok(pipe.query_async(&mut redis.routed()).await?)
-    })
-    .await?;
+    let exists: Vec<bool> = unobserved(redis, batch.query(redis)).await?;
     let hits: Vec<&Queue> = queues
         .iter()
         .zip(exists)
