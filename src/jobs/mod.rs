@@ -16,5 +16,5 @@ pub mod source;
 pub use model::{
     Filter, HistoryEntry, Job, QueueSummary, SourceKind, State, StateCounts, WriteReport,
 };
-pub use registry::{Backends, Detector, Found, DETECTORS};
+pub use registry::{detect_all, pick, Backends, Detector, Found, DETECTORS};
 pub use source::JobSource;
