@@ -1,7 +1,8 @@
 //! Interop with the real BullMQ (bullmq + ioredis from npm, versions pinned
 //! in tests/bullmq.sh and README.md) on a throwaway redis-server: a real
-//! Worker fails a job, opsdeck lists it as failed with its error, retries it
-//! and the same worker (still running) completes it; discard removes a job
+//! Worker fails a job, `opsdeck jobs list` shows it as failed with its
+//! error, `opsdeck jobs retry` makes it runnable and the same worker (still
+//! running) completes it; `opsdeck jobs discard` removes a job
 //! so that `Queue.getJob` finds nothing and the library's counts agree.
 //! Also: retry keeps BullMQ's paused / prioritized invariants, refuses
 //! layouts it does not know, and the demo seed reads as BullMQ's own.
@@ -187,17 +188,35 @@ async fn a_real_worker_completes_what_opsdeck_retries_and_discard_removes_the_li
     worker.wait_for("failed", Some(&doomed));
 
     assert_eq!(source.check_version().await.unwrap(), "bullmq:6.7.0");
-    let listed = failed(&source, None).await;
+    let home = common::home();
+    let cli = |args: &[&str]| {
+        let mut c = common::opsdeck(home.path());
+        c.arg("--redis").arg(sb.url()).arg("jobs").args(args);
+        c.output().expect("opsdeck runs")
+    };
+    let out = cli(&[
+        "list", "--source", "bullmq", "--state", "failed", "--output", "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
     assert_eq!(listed.len(), 2, "{listed:?}");
+    let flaky_ref = format!("emails:{flaky}");
     let job = listed
         .iter()
-        .find(|j| j.id == format!("emails:{flaky}"))
+        .find(|j| j["id"] == flaky_ref.as_str())
         .unwrap();
-    assert_eq!(job.queue, "emails");
-    assert_eq!(job.error.as_deref(), Some("smtp timeout (run 1)"));
-    assert_eq!((job.attempts, job.max_attempts), (1, 1));
-    assert!(job.failed_at.is_some() && job.created_at.is_some());
-    assert_eq!(job.payload.as_ref().unwrap()["tenant_id"], 7);
+    assert_eq!(job["source"], "bullmq");
+    assert_eq!(job["queue"], "emails");
+    assert_eq!(job["state"], "failed");
+    assert_eq!(job["error"], "smtp timeout (run 1)");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["max_attempts"], 1);
+    assert!(job["failed_at"].is_string() && job["created_at"].is_string());
+    assert_eq!(job["payload"]["tenant_id"], 7);
     let only = failed(&source, Some("SMTP")).await;
     assert_eq!(only.len(), 1);
     let shown = source
@@ -214,11 +233,12 @@ async fn a_real_worker_completes_what_opsdeck_retries_and_discard_removes_the_li
     assert_eq!(summary[0].failed_last_hour, 2);
 
     // Retry: the running worker picks it up and completes it.
-    let report = source
-        .retry(&ids(&[&format!("emails:{flaky}")]))
-        .await
-        .unwrap();
-    assert_eq!(report.done, vec![format!("emails:{flaky}")]);
+    let out = cli(&["retry", &flaky_ref, "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let done = worker.wait_for("completed", Some(&flaky));
     assert_eq!(done["attemptsMade"], 1, "attempts were reset by the retry");
     let after = lib.call("job", json!({"id": flaky}));
@@ -227,16 +247,19 @@ async fn a_real_worker_completes_what_opsdeck_retries_and_discard_removes_the_li
     assert!(after["failedReason"].is_null() || after["failedReason"] == "");
 
     // A job that is not failed any more is skipped, with the reason.
-    let again = source
-        .retry(&ids(&[&format!("emails:{flaky}")]))
-        .await
-        .unwrap();
+    let out = cli(&["retry", &flaky_ref, "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "a job left alone exits 1");
+    let again = source.retry(&ids(&[&flaky_ref])).await.unwrap();
     assert!(again.done.is_empty());
     assert_eq!(again.skipped[0].1, "not in the failed state");
 
     // Discard: gone for the library, counts agree.
-    let report = source.discard(&ids(&[&doomed])).await.unwrap();
-    assert_eq!(report.done, vec![format!("emails:{doomed}")]);
+    let out = cli(&["discard", &format!("emails:{doomed}"), "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(lib.call("job", json!({"id": doomed})), Value::Null);
     let counts = lib.call("counts", json!({}));
     assert_eq!(counts["failed"], 0);
