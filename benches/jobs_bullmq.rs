@@ -182,7 +182,7 @@ async fn check_retried(c: &mut MultiplexedConnection, reset: bool) -> BenchResul
         .arg("atm")
         .query_async(c)
         .await?;
-    if reason.is_some() || atm.is_some() != !reset {
+    if reason.is_some() || atm.is_some() == reset {
         return Err(format!("job 77 after the retry: failedReason {reason:?}, atm {atm:?}").into());
     }
     Ok(())
