@@ -507,3 +507,46 @@ async fn on_cluster_a_tagged_prefix_is_written_atomically_and_an_untagged_one_re
         .unwrap();
     assert_eq!(left, 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_children_retried_or_discarded_release_their_parent_as_bullmq_does() {
+    let sb = RedisSandbox::start().await.expect("redis sandbox");
+    let (lib, _redis, source) = setup(&sb, "bull").await;
+    let worker = lib.worker();
+    let flow = lib.call(
+        "flow",
+        json!({"children": [{"fail": "first"}, {"fail": "always"}]}),
+    );
+    let parent = flow["parent"].as_str().unwrap().to_string();
+    let flaky = flow["children"][0].as_str().unwrap().to_string();
+    let doomed = flow["children"][1].as_str().unwrap().to_string();
+    worker.wait_for("failed", Some(&flaky));
+    worker.wait_for("failed", Some(&doomed));
+    assert_eq!(
+        lib.call("job", json!({"id": parent}))["state"],
+        "waiting-children"
+    );
+
+    // The retried child completes; the parent still waits for the other.
+    let report = source
+        .retry(&ids(&[&format!("emails:{flaky}")]))
+        .await
+        .unwrap();
+    assert_eq!(report.done.len(), 1);
+    worker.wait_for("completed", Some(&flaky));
+    assert_eq!(
+        lib.call("job", json!({"id": parent}))["state"],
+        "waiting-children"
+    );
+
+    // Discarding the last pending child lets the parent run, as
+    // Job.remove does.
+    let report = source
+        .discard(&ids(&[&format!("emails:{doomed}")]))
+        .await
+        .unwrap();
+    assert_eq!(report.done.len(), 1);
+    worker.wait_for("completed", Some(&parent));
+    assert_eq!(lib.call("job", json!({"id": doomed})), Value::Null);
+    assert_eq!(lib.call("job", json!({"id": parent}))["state"], "completed");
+}

@@ -2,13 +2,14 @@
 // `node bullmq_client.mjs COMMAND JSON` prints the answer as one JSON line.
 // Env: REDIS_URL, BULLMQ_PREFIX, BULLMQ_QUEUE.
 //   add {"name","data","opts"}      -> {"id"}
+//   flow {"children": [data…]}      -> {"parent", "children": [id…]}: one parent, its children
 //   job {"id"}                      -> the job as Job.toJSON() plus its state, or null
 //   counts {}                       -> Queue.getJobCounts()
 //   pause {} / resume {}            -> {}
 //   retryAll {}                     -> {"ms"}: Queue.retryJobs({ state: 'failed' })
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
-const { Queue } = require('bullmq');
+const { FlowProducer, Queue } = require('bullmq');
 const IORedis = require('ioredis');
 
 const [command, arg] = [process.argv[2], JSON.parse(process.argv[3] || '{}')];
@@ -19,6 +20,18 @@ switch (command) {
   case 'add': {
     const job = await queue.add(arg.name, arg.data, arg.opts || {});
     out = { id: job.id };
+    break;
+  }
+  case 'flow': {
+    const flows = new FlowProducer({ connection, prefix: process.env.BULLMQ_PREFIX });
+    const tree = await flows.add({
+      name: 'parent',
+      queueName: process.env.BULLMQ_QUEUE,
+      data: {},
+      children: arg.children.map((data) => ({ name: 'child', queueName: process.env.BULLMQ_QUEUE, data })),
+    });
+    out = { parent: tree.job.id, children: tree.children.map((c) => c.job.id) };
+    await flows.close();
     break;
   }
   case 'job': {
