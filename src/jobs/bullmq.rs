@@ -29,7 +29,7 @@ use write::Op;
 
 /// How long a discovered queue list is reused: a TUI refresh or a bulk
 /// write's batches need not SCAN the keyspace again each time.
-const QUEUES_FRESH: Duration = Duration::from_secs(5);
+const QUEUES_FRESH: Duration = Duration::from_secs(30);
 
 pub struct Bullmq {
     redis: Redis,

@@ -32,7 +32,8 @@ if not maxEvents then
   rcall("HSET", meta, "opts.maxLenEvents", maxEvents)
 end
 
--- The queue prefix of a job key `<prefix>:<queue>:<id>`: job ids hold no ':'.
+-- The queue prefix of a job key `<prefix>:<queue>:<id>`: BullMQ's own
+-- getJobIdFromKey takes the id as the last segment too.
 local function keyPrefix(jobKey)
   return string.match(jobKey, "^(.*:)[^:]*$")
 end

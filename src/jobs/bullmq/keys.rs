@@ -101,7 +101,8 @@ pub fn unwritable(queue: &str, version: Option<&str>) -> Error {
 }
 
 /// A job named across queues: `QUEUE:ID`, the form lists print. BullMQ ids
-/// are per queue and hold no ':', nor do queue names.
+/// are per queue; queue names hold no ':', so the first one ends the queue
+/// (ids of repeatable jobs, `repeat:KEY:MILLIS`, hold two).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRef<'a> {
     pub queue: Option<&'a str>,
@@ -118,7 +119,7 @@ pub fn parse_ref(text: &str) -> Result<JobRef<'_>> {
         Some((q, id)) => (Some(q), id),
         None => (None, text),
     };
-    if id.is_empty() || id.contains(':') || queue.is_some_and(str::is_empty) {
+    if id.is_empty() || queue.is_some_and(str::is_empty) {
         return Err(Error::Usage(format!(
             "'{text}' is not a BullMQ job id: write QUEUE:ID (as `opsdeck jobs list` prints it) or the bare ID"
         )));
@@ -167,7 +168,8 @@ mod tests {
         assert_eq!((r.queue, r.id), (Some("emails"), "17"));
         let r = parse_ref("17").unwrap();
         assert_eq!((r.queue, r.id), (None, "17"));
-        assert!(parse_ref("a:b:c").is_err());
+        let r = parse_ref("emails:repeat:k1:1796000000000").unwrap();
+        assert_eq!((r.queue, r.id), (Some("emails"), "repeat:k1:1796000000000"));
         assert!(parse_ref(":1").is_err());
         assert!(parse_ref("q:").is_err());
         assert_eq!(qualified("emails", "17"), "emails:17");
