@@ -8,7 +8,7 @@ mod common;
 #[path = "jobs_support/npm.rs"]
 mod npm;
 
-use common::{home, opsdeck, TestDb};
+use common::{home, opsdeck, write_config, TestDb};
 use npm::Worker;
 use serde_json::Value;
 use std::path::Path;
@@ -85,7 +85,7 @@ async fn a_real_pgboss_worker_fails_opsdeck_retries_it_completes() {
     // The detail carries the payload and pg-boss's stack.
     let (code, detail, err) = run(h.path(), &db.url, &["jobs", "show", &id]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(detail["payload"]["tenant_id"], "t-42");
+    assert_eq!(detail["payload"]["tenant"]["id"], "t-42");
     assert!(detail["stack"]
         .as_str()
         .unwrap()
@@ -106,6 +106,42 @@ async fn a_real_pgboss_worker_fails_opsdeck_retries_it_completes() {
     );
     assert_eq!(groups[0]["count"], 2);
     assert_eq!(groups[0]["queues"], serde_json::json!(["invoices"]));
+
+    // The tenant's detail finds both at the configured payload path.
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE tenants (id text PRIMARY KEY, slug text UNIQUE, name text, plan text,
+                                   status text, created_at timestamptz DEFAULT now());
+             INSERT INTO tenants (id, slug, name, plan, status) VALUES ('t-42', 'acme', 'Acme', 'pro', 'active');",
+        )
+        .await
+        .unwrap();
+    write_config(
+        h.path(),
+        &format!(
+            "[contexts.t]\npg = \"{}\"\n[contexts.t.jobs]\ntenant_path = \"tenant.id\"\n",
+            db.url
+        ),
+    );
+    let (code, tenant, err) = run(
+        h.path(),
+        &db.url,
+        &["--context", "t", "tenants", "show", "acme"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tenant["failed_jobs"]["source"], "pgboss");
+    assert_eq!(tenant["failed_jobs"]["count"], 2);
+    let recent: Vec<&str> = tenant["failed_jobs"]["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        recent.contains(&id.as_str()) && recent.contains(&second.as_str()),
+        "{recent:?}"
+    );
 
     // The queue's figures count both.
     let (_, queues, _) = run(h.path(), &db.url, &["jobs", "queues"]);

@@ -84,6 +84,9 @@ pub struct WriteArgs {
     /// Only failed jobs whose error contains this text (case-insensitive).
     #[arg(long, requires = "all_failed")]
     pub error_like: Option<String>,
+    /// Only failed jobs of this group: a pattern exactly as `opsdeck jobs errors` prints it.
+    #[arg(long, requires = "all_failed")]
+    pub pattern: Option<String>,
     #[command(flatten)]
     pub source: SourceArg,
     /// Count and show a sample; change nothing.

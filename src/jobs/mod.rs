@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod bullmq;
 pub mod graphile;
 pub mod group;
+pub mod health;
 pub mod model;
 mod page;
 pub mod pgboss;

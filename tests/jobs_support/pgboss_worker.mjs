@@ -22,7 +22,7 @@ boss.on('error', (e) => console.error('pg-boss error:', e.message));
 await boss.start();
 await boss.createQueue(queue, { retryLimit: 0 });
 const send = async () => {
-  const id = await boss.send(queue, { tenant_id: 't-42', invoice: 1234 }, { retryLimit: 0 });
+  const id = await boss.send(queue, { tenant: { id: 't-42' }, invoice: 1234 }, { retryLimit: 0 });
   console.log(`sent ${id}`);
 };
 await send();

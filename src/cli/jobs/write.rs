@@ -36,6 +36,7 @@ pub async fn run(global: &Global, session: &Session, a: WriteArgs, kind: Kind) -
         Selection::AllFailed {
             queue: a.queue.clone(),
             error_like: a.error_like.clone(),
+            pattern: a.pattern.clone(),
         }
     } else {
         Selection::Ids { ids: a.ids.clone() }
