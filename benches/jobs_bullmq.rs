@@ -195,6 +195,7 @@ async fn retry_in_process(url: &str, home: PathBuf) -> BenchResult<Duration> {
     let selection = Selection::AllFailed {
         queue: Some(QUEUE.into()),
         error_like: None,
+        pattern: None,
     };
     let audit = Audit::new(
         home.join("bench-audit.jsonl"),
