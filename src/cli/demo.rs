@@ -175,6 +175,7 @@ async fn start(global: &Global, scale: Scale, keep: bool) -> Result<Demo> {
     .await?;
     bar.set_message("redis cache keys");
     let cache = seed::seed_redis(&redis.url(), scale).await?;
+    seed::seed_bullmq(&redis.url(), scale).await?;
     bar.finish_and_clear();
     narrate::say(format!(
         "seeded {} tenants, {} users, {} events, {} API keys and {} cache keys ({} scale) in {:.1} s",

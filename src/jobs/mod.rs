@@ -3,6 +3,7 @@
 //! context, grouping of failures, and retry/discard through the safety layer.
 
 pub mod bulk;
+pub mod bullmq;
 pub mod graphile;
 pub mod group;
 pub mod health;

@@ -53,7 +53,11 @@ pub type Found = Option<Box<dyn JobSource>>;
 pub type Detector = for<'a> fn(&'a Backends, &'a JobsConfig) -> BoxFuture<'a, Result<Found>>;
 
 /// Every adapter, in the order sources are listed.
-pub const DETECTORS: &[Detector] = &[super::pgboss::detect, super::graphile::detect];
+pub const DETECTORS: &[Detector] = &[
+    super::bullmq::detect,
+    super::pgboss::detect,
+    super::graphile::detect,
+];
 
 /// Every source detected in a context, asked concurrently (the Postgres
 /// detectors' queries share one round trip's worth of latency).

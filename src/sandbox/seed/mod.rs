@@ -4,12 +4,14 @@
 //! and per-tenant Redis cache keys with TTLs and tags.
 
 mod data;
+pub mod jobs_bullmq;
 mod keys;
 mod migrations;
 mod redis;
 mod schema;
 mod workload;
 
+pub use jobs_bullmq::{seed_bullmq, BullmqSeedReport};
 pub use redis::{seed_redis, RedisSeedReport};
 
 use crate::error::{Error, Result};
