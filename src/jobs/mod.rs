@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod registry;
+pub mod river;
 pub mod source;
 
 pub use model::{
