@@ -25,6 +25,4 @@ pub type Found = Option<Box<dyn JobSource>>;
 pub type Detector = for<'a> fn(&'a Backends, &'a JobsConfig) -> BoxFuture<'a, Result<Found>>;
 
 /// Every adapter, in the order sources are listed.
-pub const DETECTORS: &[Detector] = &[
-    super::river::detect,
-];
+pub const DETECTORS: &[Detector] = &[super::river::detect];

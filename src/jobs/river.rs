@@ -172,9 +172,10 @@ fn split_ids(ids: &[String]) -> (Vec<String>, WriteReport) {
     for id in ids {
         match id.trim().parse::<i64>() {
             Ok(n) => numeric.push(n.to_string()),
-            Err(_) => report
-                .skipped
-                .push((id.clone(), "not a River job id (River ids are integers)".into())),
+            Err(_) => report.skipped.push((
+                id.clone(),
+                "not a River job id (River ids are integers)".into(),
+            )),
         }
     }
     (numeric, report)

@@ -68,7 +68,8 @@ impl Sql {
             "SELECT max((to_jsonb(m)->>'version')::int8) FROM {migration} m
              WHERE coalesce(to_jsonb(m)->>'line', 'main') = 'main'"
         );
-        let ids = "ids AS (SELECT DISTINCT x::int8 AS id FROM jsonb_array_elements_text($1::jsonb) x)";
+        let ids =
+            "ids AS (SELECT DISTINCT x::int8 AS id FROM jsonb_array_elements_text($1::jsonb) x)";
         let locked = format!(
             "locked AS (SELECT j.id, j.state::text AS state, j.scheduled_at FROM {t} j JOIN ids USING (id) FOR UPDATE OF j)"
         );
