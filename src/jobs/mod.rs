@@ -3,9 +3,11 @@
 //! context, grouping of failures, and retry/discard through the safety layer.
 
 pub mod model;
+pub mod outbox;
 pub mod registry;
 pub mod river;
 pub mod source;
+pub mod table;
 
 pub use model::{
     Filter, HistoryEntry, Job, QueueSummary, SourceKind, State, StateCounts, WriteReport,
