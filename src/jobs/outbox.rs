@@ -92,10 +92,9 @@ impl Cols {
     }
 
     fn columns(&self) -> Result<String> {
-        let attempts = self
-            .attempts
-            .as_ref()
-            .map_or("0".into(), |a| format!("coalesce({}::int8, 0)", a.sql()));
+        let attempts = self.attempts.as_ref().map_or("0::int8".into(), |a| {
+            format!("coalesce({}::int8, 0)", a.sql())
+        });
         let error = self
             .error
             .as_ref()
