@@ -44,5 +44,7 @@ fi
 eval "$(bash tests/servers.sh)"
 # The real Drizzle migrator for tests/migrations_drizzle.rs, installed once and cached.
 eval "$(bash tests/drizzle.sh)"
+# The real pg-boss and graphile-worker for tests/jobs_pgboss.rs and tests/jobs_graphile.rs.
+eval "$(bash tests/jobs_npm.sh)"
 
 exec cargo test --no-fail-fast "$@"

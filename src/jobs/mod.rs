@@ -2,8 +2,14 @@
 //! model, one adapter per system behind [`JobSource`], detection per
 //! context, grouping of failures, and retry/discard through the safety layer.
 
+pub mod bulk;
+pub mod graphile;
+pub mod group;
 pub mod model;
 pub mod outbox;
+mod page;
+pub mod pgboss;
+pub mod plan;
 pub mod registry;
 pub mod river;
 pub mod source;

@@ -25,4 +25,10 @@ pub type Found = Option<Box<dyn JobSource>>;
 pub type Detector = for<'a> fn(&'a Backends, &'a JobsConfig) -> BoxFuture<'a, Result<Found>>;
 
 /// Every adapter, in the order sources are listed.
-pub const DETECTORS: &[Detector] = &[super::river::detect];
+pub const DETECTORS: &[Detector] = &[
+    super::pgboss::detect,
+    super::graphile::detect,
+    super::river::detect,
+    super::table::detect,
+    super::outbox::detect,
+];

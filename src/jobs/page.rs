@@ -1,0 +1,58 @@
+//! Keyset paging shared by the Postgres adapters: a listing is a stream of
+//! pages fetched one at a time, each starting after the last id seen, so
+//! memory stays at one page whatever the limit.
+
+use super::model::{Filter, Job};
+use crate::error::Result;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use std::future::Future;
+
+/// Rows per round trip.
+pub const PAGE: u64 = 1000;
+
+/// Streams the jobs `fetch(after, n)` returns page by page, until a page
+/// comes back short or `filter.limit` jobs were given. `cursor` names the
+/// position after a job, in whatever form `fetch` takes it back.
+pub fn paged<'a, F, Fut>(
+    filter: &'a Filter,
+    cursor: fn(&Job) -> String,
+    fetch: F,
+) -> BoxStream<'a, Result<Job>>
+where
+    F: Fn(Option<String>, u64) -> Fut + Send + Sync + 'a,
+    Fut: Future<Output = Result<Vec<Job>>> + Send + 'a,
+{
+    struct Cursor {
+        after: Option<String>,
+        left: Option<u64>,
+        done: bool,
+    }
+    let start = Cursor {
+        after: filter.after.clone(),
+        left: filter.limit,
+        done: false,
+    };
+    stream::unfold((start, fetch), move |(mut c, fetch)| async move {
+        if c.done || c.left == Some(0) {
+            return None;
+        }
+        let n = c.left.map_or(PAGE, |l| l.min(PAGE));
+        match fetch(c.after.clone(), n).await {
+            Ok(page) => {
+                c.done = (page.len() as u64) < n;
+                c.after = page.last().map(cursor).or(c.after);
+                if let Some(l) = &mut c.left {
+                    *l -= page.len() as u64;
+                }
+                let items: Vec<Result<Job>> = page.into_iter().map(Ok).collect();
+                Some((stream::iter(items), (c, fetch)))
+            }
+            Err(e) => {
+                c.done = true;
+                Some((stream::iter(vec![Err(e)]), (c, fetch)))
+            }
+        }
+    })
+    .flatten()
+    .boxed()
+}
