@@ -151,7 +151,8 @@ pub(super) async fn run(
         let room = AUDIT_IDS.saturating_sub(out.ids.len());
         out.ids.extend(report.done.into_iter().take(room));
         let room = AUDIT_IDS.saturating_sub(out.skipped_ids.len());
-        out.skipped_ids.extend(report.skipped.into_iter().take(room));
+        out.skipped_ids
+            .extend(report.skipped.into_iter().take(room));
         done.set(out.audit_detail());
         progress(&Progress {
             done: out.done,

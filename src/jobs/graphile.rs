@@ -86,7 +86,10 @@ impl Graphile {
     async fn migration(&self) -> Result<i32> {
         let v: Option<i32> = self
             .pg
-            .row(&format!("SELECT max(id) FROM {}.migrations", self.schema), &[])
+            .row(
+                &format!("SELECT max(id) FROM {}.migrations", self.schema),
+                &[],
+            )
             .await?
             .get(0);
         v.ok_or_else(|| Error::server("graphile-worker's migrations table is empty: run the worker once so it installs its schema"))
@@ -205,7 +208,11 @@ impl Graphile {
             s = self.schema
         );
         let done: Vec<String> = self.pg.row(&sql, &[&array(&valid)]).await?.get(0);
-        skipped.extend(left_out(&valid, &done, "not failed, locked by a worker, or no such job"));
+        skipped.extend(left_out(
+            &valid,
+            &done,
+            "not failed, locked by a worker, or no such job",
+        ));
         Ok(WriteReport { done, skipped })
     }
 
@@ -254,7 +261,11 @@ impl Graphile {
         let mut done = keyed;
         done.extend(removed);
         done.extend(failed);
-        skipped.extend(left_out(&valid, &done, "locked by a worker, or no such job"));
+        skipped.extend(left_out(
+            &valid,
+            &done,
+            "locked by a worker, or no such job",
+        ));
         Ok(WriteReport { done, skipped })
     }
 }
@@ -278,7 +289,12 @@ fn split_ids(ids: &[String]) -> (Vec<String>, Vec<(String, String)>) {
     (
         ok.into_iter().cloned().collect(),
         bad.into_iter()
-            .map(|b| (b.clone(), "not a graphile-worker job id (a number)".to_string()))
+            .map(|b| {
+                (
+                    b.clone(),
+                    "not a graphile-worker job id (a number)".to_string(),
+                )
+            })
             .collect(),
     )
 }
@@ -321,9 +337,11 @@ impl JobSource for Graphile {
     }
 
     fn list<'a>(&'a self, filter: &'a Filter) -> BoxStream<'a, Result<Job>> {
-        super::page::paged(filter, |j| j.id.clone(), move |after, n| {
-            self.page(filter, after, n)
-        })
+        super::page::paged(
+            filter,
+            |j| j.id.clone(),
+            move |after, n| self.page(filter, after, n),
+        )
     }
 
     fn show<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>>> {

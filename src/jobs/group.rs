@@ -129,7 +129,9 @@ pub fn normalize(message: &str) -> String {
         }
         if c.is_alphanumeric() || c == '_' || c == '-' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -156,7 +158,10 @@ fn word_shape(word: &str) -> String {
     let hex_body = word.strip_prefix("0x").unwrap_or(word);
     let is_hex = !hex_body.is_empty() && hex_body.chars().all(|c| c.is_ascii_hexdigit());
     if word.starts_with("0x") && is_hex
-        || is_hex && word.len() >= 8 && word.chars().any(|c| c.is_ascii_digit()) && word.chars().any(|c| c.is_ascii_alphabetic())
+        || is_hex
+            && word.len() >= 8
+            && word.chars().any(|c| c.is_ascii_digit())
+            && word.chars().any(|c| c.is_ascii_alphabetic())
     {
         return "<hex>".into();
     }
@@ -191,8 +196,14 @@ mod tests {
                 "job <uuid> failed",
             ),
             ("user 'alice@example.com' not found", "user '…' not found"),
-            ("object deadbeef42 missing at 0x7ffe12", "object <hex> missing at <hex>"),
-            ("invoice inv_123 for tenant 42\n    at stack", "invoice inv_<n> for tenant <n>"),
+            (
+                "object deadbeef42 missing at 0x7ffe12",
+                "object <hex> missing at <hex>",
+            ),
+            (
+                "invoice inv_123 for tenant 42\n    at stack",
+                "invoice inv_<n> for tenant <n>",
+            ),
             ("  spaced   out  ", "spaced out"),
             ("connection refused", "connection refused"),
         ] {
@@ -204,7 +215,12 @@ mod tests {
     fn one_bad_deploy_is_one_group() {
         let mut g = Grouper::new();
         for i in 0..10 {
-            let mut j = Job::new(SourceKind::Pgboss, format!("q{}", i % 2), i.to_string(), State::Failed);
+            let mut j = Job::new(
+                SourceKind::Pgboss,
+                format!("q{}", i % 2),
+                i.to_string(),
+                State::Failed,
+            );
             j.error = Some(format!("payment gateway timeout for invoice {i}"));
             g.add(&j);
         }

@@ -3,9 +3,7 @@
 //! pg-boss's own statements (`retryJobs` and `deleteJobsById` in its
 //! plans.js), written only on the schema versions tested here.
 
-use super::model::{
-    Filter, HistoryEntry, Job, QueueSummary, SourceKind, State, WriteReport,
-};
+use super::model::{Filter, HistoryEntry, Job, QueueSummary, SourceKind, State, WriteReport};
 use super::registry::{Backends, Found};
 use super::source::JobSource;
 use crate::config::jobs::JobsConfig;
@@ -42,7 +40,8 @@ pub fn detect<'a>(b: &'a Backends, cfg: &'a JobsConfig) -> BoxFuture<'a, Result<
             )
             .await?
             .get(0);
-        Ok(here.then(|| Box::new(PgBoss::new(pg.clone(), &cfg.pgboss_schema)) as Box<dyn JobSource>))
+        Ok(here
+            .then(|| Box::new(PgBoss::new(pg.clone(), &cfg.pgboss_schema)) as Box<dyn JobSource>))
     })
 }
 
@@ -69,7 +68,9 @@ impl PgBoss {
             .row_opt(&format!("SELECT version FROM {}.version", self.schema), &[])
             .await?;
         row.map(|r| r.get(0)).ok_or_else(|| {
-            Error::server("pg-boss's version table is empty: start pg-boss once so it installs its schema")
+            Error::server(
+                "pg-boss's version table is empty: start pg-boss once so it installs its schema",
+            )
         })
     }
 
@@ -128,7 +129,9 @@ impl PgBoss {
             ))
         };
         if let Some((queue, id)) = after.rsplit_once('/') {
-            return is_uuid(id).then(|| (queue.to_string(), id.to_string())).ok_or_else(bad);
+            return is_uuid(id)
+                .then(|| (queue.to_string(), id.to_string()))
+                .ok_or_else(bad);
         }
         if !is_uuid(after) {
             return Err(bad());
@@ -203,11 +206,16 @@ impl PgBoss {
             .iter()
             .map(|(q, _)| {
                 let c = q.counts;
-                (q.queue.clone(), c.waiting + c.scheduled + c.retrying + c.active)
+                (
+                    q.queue.clone(),
+                    c.waiting + c.scheduled + c.retrying + c.active,
+                )
             })
             .collect();
         for (q, dead_letter) in &mut out {
-            q.dlq_depth = dead_letter.as_ref().map(|d| pending.get(d).copied().unwrap_or(0));
+            q.dlq_depth = dead_letter
+                .as_ref()
+                .map(|d| pending.get(d).copied().unwrap_or(0));
         }
         Ok(out.into_iter().map(|(q, _)| q).collect())
     }

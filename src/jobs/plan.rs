@@ -16,7 +16,9 @@ use serde_json::json;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "by")]
 pub enum Selection {
-    Ids { ids: Vec<String> },
+    Ids {
+        ids: Vec<String>,
+    },
     AllFailed {
         queue: Option<String>,
         error_like: Option<String>,
@@ -55,7 +57,14 @@ pub struct Planned {
     intent: Intent,
 }
 
-fn planned(action: &str, verb: &str, risk: Risk, source: SourceKind, selection: Selection, matched: Option<u64>) -> Planned {
+fn planned(
+    action: &str,
+    verb: &str,
+    risk: Risk,
+    source: SourceKind,
+    selection: Selection,
+    matched: Option<u64>,
+) -> Planned {
     let what = selection.describe(matched);
     // A typed confirmation names a short target: the id, or the count.
     let target = match (&selection, matched) {
@@ -65,7 +74,8 @@ fn planned(action: &str, verb: &str, risk: Risk, source: SourceKind, selection: 
         (Selection::AllFailed { .. }, None) => "all failed".to_string(),
     };
     let params = json!({"source": source, "selection": selection, "matched": matched});
-    let intent = Intent::new(action, target, risk, format!("{verb} {what} ({source}).")).with_params(params);
+    let intent =
+        Intent::new(action, target, risk, format!("{verb} {what} ({source}).")).with_params(params);
     Planned {
         source,
         selection,
@@ -84,13 +94,27 @@ pub struct DiscardPlan(pub Planned);
 impl RetryPlan {
     /// `matched`: the dry run's count, shown in the question when known.
     pub fn new(source: SourceKind, selection: Selection, matched: Option<u64>) -> RetryPlan {
-        RetryPlan(planned("jobs.retry", "Retry", Risk::Mutating, source, selection, matched))
+        RetryPlan(planned(
+            "jobs.retry",
+            "Retry",
+            Risk::Mutating,
+            source,
+            selection,
+            matched,
+        ))
     }
 }
 
 impl DiscardPlan {
     pub fn new(source: SourceKind, selection: Selection, matched: Option<u64>) -> DiscardPlan {
-        DiscardPlan(planned("jobs.discard", "Discard", Risk::Destructive, source, selection, matched))
+        DiscardPlan(planned(
+            "jobs.discard",
+            "Discard",
+            Risk::Destructive,
+            source,
+            selection,
+            matched,
+        ))
     }
 }
 

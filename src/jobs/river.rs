@@ -16,7 +16,7 @@ use crate::conn::sql::QualName;
 use crate::conn::Pg;
 use crate::error::{Error, Result};
 use futures_util::future::BoxFuture;
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use queries::Sql;
 use std::sync::Arc;
 
@@ -24,9 +24,6 @@ use std::sync::Arc;
 /// below were checked against (River 0.x: 002 initial schema … 006 bulk
 /// unique; 007 only relaxes `river_leader`).
 pub const KNOWN_VERSIONS: std::ops::RangeInclusive<i64> = 2..=7;
-
-/// Rows fetched per round trip when listing.
-const PAGE: u64 = 500;
 
 pub struct River {
     pg: Arc<Pg>,
@@ -205,24 +202,11 @@ impl JobSource for River {
     }
 
     fn list<'a>(&'a self, filter: &'a Filter) -> BoxStream<'a, Result<Job>> {
-        let total = filter.limit.unwrap_or(u64::MAX);
-        let start = (filter.after.clone(), 0u64, false);
-        stream::try_unfold(start, move |(after, seen, done)| async move {
-            if done || seen >= total {
-                return Ok(None);
-            }
-            let size = PAGE.min(total - seen);
-            let page = self.page(filter, after, size).await?;
-            let last = page.last().map(|j| j.id.clone());
-            let n = page.len() as u64;
-            Ok(Some((page, (last, seen + n, n < size))))
-        })
-        .map(|page| match page {
-            Ok(jobs) => stream::iter(jobs.into_iter().map(Ok)).left_stream(),
-            Err(e) => stream::iter([Err(e)]).right_stream(),
-        })
-        .flatten()
-        .boxed()
+        super::page::paged(
+            filter,
+            |j| j.id.clone(),
+            move |after, n| self.page(filter, after, n),
+        )
     }
 
     fn show<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>>> {

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use tokio_postgres::Row;
 
 const SECTION: &str = "jobs.table";
-const PAGE: u64 = 500;
 
 pub struct Table {
     pg: Arc<Pg>,
@@ -306,28 +305,24 @@ impl JobSource for Table {
     }
 
     fn list<'a>(&'a self, filter: &'a Filter) -> BoxStream<'a, Result<Job>> {
-        let total = filter.limit.unwrap_or(u64::MAX);
-        let start = (None::<Cols>, filter.after.clone(), 0u64, false);
-        stream::try_unfold(start, move |(cols, after, seen, done)| async move {
-            if done || seen >= total {
-                return Ok(None);
-            }
-            let cols = match cols {
-                Some(c) => c,
-                None => self.cols().await?,
-            };
-            let size = PAGE.min(total - seen);
-            let page = self.page(&cols, filter, after, size).await?;
-            let last = page.last().map(|j| j.id.clone());
-            let n = page.len() as u64;
-            Ok(Some((page, (Some(cols), last, seen + n, n < size))))
-        })
-        .map(|page| match page {
-            Ok(jobs) => stream::iter(jobs.into_iter().map(Ok)).left_stream(),
-            Err(e) => stream::iter([Err(e)]).right_stream(),
-        })
-        .flatten()
-        .boxed()
+        // The columns are read once per listing, then every page uses them.
+        stream::once(self.cols())
+            .map(move |cols| match cols {
+                Ok(cols) => {
+                    let cols = Arc::new(cols);
+                    super::page::paged(
+                        filter,
+                        |j| j.id.clone(),
+                        move |after, n| {
+                            let cols = cols.clone();
+                            async move { self.page(&cols, filter, after, n).await }
+                        },
+                    )
+                }
+                Err(e) => stream::iter([Err(e)]).boxed(),
+            })
+            .flatten()
+            .boxed()
     }
 
     fn show<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>>> {
