@@ -1,4 +1,4 @@
-//! The River adapter against River's own schema (tests/jobs_support/river_schema.sql,
+//! The River adapter against River's own schema (src/sandbox/seed/river_schema.sql, also what the demo seeds;
 //! migrations 001-006): detection, version checks, state mapping, listing in
 //! pages, detail with the per-attempt errors, and writes that do what River's
 //! client does; a retried job is then fetched by River's own fetch query
@@ -15,7 +15,7 @@ use opsdeck::jobs::river::River;
 use opsdeck::jobs::{Backends, Filter, JobSource, State};
 use std::sync::Arc;
 
-const SCHEMA: &str = include_str!("jobs_support/river_schema.sql");
+const SCHEMA: &str = include_str!("../src/sandbox/seed/river_schema.sql");
 
 /// Two failed-for-good jobs with distinct errors, one retrying, one running
 /// and one of each other state, in two queues.
@@ -412,4 +412,52 @@ async fn river_in_its_own_oddly_named_schema() {
     .await;
     assert_eq!(ids(&failed), vec!["2", "1"]);
     assert_eq!(r.retry(&["2".into()]).await.unwrap().done, vec!["2"]);
+}
+
+#[tokio::test]
+async fn the_demo_seed_reads_as_river_failures_and_an_outbox_backlog() {
+    let db = TestDb::new().await;
+    opsdeck::sandbox::seed::jobs_pg::seed(&db.client().await, 30)
+        .await
+        .unwrap();
+    let p = pg(&db).await;
+    let r = River::locate(p.clone(), "river_job")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.check_version().await.unwrap(), "river migration 6");
+    let failed = list(
+        &r,
+        &Filter {
+            state: Some(State::Failed),
+            ..Filter::default()
+        },
+    )
+    .await;
+    assert_eq!(failed.len(), 160);
+    let errors: std::collections::BTreeSet<&str> =
+        failed.iter().filter_map(|j| j.error.as_deref()).collect();
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert!(failed.iter().all(|j| j.failed_at.is_some()));
+    let qs = r.queues().await.unwrap();
+    assert_eq!(qs.len(), 4);
+    let total = |f: fn(&opsdeck::jobs::QueueSummary) -> i64| qs.iter().map(f).sum::<i64>();
+    assert_eq!(total(|q| q.counts.waiting), 45);
+    assert_eq!(total(|q| q.counts.retrying), 14);
+    assert_eq!(total(|q| q.counts.scheduled), 24);
+    assert_eq!(total(|q| q.counts.completed), 3000);
+    assert!(total(|q| q.failed_last_hour) > 0);
+    let one = r.show(&failed[0].id).await.unwrap().unwrap();
+    assert!(!one.history.is_empty() && one.history.iter().all(|h| h.at.is_some()));
+    assert!(one.payload.unwrap()["tenant_id"].as_i64().is_some());
+
+    let outbox =
+        opsdeck::jobs::outbox::Outbox::new(p, opsdeck::sandbox::seed::jobs_pg::outbox_config())
+            .unwrap();
+    let qs = outbox.queues().await.unwrap();
+    let backlog: i64 = qs.iter().map(|q| q.counts.waiting + q.counts.failed).sum();
+    let failing: i64 = qs.iter().map(|q| q.counts.failed).sum();
+    assert_eq!((backlog, failing), (180, 14));
+    let oldest = qs.iter().filter_map(|q| q.oldest_waiting_ms).max().unwrap();
+    assert!((20 * 60_000..30 * 60_000).contains(&oldest), "{oldest}");
 }

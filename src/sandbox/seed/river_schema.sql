@@ -1,6 +1,7 @@
 -- River's schema as its main-line migrations 001-006 leave it (riverqueue/river,
--- riverdriver/riverpgxv5/migration/main), written out in its final form for
--- the tests; names unqualified so a test can place it with search_path.
+-- riverdriver/riverpgxv5/migration/main), written out in its final form; what
+-- the demo seeds and tests/jobs_river.rs tests against. Names are unqualified
+-- so a test can place it with search_path.
 CREATE TABLE river_migration (
   line text NOT NULL,
   version bigint NOT NULL,
