@@ -11,6 +11,7 @@ mod demo;
 mod doctor;
 mod init;
 mod interrupt;
+mod jobs;
 mod json;
 mod keys;
 pub mod logging;
@@ -117,6 +118,9 @@ pub enum Command {
     /// Queries: slow statements, live sessions, the lock tree, plans, cancel/terminate.
     #[command(subcommand)]
     Queries(queries::QueriesCmd),
+    /// Background jobs across pg-boss, graphile-worker, River, BullMQ and configured tables: queues, list, show, errors, retry, discard.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -176,6 +180,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Queries(cmd) => queries::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
         Command::Keys(cmd) => keys::run(&global, cmd).await,
+        Command::Jobs(cmd) => jobs::run(&global, cmd).await,
         Command::Completions(args) => completions::run(args),
         Command::Man => man::run(),
     };

@@ -18,5 +18,5 @@ pub mod table;
 pub use model::{
     Filter, HistoryEntry, Job, QueueSummary, SourceKind, State, StateCounts, WriteReport,
 };
-pub use registry::{Backends, Detector, Found, DETECTORS};
+pub use registry::{detect_all, pick, Backends, Detector, Found, DETECTORS};
 pub use source::JobSource;
