@@ -461,3 +461,89 @@ async fn the_demo_seed_reads_as_river_failures_and_an_outbox_backlog() {
     let oldest = qs.iter().filter_map(|q| q.oldest_waiting_ms).max().unwrap();
     assert!((20 * 60_000..30 * 60_000).contains(&oldest), "{oldest}");
 }
+
+fn cli(h: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = common::opsdeck(h).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+async fn state_of(db: &TestDb, id: i64) -> String {
+    db.client()
+        .await
+        .query_one("SELECT state::text FROM river_job WHERE id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn cli_lists_river_jobs_and_retries_only_where_allowed() {
+    let db = river_db().await;
+    let h = common::home();
+    let (code, out, err) = cli(
+        h.path(),
+        &[
+            "--pg", &db.url, "jobs", "list", "--state", "failed", "--output", "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert_eq!(rows[1]["source"], "river");
+    assert_eq!(rows[1]["id"], "1");
+    assert_eq!(rows[1]["error"], "smtp: 554 rejected");
+
+    // A read-only session refuses before anything is written.
+    let (code, _, err) = cli(
+        h.path(),
+        &[
+            "--pg",
+            &db.url,
+            "--read-only",
+            "jobs",
+            "retry",
+            "1",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(state_of(&db, 1).await, "discarded");
+
+    // An unknown schema version refuses too.
+    db.client()
+        .await
+        .batch_execute("INSERT INTO river_migration (line, version) VALUES ('main', 42)")
+        .await
+        .unwrap();
+    let (code, _, err) = cli(h.path(), &["--pg", &db.url, "jobs", "retry", "1", "--yes"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("42"), "{err}");
+    assert_eq!(state_of(&db, 1).await, "discarded");
+    db.client()
+        .await
+        .batch_execute("DELETE FROM river_migration WHERE version = 42")
+        .await
+        .unwrap();
+
+    let (code, _, err) = cli(
+        h.path(),
+        &[
+            "--pg",
+            &db.url,
+            "jobs",
+            "retry",
+            "--all-failed",
+            "--queue",
+            "default",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(state_of(&db, 1).await, "available");
+    assert_eq!(state_of(&db, 2).await, "discarded", "other queue untouched");
+}

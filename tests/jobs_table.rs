@@ -536,3 +536,62 @@ async fn outbox_retry_resets_attempts_and_discard_drops_unpublished_rows() {
     assert_eq!(err.exit_code(), ExitCode::Refused);
     assert_eq!(list(&bare, Filter::default()).await.len(), 5);
 }
+
+#[tokio::test]
+async fn cli_reads_the_configured_table_and_a_read_only_context_refuses() {
+    let db = TestDb::with(&format!("{JOBS}{OUTBOX}")).await;
+    let h = common::home();
+    let section = |name: &str, read_only: bool| {
+        format!(
+            "[contexts.{name}]\npg = \"{}\"\nread_only = {read_only}\n[contexts.{name}.jobs.table]\n{}\n",
+            db.url,
+            TABLE_TOML.replace("[states]", &format!("[contexts.{name}.jobs.table.states]"))
+        )
+    };
+    common::write_config(
+        h.path(),
+        &format!("{}{}", section("app", false), section("prod", true)),
+    );
+    let run = |args: &[&str]| {
+        let out = common::opsdeck(h.path()).args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, out, err) = run(&["--context", "app", "jobs", "queues", "--output", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mail = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["queue"] == "mail")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(mail["source"], "table");
+    assert_eq!(mail["counts"]["failed"], 2);
+
+    let status = |id: i64| {
+        let db = &db;
+        async move {
+            let s: String = db
+                .client()
+                .await
+                .query_one(
+                    "SELECT status::text FROM app.jobs WHERE job_id = $1",
+                    &[&id],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            s
+        }
+    };
+    let (code, _, err) = run(&["--context", "prod", "jobs", "discard", "1", "--yes"]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(1).await, "dead");
+    let (code, _, err) = run(&["--context", "app", "jobs", "retry", "1", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(1).await, "queued");
+}
