@@ -19,6 +19,9 @@ struct Report<'a> {
     #[serde(flatten)]
     overview: &'a Overview,
     figures: Vec<Figure>,
+    /// Present when a job system was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jobs: Option<crate::jobs::health::JobsHealth>,
 }
 
 fn level(l: Level) -> &'static str {
@@ -82,13 +85,22 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         overview = second;
     }
     let thresholds = &session.ctx.thresholds;
-    let figures = overview.figures(thresholds);
+    let mut figures = overview.figures(thresholds);
+    let jobs = match jobs_health(&session, &overview).await {
+        Ok(j) => j,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    figures.extend(jobs.iter().flat_map(|j| j.figures()));
     match global.output {
         Format::Json => output::write_json(
             &mut std::io::stdout().lock(),
             &Report {
                 overview: &overview,
                 figures,
+                jobs,
             },
         )?,
         f => output::print_list(&figures, f)?,
@@ -101,4 +113,22 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         None if overview.has_problems(thresholds) => ExitCode::Problems,
         None => ExitCode::Ok,
     })
+}
+
+/// The job systems' figures, read only from the stores that answered.
+async fn jobs_health(
+    session: &crate::session::Session,
+    overview: &Overview,
+) -> Result<Option<crate::jobs::health::JobsHealth>> {
+    let backends = crate::jobs::Backends {
+        pg: match overview.postgres {
+            Some(_) => Some(session.pg().await?),
+            None => None,
+        },
+        redis: match overview.redis {
+            Some(_) => Some(session.redis().await?),
+            None => None,
+        },
+    };
+    crate::jobs::health::collect(&backends, &session.ctx.jobs).await
 }

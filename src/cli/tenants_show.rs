@@ -19,12 +19,13 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
     } else {
         (None, None)
     };
-    let mut d = tenants::show(
+    let mut d = tenants::show_with(
         &pg,
         redis.as_ref(),
         &session.ctx.schema,
         &session.ctx.cache,
         &session.ctx.api_keys,
+        &session.ctx.jobs,
         key,
     )
     .await?;
@@ -61,6 +62,15 @@ pub async fn run(global: &Global, session: &Session, key: &str) -> Result<ExitCo
                 format!("{}{capped} ({})", j.count, j.source),
             ],
         );
+        for r in &j.recent {
+            output::row(
+                &mut head,
+                vec![
+                    "  failed_job".into(),
+                    format!("{} {} {}", r.queue, r.id, r.error.as_deref().unwrap_or("-")),
+                ],
+            );
+        }
     }
     block(&mut head, "", "\n")?;
     let mut tables = output::table(vec!["table", "rows", "method"]);

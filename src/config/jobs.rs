@@ -11,8 +11,8 @@ pub struct JobsConfig {
     /// Only these sources are read; unset: every one detected.
     pub sources: Option<Vec<SourceKind>>,
     /// Dot-separated path of the tenant id inside a job's payload
-    /// (`tenantId`, `meta.tenant.id`).
-    pub tenant_path: String,
+    /// (`tenantId`, `meta.tenant.id`); unset: the schema's tenant column name.
+    pub tenant_path: Option<String>,
     /// BullMQ's key prefix (`bull` gives `bull:<queue>:…`).
     pub bullmq_prefix: String,
     pub pgboss_schema: String,
@@ -27,7 +27,7 @@ impl Default for JobsConfig {
     fn default() -> Self {
         JobsConfig {
             sources: None,
-            tenant_path: "tenant_id".into(),
+            tenant_path: None,
             bullmq_prefix: "bull".into(),
             pgboss_schema: "pgboss".into(),
             graphile_schema: "graphile_worker".into(),
@@ -42,15 +42,6 @@ impl JobsConfig {
     /// Whether `kind` is read in this context.
     pub fn wants(&self, kind: SourceKind) -> bool {
         self.sources.as_ref().is_none_or(|s| s.contains(&kind))
-    }
-
-    /// The tenant path split into its keys.
-    pub fn tenant_keys(&self) -> Vec<String> {
-        self.tenant_path
-            .split('.')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
     }
 }
 

@@ -83,6 +83,13 @@ pub fn failed_filter(queue: &Option<String>, error_like: &Option<String>) -> Fil
     }
 }
 
+/// Whether `job` is in the failure group `pattern` names (any, without one).
+fn in_group(job: &Job, pattern: &Option<String>) -> bool {
+    pattern.as_deref().is_none_or(|p| {
+        super::group::normalize(job.error.as_deref().unwrap_or(super::group::NO_ERROR)) == p
+    })
+}
+
 /// Counts what `selection` matches and keeps the first few; changes nothing.
 pub async fn dry_run(source: &dyn JobSource, selection: &Selection) -> Result<DryRun> {
     let mut out = DryRun {
@@ -102,11 +109,18 @@ pub async fn dry_run(source: &dyn JobSource, selection: &Selection) -> Result<Dr
                 }
             }
         }
-        Selection::AllFailed { queue, error_like } => {
+        Selection::AllFailed {
+            queue,
+            error_like,
+            pattern,
+        } => {
             let filter = failed_filter(queue, error_like);
             let mut jobs = source.list(&filter);
             while let Some(j) = jobs.next().await {
                 let j = j?;
+                if !in_group(&j, pattern) {
+                    continue;
+                }
                 out.matched += 1;
                 if out.sample.len() < SAMPLE {
                     out.sample.push(j);
@@ -177,7 +191,11 @@ pub(super) async fn run(
                 apply(report, &mut out);
             }
         }
-        Selection::AllFailed { queue, error_like } => {
+        Selection::AllFailed {
+            queue,
+            error_like,
+            pattern,
+        } => {
             // The listing's keyset cursor moves on whatever the writes do to
             // the rows behind it, so no job is visited twice.
             let filter = failed_filter(queue, error_like);
@@ -186,7 +204,8 @@ pub(super) async fn run(
             let mut ended = false;
             while !ended {
                 match jobs.next().await.transpose()? {
-                    Some(j) => batch.push(j.id),
+                    Some(j) if in_group(&j, pattern) => batch.push(j.id),
+                    Some(_) => continue,
                     None => ended = true,
                 }
                 if batch.len() < BATCH && !ended || batch.is_empty() {

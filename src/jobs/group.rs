@@ -15,6 +15,8 @@ pub const SAMPLE: usize = 5;
 /// The catch-all group's pattern.
 pub const OTHER: &str = "(other errors beyond the first 500 patterns)";
 const MAX_PATTERN: usize = 200;
+/// What a failure without a message is grouped as.
+pub const NO_ERROR: &str = "(no error recorded)";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorGroup {
@@ -44,7 +46,7 @@ impl Grouper {
 
     pub fn add(&mut self, job: &Job) {
         self.scanned += 1;
-        let raw = job.error.as_deref().unwrap_or("(no error recorded)");
+        let raw = job.error.as_deref().unwrap_or(NO_ERROR);
         let mut pattern = normalize(raw);
         if !self.groups.contains_key(&(job.source, pattern.clone()))
             && self.groups.len() >= MAX_GROUPS

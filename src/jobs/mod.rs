@@ -5,6 +5,7 @@
 pub mod bulk;
 pub mod graphile;
 pub mod group;
+pub mod health;
 pub mod model;
 pub mod outbox;
 mod page;

@@ -22,6 +22,9 @@ pub enum Selection {
     AllFailed {
         queue: Option<String>,
         error_like: Option<String>,
+        /// A normalized error pattern (`jobs errors`): only the failures
+        /// whose message normalizes to exactly this.
+        pattern: Option<String>,
     },
 }
 
@@ -32,7 +35,11 @@ impl Selection {
         match self {
             Selection::Ids { ids } if ids.len() == 1 => format!("job {}", ids[0]),
             Selection::Ids { ids } => format!("{} jobs", ids.len()),
-            Selection::AllFailed { queue, error_like } => {
+            Selection::AllFailed {
+                queue,
+                error_like,
+                pattern,
+            } => {
                 let mut s = match matched {
                     Some(n) => format!("{n} failed jobs"),
                     None => "every failed job".to_string(),
@@ -42,6 +49,9 @@ impl Selection {
                 }
                 if let Some(e) = error_like {
                     s.push_str(&format!(" with an error containing '{e}'"));
+                }
+                if let Some(p) = pattern {
+                    s.push_str(&format!(" failing with '{p}'"));
                 }
                 s
             }

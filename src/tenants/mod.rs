@@ -18,11 +18,11 @@ pub mod stream;
 pub use crate::keys::KeyState;
 pub use cursor::Cursor;
 pub use extras::AppAuditEntry;
-pub use jobs::FailedJobs;
+pub use jobs::{FailedJobs, RecentFailure};
 pub use lint::{lint, Finding};
 pub use list::{page, Page};
 pub use resolve::resolve;
-pub use show::{show, CountMethod, TableCount, TenantDetail};
+pub use show::{show, show_with, CountMethod, TableCount, TenantDetail};
 pub use status::{apply, plan, Change, StatusAction, StatusChange, StatusPlan};
 
 use crate::error::{Error, Result};

@@ -9,6 +9,7 @@ use super::meta;
 use super::resolve::resolve_in;
 use crate::cache::tenant::{self as tenant_keys, Budget, CacheCount};
 use crate::config::api_keys::ApiKeySettings;
+use crate::config::jobs::JobsConfig;
 use crate::config::{CacheLayout, SchemaMap};
 use crate::conn::sql::{quote_ident, QualName};
 use crate::conn::{Pg, Redis};
@@ -74,6 +75,20 @@ pub async fn show(
     keys: &ApiKeySettings,
     key: &str,
 ) -> Result<TenantDetail> {
+    show_with(pg, redis, map, layout, keys, &JobsConfig::default(), key).await
+}
+
+/// [`show`] with the context's jobs settings (where payloads carry the
+/// tenant id, where the job systems keep their tables).
+pub async fn show_with(
+    pg: &Pg,
+    redis: Option<&Redis>,
+    map: &SchemaMap,
+    layout: &CacheLayout,
+    keys: &ApiKeySettings,
+    jobs_cfg: &JobsConfig,
+    key: &str,
+) -> Result<TenantDetail> {
     let audit_table = QualName::parse(&map.app_audit_table, &map.app_schema)?;
     let m = meta::load(pg, map).await?;
     let (t, tenant_tables) =
@@ -96,7 +111,7 @@ pub async fn show(
         counts,
         key_store::for_tenant(pg, map, keys, &t.id, KEYS_SHOWN),
         extras::app_audit(pg, &audit_table, &m.table, &map.tenant_column, &t.id),
-        jobs::failed_for(pg, &map.tenant_column, &t.id),
+        jobs::failed_for(pg, jobs_cfg, &map.tenant_column, &t.id),
         cache,
     );
     let mut notes = Vec::new();

@@ -3,8 +3,10 @@
 // Installs graphile-worker's schema, adds one job of TASK (max_attempts 1)
 // and prints `sent <id>`, then runs a worker: a job fails with a
 // recognisable error while FAIL_FLAG_FILE exists and completes once it is
-// gone, printing `failed <id>` or `completed <id>`. Runs until stdin closes.
+// gone, printing `failed <id>` or `completed <id>`. Each `send` line on stdin sends
+// one more job the same way; runs until stdin closes.
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -28,11 +30,15 @@ const runner = await run({
 });
 runner.events.on('job:failed', ({ job }) => console.log(`failed ${job.id}`));
 runner.events.on('job:success', ({ job }) => console.log(`completed ${job.id}`));
-const job = await runner.addJob(task, { tenant_id: 't-42', to: 'ops@example.com' }, { maxAttempts: 1 });
-console.log(`sent ${job.id}`);
+const send = async () => {
+  const job = await runner.addJob(task, { tenant_id: 't-42', to: 'ops@example.com' }, { maxAttempts: 1 });
+  console.log(`sent ${job.id}`);
+};
+await send();
 
-process.stdin.resume();
-process.stdin.on('end', async () => {
+const lines = createInterface({ input: process.stdin });
+lines.on('line', (l) => { if (l.trim() === 'send') send(); });
+lines.on('close', async () => {
   await runner.stop();
   process.exit(0);
 });

@@ -5,8 +5,10 @@
 // Creates QUEUE, sends one job (retryLimit 0) and prints `sent <id>`, then
 // works the queue: a job fails with a recognisable error while FAIL_FLAG_FILE
 // exists and completes once it is gone, printing `failed <id>` or
-// `completed <id>` for each. Runs until stdin closes.
+// `completed <id>` for each. Each `send` line on stdin sends
+// one more job the same way; runs until stdin closes.
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -19,8 +21,11 @@ const boss = new PgBoss({ connectionString: url, supervise: false, schedule: fal
 boss.on('error', (e) => console.error('pg-boss error:', e.message));
 await boss.start();
 await boss.createQueue(queue, { retryLimit: 0 });
-const id = await boss.send(queue, { tenant_id: 't-42', invoice: 1234 }, { retryLimit: 0 });
-console.log(`sent ${id}`);
+const send = async () => {
+  const id = await boss.send(queue, { tenant: { id: 't-42' }, invoice: 1234 }, { retryLimit: 0 });
+  console.log(`sent ${id}`);
+};
+await send();
 
 await boss.work(queue, { pollingIntervalSeconds: 0.5 }, async ([job]) => {
   if (existsSync(flag)) {
@@ -31,8 +36,9 @@ await boss.work(queue, { pollingIntervalSeconds: 0.5 }, async ([job]) => {
   return { ok: true };
 });
 
-process.stdin.resume();
-process.stdin.on('end', async () => {
+const lines = createInterface({ input: process.stdin });
+lines.on('line', (l) => { if (l.trim() === 'send') send(); });
+lines.on('close', async () => {
   await boss.stop({ graceful: false, timeout: 1000 });
   process.exit(0);
 });

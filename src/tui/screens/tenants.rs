@@ -178,12 +178,13 @@ impl TenantsScreen {
                         },
                         false => (None, None),
                     };
-                    let mut d = tenants::show(
+                    let mut d = tenants::show_with(
                         &pg,
                         redis.as_ref(),
                         &s.ctx.schema,
                         &s.ctx.cache,
                         &s.ctx.api_keys,
+                        &s.ctx.jobs,
                         &id,
                     )
                     .await?;

@@ -10,6 +10,7 @@ pub mod panes;
 use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::audit::AuditEntry;
 use crate::health::overview::{self, Overview};
+use crate::jobs::health::JobsHealth;
 use crate::keys::store::{self as keys_store, Expiring};
 use crate::migrations::Summary;
 use crate::tui::cmd::Cmd;
@@ -68,6 +69,7 @@ pub enum Msg {
         audit: Result<Vec<AuditEntry>, String>,
         keys: Result<Option<Expiring>, String>,
         migrations: Result<Option<Summary>, String>,
+        jobs: Result<Option<JobsHealth>, String>,
     },
 }
 
@@ -78,6 +80,7 @@ pub struct OverviewScreen {
     audit: Result<Vec<AuditEntry>, String>,
     keys: Result<Option<Expiring>, String>,
     migrations: Result<Option<Summary>, String>,
+    jobs: Result<Option<JobsHealth>, String>,
     series: BTreeMap<&'static str, Series>,
     /// A collection is running: refreshes wait for it instead of piling up
     /// (a slow server must not have every tick cancel the one before).
@@ -99,6 +102,7 @@ impl OverviewScreen {
             audit: Ok(Vec::new()),
             keys: Ok(None),
             migrations: Ok(None),
+            jobs: Ok(None),
             series: BTreeMap::new(),
             in_flight: false,
         }
@@ -149,14 +153,19 @@ impl OverviewScreen {
                             .then(|| crate::migrations::summary(&statuses, chrono::Utc::now())),
                     )
                 };
-                let (result, audit, keys, migrations) =
-                    tokio::join!(overview::collect(s), audit, keys, migrations);
+                let jobs = async {
+                    let backends = crate::jobs::Backends::of(s).await?;
+                    crate::jobs::health::collect(&backends, &s.ctx.jobs).await
+                };
+                let (result, audit, keys, migrations, jobs) =
+                    tokio::join!(overview::collect(s), audit, keys, migrations, jobs);
                 AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded {
                     gen,
                     result: result.map(Box::new),
                     audit: audit.map_err(|e| e.to_string()),
                     keys: keys.map_err(|e| e.to_string()),
                     migrations: migrations.map_err(|e| e.to_string()),
+                    jobs: jobs.map_err(|e| e.to_string()),
                 }))
             },
         )]
@@ -188,6 +197,11 @@ impl OverviewScreen {
     /// The migrations pane's summary.
     pub fn set_migrations(&mut self, m: Result<Option<Summary>, String>) {
         self.migrations = m;
+    }
+
+    /// The jobs pane's figures.
+    pub fn set_jobs(&mut self, jobs: Result<Option<JobsHealth>, String>) {
+        self.jobs = jobs;
     }
 
     /// The keys pane's figure.
@@ -223,6 +237,7 @@ impl Screen for OverviewScreen {
             audit,
             keys,
             migrations,
+            jobs,
         }) = msg
         else {
             return Vec::new();
@@ -234,6 +249,13 @@ impl Screen for OverviewScreen {
         self.audit = audit;
         self.keys = keys;
         self.migrations = migrations;
+        if let Ok(Some(j)) = &jobs {
+            self.series
+                .entry("failed_jobs")
+                .or_insert_with(|| Series::new(HISTORY))
+                .push(j.failed as f64);
+        }
+        self.jobs = jobs;
         match result {
             Ok(snapshot) => self.apply(*snapshot, cx),
             Err(e) => self.state = LoadState::Error(e.to_string()),
@@ -257,6 +279,7 @@ impl Screen for OverviewScreen {
                 cx.context.has_pg
             }
             ScreenId::Cache => cx.context.has_redis,
+            ScreenId::Jobs => cx.context.has_pg || cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
         }
     }
@@ -298,11 +321,14 @@ impl Screen for OverviewScreen {
             audit: &self.audit,
             keys: &self.keys,
             migrations: &self.migrations,
+            jobs: &self.jobs,
         };
+        // A pane that wants no rows has nothing to say here (no job system).
         let shown: Vec<_> = PANES
             .iter()
             .filter(|p| p.shown(cx))
             .map(|p| (*p, p.rows(&data)))
+            .filter(|(_, rows)| *rows > 0)
             .collect();
         for (i, rect) in pane::layout(panes_area, &shown) {
             let p = shown[i].0;

@@ -13,6 +13,7 @@ use super::panes;
 use super::Action;
 use crate::audit::AuditEntry;
 use crate::health::overview::{Figure, Overview};
+use crate::jobs::health::JobsHealth;
 use crate::keys::store::Expiring;
 use crate::migrations::Summary;
 use crate::tui::screens::{Cx, ScreenAction, ScreenId};
@@ -34,6 +35,8 @@ pub struct Data<'a> {
     pub keys: &'a Result<Option<Expiring>, String>,
     /// The newest migration and anything stuck (None: no migration tool here).
     pub migrations: &'a Result<Option<Summary>, String>,
+    /// Failed jobs and dead-letter depth (None: no job system here).
+    pub jobs: &'a Result<Option<JobsHealth>, String>,
 }
 
 /// How wide a pane wants to be: half panes sit side by side when the body
@@ -72,6 +75,7 @@ pub const PANES: &[&dyn Pane] = &[
     &panes::now::Now,
     &panes::keys::Keys,
     &panes::migrations::Migrations,
+    &panes::jobs::Jobs,
     &panes::audit::Audit,
 ];
 

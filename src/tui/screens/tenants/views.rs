@@ -46,6 +46,12 @@ pub fn detail(
             None => "— (no job system found)".into(),
         },
     ));
+    for r in d.failed_jobs.iter().flat_map(|j| &j.recent) {
+        e.push(field(
+            "  failed",
+            format!("{} {} {}", r.queue, r.id, r.error.as_deref().unwrap_or("-")),
+        ));
+    }
     e.push(field(
         "api keys",
         match (d.api_keys_total, d.api_keys_active) {
