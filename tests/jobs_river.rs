@@ -1,44 +1,18 @@
-//! The River adapter against River's own schema (src/sandbox/seed/river_schema.sql, also what the demo seeds;
-//! migrations 001-006): detection, version checks, state mapping, listing in
-//! pages, detail with the per-attempt errors, and writes that do what River's
-//! client does; a retried job is then fetched by River's own fetch query
-//! (JobGetAvailable) the way a River worker takes it.
+//! The River adapter against River's own schema (src/sandbox/seed/river_schema.sql,
+//! migrations 001-006, also what the demo seeds): detection, version checks,
+//! state mapping, listing in pages, detail with the per-attempt errors, and
+//! writes that do what River's client does; a retried job is then fetched by
+//! River's own fetch query (JobGetAvailable) the way a River worker takes it.
 
 mod common;
+mod pgjobs_support;
 
 use common::TestDb;
 use futures_util::TryStreamExt;
 use opsdeck::config::jobs::JobsConfig;
-use opsdeck::config::{Context, ContextOverrides, ResolvedContext};
-use opsdeck::conn::Pg;
 use opsdeck::jobs::river::River;
 use opsdeck::jobs::{Backends, Filter, JobSource, State};
-use std::sync::Arc;
-
-const SCHEMA: &str = include_str!("../src/sandbox/seed/river_schema.sql");
-
-/// Two failed-for-good jobs with distinct errors, one retrying, one running
-/// and one of each other state, in two queues.
-const JOBS: &str = r#"
-INSERT INTO river_job (id, state, attempt, max_attempts, attempted_at, finalized_at, scheduled_at, args, errors, kind, queue, created_at) VALUES
- (1, 'discarded', 2, 2, now() - interval '10 min', now() - interval '9 min', now() - interval '20 min',
-  '{"to": "a@example.com", "tenant_id": 7}', ARRAY[
-   '{"at": "2026-01-01T10:00:00.123456789Z", "attempt": 1, "error": "smtp: connection refused", "trace": "mail.go:10"}'::jsonb,
-   '{"at": "2026-01-01T10:05:00Z", "attempt": 2, "error": "smtp: 554 rejected", "trace": "mail.go:42\nworker.go:7"}'::jsonb],
-  'send_email', 'default', now() - interval '30 min'),
- (2, 'discarded', 1, 1, now() - interval '5 min', now() - interval '4 min', now() - interval '6 min',
-  '{"invoice": 9}', ARRAY['{"at": "2026-01-01T11:00:00Z", "attempt": 1, "error": "stripe: card_declined", "trace": "pay.go:3"}'::jsonb],
-  'charge', 'billing', now() - interval '7 min'),
- (3, 'retryable', 1, 5, now() - interval '2 min', NULL, now() + interval '1 min',
-  '{}', ARRAY['{"at": "2026-01-01T12:00:00Z", "attempt": 1, "error": "smtp: timeout", "trace": ""}'::jsonb],
-  'send_email', 'default', now() - interval '3 min'),
- (4, 'running', 1, 25, now() - interval '1 min', NULL, now() - interval '1 min', '{}', NULL, 'report', 'default', now() - interval '1 min'),
- (5, 'available', 0, 25, NULL, NULL, now() - interval '90 s', '{}', NULL, 'report', 'default', now() - interval '2 min'),
- (6, 'scheduled', 0, 25, NULL, NULL, now() + interval '1 hour', '{}', NULL, 'report', 'default', now()),
- (7, 'completed', 1, 25, now() - interval '3 min', now() - interval '3 min', now() - interval '3 min', '{}', NULL, 'report', 'billing', now() - interval '4 min'),
- (8, 'cancelled', 0, 25, NULL, now() - interval '2 min', now() - interval '2 min', '{}', NULL, 'report', 'billing', now() - interval '2 min');
-SELECT setval('river_job_id_seq', 100);
-"#;
+use pgjobs_support::{pg, RIVER_JOBS as JOBS, RIVER_SCHEMA as SCHEMA};
 
 /// River's JobGetAvailable for one job of `queue`, as a River worker runs it.
 const FETCH: &str = "WITH locked_jobs AS (
@@ -50,15 +24,6 @@ const FETCH: &str = "WITH locked_jobs AS (
     attempted_by = array_append(river_job.attempted_by, 'worker-1')
   FROM locked_jobs WHERE river_job.id = locked_jobs.id
   RETURNING river_job.id, river_job.attempt, river_job.max_attempts";
-
-async fn pg(db: &TestDb) -> Arc<Pg> {
-    let ctx = Context {
-        pg: Some(db.url.clone()),
-        ..Context::default()
-    };
-    let resolved = ResolvedContext::resolve("t".into(), ctx, &ContextOverrides::default());
-    Arc::new(opsdeck::conn::connect_pg(&resolved).await.unwrap())
-}
 
 async fn river_db() -> TestDb {
     TestDb::with(&format!("{SCHEMA}\n{JOBS}")).await
@@ -412,138 +377,4 @@ async fn river_in_its_own_oddly_named_schema() {
     .await;
     assert_eq!(ids(&failed), vec!["2", "1"]);
     assert_eq!(r.retry(&["2".into()]).await.unwrap().done, vec!["2"]);
-}
-
-#[tokio::test]
-async fn the_demo_seed_reads_as_river_failures_and_an_outbox_backlog() {
-    let db = TestDb::new().await;
-    opsdeck::sandbox::seed::jobs_pg::seed(&db.client().await, 30)
-        .await
-        .unwrap();
-    let p = pg(&db).await;
-    let r = River::locate(p.clone(), "river_job")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(r.check_version().await.unwrap(), "river migration 6");
-    let failed = list(
-        &r,
-        &Filter {
-            state: Some(State::Failed),
-            ..Filter::default()
-        },
-    )
-    .await;
-    assert_eq!(failed.len(), 160);
-    let errors: std::collections::BTreeSet<&str> =
-        failed.iter().filter_map(|j| j.error.as_deref()).collect();
-    assert_eq!(errors.len(), 4, "{errors:?}");
-    assert!(failed.iter().all(|j| j.failed_at.is_some()));
-    let qs = r.queues().await.unwrap();
-    assert_eq!(qs.len(), 4);
-    let total = |f: fn(&opsdeck::jobs::QueueSummary) -> i64| qs.iter().map(f).sum::<i64>();
-    assert_eq!(total(|q| q.counts.waiting), 45);
-    assert_eq!(total(|q| q.counts.retrying), 14);
-    assert_eq!(total(|q| q.counts.scheduled), 24);
-    assert_eq!(total(|q| q.counts.completed), 3000);
-    assert!(total(|q| q.failed_last_hour) > 0);
-    let one = r.show(&failed[0].id).await.unwrap().unwrap();
-    assert!(!one.history.is_empty() && one.history.iter().all(|h| h.at.is_some()));
-    assert!(one.payload.unwrap()["tenant_id"].as_i64().is_some());
-
-    let outbox =
-        opsdeck::jobs::outbox::Outbox::new(p, opsdeck::sandbox::seed::jobs_pg::outbox_config())
-            .unwrap();
-    let qs = outbox.queues().await.unwrap();
-    let backlog: i64 = qs.iter().map(|q| q.counts.waiting + q.counts.failed).sum();
-    let failing: i64 = qs.iter().map(|q| q.counts.failed).sum();
-    assert_eq!((backlog, failing), (180, 14));
-    let oldest = qs.iter().filter_map(|q| q.oldest_waiting_ms).max().unwrap();
-    assert!((20 * 60_000..30 * 60_000).contains(&oldest), "{oldest}");
-}
-
-fn cli(h: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = common::opsdeck(h).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-async fn state_of(db: &TestDb, id: i64) -> String {
-    db.client()
-        .await
-        .query_one("SELECT state::text FROM river_job WHERE id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0)
-}
-
-#[tokio::test]
-async fn cli_lists_river_jobs_and_retries_only_where_allowed() {
-    let db = river_db().await;
-    let h = common::home();
-    let (code, out, err) = cli(
-        h.path(),
-        &[
-            "--pg", &db.url, "jobs", "list", "--state", "failed", "--output", "json",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let rows = v.as_array().unwrap();
-    assert_eq!(rows.len(), 2, "{v}");
-    assert_eq!(rows[1]["source"], "river");
-    assert_eq!(rows[1]["id"], "1");
-    assert_eq!(rows[1]["error"], "smtp: 554 rejected");
-
-    // A read-only session refuses before anything is written.
-    let (code, _, err) = cli(
-        h.path(),
-        &[
-            "--pg",
-            &db.url,
-            "--read-only",
-            "jobs",
-            "retry",
-            "1",
-            "--yes",
-        ],
-    );
-    assert_eq!(code, 3, "{err}");
-    assert_eq!(state_of(&db, 1).await, "discarded");
-
-    // An unknown schema version refuses too.
-    db.client()
-        .await
-        .batch_execute("INSERT INTO river_migration (line, version) VALUES ('main', 42)")
-        .await
-        .unwrap();
-    let (code, _, err) = cli(h.path(), &["--pg", &db.url, "jobs", "retry", "1", "--yes"]);
-    assert_eq!(code, 3, "{err}");
-    assert!(err.contains("42"), "{err}");
-    assert_eq!(state_of(&db, 1).await, "discarded");
-    db.client()
-        .await
-        .batch_execute("DELETE FROM river_migration WHERE version = 42")
-        .await
-        .unwrap();
-
-    let (code, _, err) = cli(
-        h.path(),
-        &[
-            "--pg",
-            &db.url,
-            "jobs",
-            "retry",
-            "--all-failed",
-            "--queue",
-            "default",
-            "--yes",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(state_of(&db, 1).await, "available");
-    assert_eq!(state_of(&db, 2).await, "discarded", "other queue untouched");
 }
