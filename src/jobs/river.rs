@@ -2,8 +2,9 @@
 //! `river_migration`. Writes do what River's own client does: retry is its
 //! `JobRetry` (state `available`, `scheduled_at` now, `finalized_at` cleared,
 //! `max_attempts` raised by one when the attempts are used up, running jobs
-//! untouched) and discard is its `JobDelete` (the row is deleted, running
-//! jobs untouched). River's `JobCancel` is not used: it keeps the row as
+//! untouched; as in River, a completed or cancelled job named by id runs
+//! again) and discard is its `JobDelete` (the row is deleted, running jobs
+//! untouched). River's `JobCancel` is not used: it keeps the row as
 //! `cancelled`, which for a job already discarded changes nothing.
 
 mod queries;

@@ -67,11 +67,12 @@ SELECT 'completed', 1, 25, f - interval '1 s', f, f - interval '2 s', f - interv
 "#;
 
 /// The outbox: published events over the last day, a backlog of 180 since
-/// the relay began failing 25 minutes ago, 14 rows it gave up on.
+/// the relay began failing 25 minutes ago, 14 rows it gave up on. The
+/// tenant is in the payload, not a column, so the tenancy lint's planted
+/// findings stay the only ones.
 const OUTBOX: &str = r#"
 CREATE TABLE outbox_events (
   id bigserial PRIMARY KEY,
-  tenant_id bigint NOT NULL,
   topic text NOT NULL,
   payload jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
@@ -80,13 +81,13 @@ CREATE TABLE outbox_events (
   last_error text
 );
 CREATE INDEX outbox_events_unpublished ON outbox_events (created_at) WHERE published_at IS NULL;
-INSERT INTO outbox_events (tenant_id, topic, payload, created_at, published_at, attempts)
-SELECT 1 + g % $TENANTS, (ARRAY['invoice.paid', 'user.created', 'project.archived'])[1 + g % 3],
-       jsonb_build_object('seq', g), c, c + interval '300 ms', 1
+INSERT INTO outbox_events (topic, payload, created_at, published_at, attempts)
+SELECT (ARRAY['invoice.paid', 'user.created', 'project.archived'])[1 + g % 3],
+       jsonb_build_object('seq', g, 'tenant_id', 1 + g % $TENANTS), c, c + interval '300 ms', 1
   FROM generate_series(1, 5000) g CROSS JOIN LATERAL (SELECT now() - interval '26 min' - (g * 17 % 1400) * interval '1 min' AS c) t;
-INSERT INTO outbox_events (tenant_id, topic, payload, created_at, attempts, last_error)
-SELECT 1 + g % $TENANTS, (ARRAY['invoice.paid', 'user.created', 'project.archived'])[1 + g % 3],
-       jsonb_build_object('seq', 5000 + g), now() - (g * 8) * interval '1 s',
+INSERT INTO outbox_events (topic, payload, created_at, attempts, last_error)
+SELECT (ARRAY['invoice.paid', 'user.created', 'project.archived'])[1 + g % 3],
+       jsonb_build_object('seq', 5000 + g, 'tenant_id', 1 + g % $TENANTS), now() - (g * 8) * interval '1 s',
        CASE WHEN g <= 14 THEN 5 ELSE 0 END,
        CASE WHEN g <= 14 THEN CASE WHEN g % 2 = 0 THEN 'kafka: broker not available' ELSE 'kafka: message too large (1048577 bytes)' END END
   FROM generate_series(1, 180) g;
