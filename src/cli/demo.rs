@@ -213,9 +213,18 @@ fn progress_bar() -> ProgressBar {
 fn demo_session(global: &Global, overrides: &ContextOverrides) -> Result<Session> {
     let paths = Paths::discover();
     let mut config = global.load_config(&paths)?;
-    config
-        .contexts
-        .insert(DEMO_CONTEXT.into(), Context::default());
+    // The seeded outbox is read through its column names, as any would be.
+    let jobs = crate::config::jobs::JobsConfig {
+        outbox: Some(seed::jobs_pg::outbox_config()),
+        ..Default::default()
+    };
+    config.contexts.insert(
+        DEMO_CONTEXT.into(),
+        Context {
+            jobs,
+            ..Context::default()
+        },
+    );
     Session::new(config, paths, Some(DEMO_CONTEXT), overrides)
 }
 

@@ -61,6 +61,46 @@ pub struct TableJobs {
     pub created_at_column: Option<String>,
     pub failed_at_column: Option<String>,
     pub run_at_column: Option<String>,
+    /// The task or job name beside the queue.
+    pub name_column: Option<String>,
+    /// When a job finished (completed or failed), for the last hour's rates.
+    pub finished_at_column: Option<String>,
+    /// The application's state values per normalized state; unset states
+    /// keep [`TableStates::default`]'s common spellings.
+    #[serde(default)]
+    pub states: TableStates,
+    /// The state a retried job is given; unset: the first `waiting` value.
+    pub retry_state: Option<String>,
+    /// The state a discarded job is given; unset: the row is deleted.
+    pub discard_state: Option<String>,
+}
+
+/// Which values of the state column mean which normalized state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TableStates {
+    pub waiting: Vec<String>,
+    pub scheduled: Vec<String>,
+    pub active: Vec<String>,
+    pub completed: Vec<String>,
+    pub failed: Vec<String>,
+    pub cancelled: Vec<String>,
+    pub retrying: Vec<String>,
+}
+
+impl Default for TableStates {
+    fn default() -> Self {
+        let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        TableStates {
+            waiting: v(&["queued", "pending", "waiting", "new", "ready", "available"]),
+            scheduled: v(&["scheduled", "delayed"]),
+            active: v(&["running", "active", "processing", "in_progress", "locked"]),
+            completed: v(&["completed", "done", "succeeded", "success", "finished"]),
+            failed: v(&["failed", "dead", "error", "errored", "discarded"]),
+            cancelled: v(&["cancelled", "canceled"]),
+            retrying: v(&["retrying", "retry", "retryable"]),
+        }
+    }
 }
 
 /// A transactional outbox: rows with a published marker and attempts.

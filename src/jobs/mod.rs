@@ -8,11 +8,14 @@ pub mod graphile;
 pub mod group;
 pub mod health;
 pub mod model;
+pub mod outbox;
 mod page;
 pub mod pgboss;
 pub mod plan;
 pub mod registry;
+pub mod river;
 pub mod source;
+pub mod table;
 
 pub use model::{
     Filter, HistoryEntry, Job, QueueSummary, SourceKind, State, StateCounts, WriteReport,

@@ -57,6 +57,9 @@ pub const DETECTORS: &[Detector] = &[
     super::bullmq::detect,
     super::pgboss::detect,
     super::graphile::detect,
+    super::river::detect,
+    super::table::detect,
+    super::outbox::detect,
 ];
 
 /// Every source detected in a context, asked concurrently (the Postgres

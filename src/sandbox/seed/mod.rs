@@ -5,6 +5,7 @@
 
 mod data;
 pub mod jobs_bullmq;
+pub mod jobs_pg;
 mod keys;
 mod migrations;
 mod redis;
@@ -175,7 +176,7 @@ pub async fn seed_postgres(
     let started = Instant::now();
     let sizes = scale.sizes();
     let event_chunks = u64::try_from((sizes.events + EVENT_CHUNK - 1) / EVENT_CHUNK).unwrap_or(1);
-    let total = 10 + event_chunks;
+    let total = 11 + event_chunks;
     let mut done = 0;
     let mut step = |label: &'static str| {
         progress(SeedStep { done, total, label });
@@ -208,6 +209,8 @@ pub async fn seed_postgres(
     data::tenant_changes(client, &sizes).await?;
     step("migration history");
     client.batch_execute(migrations::SQL).await?;
+    step("jobs");
+    jobs_pg::seed(client, sizes.tenants).await?;
     step("analyze");
     client.batch_execute("ANALYZE").await?;
     // Counted before the workload so that its statements are all that
