@@ -1,0 +1,3 @@
+//! Creating a suggested index.
+pub struct CreatePlan;
+pub struct Created;
