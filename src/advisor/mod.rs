@@ -23,6 +23,7 @@ pub mod suggest;
 pub mod workload;
 
 pub use create::{CreatePlan, Created};
+pub use lint::{Finding, LintKind};
 
 
 use serde::Serialize;
