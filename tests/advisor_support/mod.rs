@@ -13,46 +13,57 @@ use std::path::Path;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
-pub const SCHEMA: &str = "
+/// The tables, one statement group each: they load in parallel.
+pub const TABLES: [&str; 6] = ["
 CREATE TABLE tenants (id bigint PRIMARY KEY, slug text UNIQUE NOT NULL, name text NOT NULL,
   plan text NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL, deleted_at timestamptz);
 INSERT INTO tenants SELECT g, 'tenant-' || g, 'Tenant ' || g, (ARRAY['free','pro','enterprise'])[1 + g % 3],
   CASE WHEN g % 50 = 0 THEN 'suspended' ELSE 'active' END, timestamptz '2023-01-01' + g * interval '1 hour', NULL
-  FROM generate_series(1, 2000) g;
-
-CREATE TABLE users (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES tenants(id),
+  FROM generate_series(1::bigint, 2000) g;
+", "
+CREATE TABLE users (id bigint PRIMARY KEY, tenant_id bigint NOT NULL,
   email text NOT NULL, name text NOT NULL, created_at timestamptz NOT NULL, deleted_at timestamptz);
 INSERT INTO users SELECT g, 1 + g % 2000, 'User' || g || '@Example.com', 'user ' || g,
   timestamptz '2023-01-01' + g * interval '30 seconds',
   CASE WHEN g % 20 = 0 THEN timestamptz '2024-06-01' END
-  FROM generate_series(1, 1000000) g;
-
-CREATE TABLE orders (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES tenants(id),
+  FROM generate_series(1::bigint, 1000000) g;
+", "
+CREATE TABLE orders (id bigint PRIMARY KEY, tenant_id bigint NOT NULL,
   user_id bigint NOT NULL, status text NOT NULL, total numeric(12,2) NOT NULL, created_at timestamptz NOT NULL);
 INSERT INTO orders SELECT g, 1 + g % 2000, 1 + (g * 7919) % 1000000, (ARRAY['paid','pending','refunded'])[1 + g % 3],
   (g % 50000) / 100.0, timestamptz '2024-01-01' + ((g * 104729) % 31536000) * interval '1 second'
-  FROM generate_series(1, 1000000) g;
+  FROM generate_series(1::bigint, 1000000) g;
 CREATE INDEX orders_tenant_id_created_at_idx ON orders (tenant_id, created_at);
-
-CREATE TABLE tickets (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES tenants(id),
+", "
+CREATE TABLE tickets (id bigint PRIMARY KEY, tenant_id bigint NOT NULL,
   assignee_id bigint, status text NOT NULL, priority int NOT NULL, subject text NOT NULL, created_at timestamptz NOT NULL);
 INSERT INTO tickets SELECT g, 1 + g % 2000, 1 + g % 5000,
   CASE WHEN g % 12 = 0 THEN 'open' WHEN g % 12 = 1 THEN 'pending' ELSE 'closed' END,
   g % 4, 'Ticket ' || g, timestamptz '2024-01-01' + ((g * 7907) % 31536000) * interval '1 second'
-  FROM generate_series(1, 300000) g;
-
+  FROM generate_series(1::bigint, 300000) g;
+", "
 CREATE TABLE ticket_comments (id bigint PRIMARY KEY, ticket_id bigint NOT NULL, author_id bigint NOT NULL,
   body text NOT NULL, created_at timestamptz NOT NULL);
 INSERT INTO ticket_comments SELECT g, 1 + (g * 31) % 300000, 1 + g % 5000, 'comment body ' || g,
-  timestamptz '2024-01-01' + g * interval '20 seconds' FROM generate_series(1, 1000000) g;
-
+  timestamptz '2024-01-01' + g * interval '20 seconds' FROM generate_series(1::bigint, 1000000) g;
+", "
 CREATE TABLE events (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, kind text NOT NULL,
   payload jsonb NOT NULL, created_at timestamptz NOT NULL);
 INSERT INTO events SELECT g, 1 + g % 2000, 'k' || (g % 40),
   jsonb_build_object('type', 'evt' || (g % 200), 'user', g % 100000, 'ip', '10.0.' || (g % 250) || '.' || (g % 200),
-                     'agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/' || (g % 120)),
+                     'agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/' || (g % 120),
+                     'path', '/api/v2/tenants/' || (1 + g % 2000) || '/projects/' || (g % 977) || '/issues/' || g,
+                     'referrer', 'https://app.example.com/t/' || (1 + g % 2000) || '/projects/' || (g % 977) || '?tab=activity&filter=open',
+                     'session', md5(g::text)),
   timestamptz '2025-01-01' + g * interval '3 seconds'
-  FROM generate_series(1, 1000000) g;
+  FROM generate_series(1::bigint, 1000000) g;
+"];
+
+/// After the load: foreign keys checked in one pass each, and statistics.
+pub const FINISH: &str = "
+ALTER TABLE users ADD FOREIGN KEY (tenant_id) REFERENCES tenants(id);
+ALTER TABLE orders ADD FOREIGN KEY (tenant_id) REFERENCES tenants(id);
+ALTER TABLE tickets ADD FOREIGN KEY (tenant_id) REFERENCES tenants(id);
 ANALYZE;
 ";
 
@@ -110,7 +121,7 @@ pub fn workload() -> Vec<AppQuery> {
         },
         AppQuery {
             sql: "SELECT id, created_at FROM events WHERE payload @> $1::jsonb",
-            params: |i| vec![b(format!(r#"{{"type": "evt{}"}}"#, i % 200))],
+            params: |i| vec![b(serde_json::json!({"type": format!("evt{}", i % 200)}))],
             needs: Some(("public.events", &["payload"], "gin", None)),
         },
         // Decoys: a primary-key lookup, a tiny table, a column an existing
@@ -163,8 +174,7 @@ pub async fn sandbox() -> PgSandbox {
     PgSandbox::start(
         PgOptions::default()
             .setting("shared_preload_libraries", "pg_stat_statements")
-            .setting("random_page_cost", "1.1")
-            .setting("max_parallel_workers_per_gather", "0"),
+            .setting("random_page_cost", "1.1"),
     )
     .await
     .expect("sandbox")
@@ -173,17 +183,32 @@ pub async fn sandbox() -> PgSandbox {
 /// Builds the fixture database `name` once.
 pub async fn build(sb: &PgSandbox, name: &str) {
     sb.create_database(name).await.unwrap();
+    let loads = TABLES.iter().map(|sql| async move {
+        let c = sb.connect(name).await.unwrap();
+        c.batch_execute(sql).await.unwrap();
+    });
+    futures_util::future::join_all(loads).await;
     let c = sb.connect(name).await.unwrap();
-    c.batch_execute(SCHEMA).await.unwrap();
+    c.batch_execute(FINISH).await.unwrap();
 }
 
 /// A copy of the fixture (its statistics with it), with or without HypoPG.
 pub async fn copy(sb: &PgSandbox, template: &str, name: &str, hypopg: bool) {
     let admin = sb.connect("postgres").await.unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-        .await
-        .unwrap();
+    // The builder's session may still be closing: a template must have none.
+    for attempt in 0.. {
+        match admin
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+        {
+            Ok(()) => break,
+            Err(e) if attempt < 50 => {
+                eprintln!("template busy: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("CREATE DATABASE {name}: {e}"),
+        }
+    }
     let c = sb.connect(name).await.unwrap();
     let ext = if hypopg {
         "CREATE EXTENSION IF NOT EXISTS hypopg"
@@ -191,7 +216,6 @@ pub async fn copy(sb: &PgSandbox, template: &str, name: &str, hypopg: bool) {
         "DROP EXTENSION IF EXISTS hypopg"
     };
     c.batch_execute(ext).await.unwrap();
-    c.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
 }
 
 /// An opsdeck session for `url`, auditing into `dir`.
