@@ -10,6 +10,7 @@
 mod advisor_support;
 mod common;
 
+use common::{home, opsdeck, write_config};
 use advisor_support::{copy, session, workload, AppQuery, CALLS};
 use common::pg::client;
 use common::unique;
@@ -244,5 +245,45 @@ async fn suggestions_with_and_without_hypopg() {
     } else {
         real_indexes_cut_costs(&sb, &heur, &without, &targets, VerifiedBy::Heuristic).await;
     }
+    cli(&sb, &hypo, true);
+    cli(&sb, &heur, false);
     eprintln!("advisor test took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The JSON contract of `indexes suggest`, `--table`, and the note on
+/// installing HypoPG when it is absent.
+fn cli(sb: &PgSandbox, db: &str, hypopg: bool) {
+    let h = home();
+    write_config(
+        h.path(),
+        &format!("default_context = \"t\"\n[contexts.t]\npg = \"{}\"\n", sb.url_for(db)),
+    );
+    let min = CALLS.to_string();
+    let out = opsdeck(h.path())
+        .args(["indexes", "suggest", "--min-calls", &min, "--output", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 7, "{v:#}");
+    for s in list {
+        for key in ["table", "columns", "method", "where", "create_sql", "reason", "queries", "verified_by", "write_overhead"] {
+            assert!(s.get(key).is_some(), "{key} missing: {s:#}");
+        }
+        for q in s["queries"].as_array().unwrap() {
+            let mut keys: Vec<&str> = q.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort();
+            assert_eq!(keys, ["calls", "cost_after", "cost_before", "query", "queryid"]);
+        }
+    }
+    assert_eq!(err.contains("postgresql-15-hypopg") && err.contains("CREATE EXTENSION hypopg"), !hypopg, "{err}");
+    let out = opsdeck(h.path())
+        .args(["indexes", "suggest", "--min-calls", &min, "--table", "events", "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables: Vec<&str> = v.as_array().unwrap().iter().map(|s| s["table"].as_str().unwrap()).collect();
+    assert_eq!(tables, ["public.events", "public.events"], "{v:#}");
 }
