@@ -47,38 +47,54 @@ pub fn intent_for(name: &str) -> Intent {
     )
 }
 
-/// The plan for the suggestion named `name`.
+/// The plan for the suggestion named `name`, checked against the server.
 pub async fn plan(pg: &Pg, suggestions: &[Suggestion], name: &str) -> Result<CreatePlan> {
-    if pg.limits != Limits::Startup {
-        return Err(Error::refused(
-            "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and behind a transaction pooler every opsdeck statement runs in one; point a context at the server directly (not through the pooler) or run the suggestion's create_sql with psql on a direct connection",
-        ));
-    }
     let s = suggestions.iter().find(|s| s.name == name).ok_or_else(|| {
         Error::NotFound(format!(
             "no index suggestion named '{name}'; list them with `opsdeck indexes suggest`"
         ))
     })?;
+    let plan = plan_for(s);
+    precheck(pg, &plan).await?;
+    Ok(plan)
+}
+
+/// The plan for a suggestion at hand (the console's selected row); the
+/// server checks run when it is applied.
+pub fn plan_for(s: &Suggestion) -> CreatePlan {
     let (schema, table) = s.table.split_once('.').unwrap_or(("public", &s.table));
+    CreatePlan {
+        intent: intent_for(&s.name)
+            .with_params(json!({"table": s.table, "create_sql": s.create_sql})),
+        schema: schema.to_string(),
+        table: table.to_string(),
+        name: s.name.clone(),
+        create_sql: s.create_sql.clone(),
+    }
+}
+
+/// A direct session, and no relation of that name yet (so whatever has
+/// the name after a failed build is its leftover).
+async fn precheck(pg: &Pg, plan: &CreatePlan) -> Result<()> {
+    if pg.limits != Limits::Startup {
+        return Err(Error::refused(
+            "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and behind a transaction pooler every opsdeck statement runs in one; point a context at the server directly (not through the pooler) or run the suggestion's create_sql with psql on a direct connection",
+        ));
+    }
     let exists = pg
         .row(
             "SELECT to_regclass(quote_ident($1::text) || '.' || quote_ident($2::text)) IS NOT NULL",
-            &[schema, name],
+            &[&plan.schema, &plan.name],
         )
         .await?
         .get::<_, bool>(0);
     if exists {
         return Err(Error::Usage(format!(
-            "a relation named {schema}.{name} already exists; nothing was changed"
+            "a relation named {}.{} already exists; nothing was changed",
+            plan.schema, plan.name
         )));
     }
-    Ok(CreatePlan {
-        intent: intent_for(name).with_params(json!({"table": s.table, "create_sql": s.create_sql})),
-        schema: schema.to_string(),
-        table: table.to_string(),
-        name: name.to_string(),
-        create_sql: s.create_sql.clone(),
-    })
+    Ok(())
 }
 
 /// One reading of pg_stat_progress_create_index.
@@ -163,6 +179,7 @@ async fn build(
     on_progress: impl Fn(&Progress),
 ) -> Result<Created> {
     let started = Instant::now();
+    precheck(pg, &plan).await?;
     pg.rows(&format!("SET statement_timeout = '{BUILD_TIMEOUT}'"), &[])
         .await?;
     // The build waits for older transactions to end; that wait is a lock

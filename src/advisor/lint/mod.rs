@@ -27,6 +27,20 @@ pub enum LintKind {
     Bloated,
 }
 
+impl LintKind {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LintKind::Duplicate => "duplicate",
+            LintKind::Redundant => "redundant",
+            LintKind::Unused => "unused",
+            LintKind::Invalid => "invalid",
+            LintKind::MissingFkIndex => "missing_fk_index",
+            LintKind::Bloated => "bloated",
+        }
+    }
+}
+
 /// One problem (**contract** field names, DESIGN.md section 3).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {

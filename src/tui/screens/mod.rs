@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod indexes;
 pub mod keys;
 pub mod migrations;
 pub mod overview;
@@ -28,6 +29,7 @@ pub enum ScreenId {
     Cache,
     Migrations,
     Queries,
+    Indexes,
 }
 
 impl ScreenId {
@@ -40,6 +42,7 @@ impl ScreenId {
         ScreenId::Cache,
         ScreenId::Migrations,
         ScreenId::Queries,
+        ScreenId::Indexes,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -52,6 +55,7 @@ impl ScreenId {
             ScreenId::Cache => "cache",
             ScreenId::Migrations => "migrations",
             ScreenId::Queries => "queries",
+            ScreenId::Indexes => "indexes",
         }
     }
 
@@ -65,6 +69,7 @@ impl ScreenId {
             ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
             ScreenId::Migrations => "schema migrations: stuck, pending, latest per tool",
             ScreenId::Queries => "queries: slow statements, live sessions, lock tree, plans",
+            ScreenId::Indexes => "indexes: verified suggestions with costs, lint, create",
         }
     }
 
@@ -86,6 +91,7 @@ impl ScreenId {
             ScreenId::Keys => routed(keys::ACTIONS, ScreenAction::Keys),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
             ScreenId::Queries => routed(queries::ACTIONS, ScreenAction::Queries),
+            ScreenId::Indexes => routed(indexes::ACTIONS, ScreenAction::Indexes),
         }
     }
 
@@ -98,6 +104,7 @@ impl ScreenId {
             ScreenId::Cache => Box::new(cache::CacheScreen::new()),
             ScreenId::Migrations => Box::new(migrations::MigrationsScreen::new()),
             ScreenId::Queries => Box::new(queries::QueriesScreen::new()),
+            ScreenId::Indexes => Box::new(indexes::IndexesScreen::new()),
         }
     }
 
@@ -116,6 +123,7 @@ pub enum ScreenAction {
     Keys(keys::Action),
     Cache(cache::Action),
     Queries(queries::Action),
+    Indexes(indexes::Action),
 }
 
 /// Messages for screens, one variant per screen; the app hands each to the
@@ -129,6 +137,7 @@ pub enum ScreenMsg {
     Cache(cache::Msg),
     Migrations(migrations::Msg),
     Queries(queries::Msg),
+    Indexes(indexes::Msg),
 }
 
 impl ScreenMsg {
@@ -141,6 +150,7 @@ impl ScreenMsg {
             ScreenMsg::Cache(_) => ScreenId::Cache,
             ScreenMsg::Migrations(_) => ScreenId::Migrations,
             ScreenMsg::Queries(_) => ScreenId::Queries,
+            ScreenMsg::Indexes(_) => ScreenId::Indexes,
         }
     }
 }
@@ -273,6 +283,7 @@ mod tests {
                     ScreenAction::Keys(_) => ScreenId::Keys,
                     ScreenAction::Cache(_) => ScreenId::Cache,
                     ScreenAction::Queries(_) => ScreenId::Queries,
+                    ScreenAction::Indexes(_) => ScreenId::Indexes,
                 };
                 assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);
                 let names: Vec<_> = defs

@@ -253,7 +253,11 @@ impl Screen for OverviewScreen {
             return false;
         };
         match id {
-            ScreenId::Tenants | ScreenId::Keys | ScreenId::Migrations | ScreenId::Queries => {
+            ScreenId::Tenants
+            | ScreenId::Keys
+            | ScreenId::Migrations
+            | ScreenId::Queries
+            | ScreenId::Indexes => {
                 cx.context.has_pg
             }
             ScreenId::Cache => cx.context.has_redis,
