@@ -47,6 +47,8 @@ pub struct IndexRow {
     pub kind: String,
     pub name: String,
     pub table: String,
+    /// Generic-plan cost before → after (the best statement's for a suggestion).
+    pub cost: String,
     pub detail: String,
     /// What `y` copies.
     pub sql: String,
@@ -60,6 +62,7 @@ impl TableRow for IndexRow {
         vec![
             self.kind.clone(),
             self.name.clone(),
+            self.cost.clone(),
             self.table.clone(),
             self.detail.clone(),
         ]
@@ -74,6 +77,11 @@ fn cost(v: f64) -> String {
     format!("{v:.1}")
 }
 
+fn before_after(before: f64, after: Option<f64>) -> String {
+    let after = after.map(cost).unwrap_or_else(|| "?".into());
+    format!("{} → {after}", cost(before))
+}
+
 /// Suggestions, each followed by its statements, then lint findings.
 pub fn rows(advice: &Advice, findings: &[advisor::Finding]) -> Vec<IndexRow> {
     let mut out = Vec::new();
@@ -86,23 +94,23 @@ pub fn rows(advice: &Advice, findings: &[advisor::Finding]) -> Vec<IndexRow> {
             kind: "suggest".into(),
             name: s.name.clone(),
             table: s.table.clone(),
+            cost: s
+                .queries
+                .first()
+                .map(|q| before_after(q.cost_before, q.cost_after))
+                .unwrap_or_default(),
             detail: format!("{} ({}) · {cut} · {}", s.columns.join(", "), s.method, s.reason),
             sql: s.create_sql.clone(),
             suggestion: Some(Box::new(s.clone())),
             level: Some(Level::Warn),
         });
         for q in &s.queries {
-            let after = q.cost_after.map(cost).unwrap_or_else(|| "?".into());
             out.push(IndexRow {
                 kind: "  statement".into(),
-                name: q.queryid.clone(),
+                name: q.query.split_whitespace().collect::<Vec<_>>().join(" "),
                 table: s.table.clone(),
-                detail: format!(
-                    "cost {} → {after} · {} calls · {}",
-                    cost(q.cost_before),
-                    q.calls,
-                    q.query.split_whitespace().collect::<Vec<_>>().join(" ")
-                ),
+                cost: before_after(q.cost_before, q.cost_after),
+                detail: format!("{} calls · queryid {}", q.calls, q.queryid),
                 sql: q.query.clone(),
                 suggestion: None,
                 level: None,
@@ -114,6 +122,7 @@ pub fn rows(advice: &Advice, findings: &[advisor::Finding]) -> Vec<IndexRow> {
             kind: f.kind.as_str().to_string(),
             name: f.index.clone().unwrap_or_else(|| f.columns.join(", ")),
             table: f.table.clone(),
+            cost: String::new(),
             detail: f.detail.clone(),
             sql: f.fix_sql.clone(),
             suggestion: None,
@@ -191,10 +200,11 @@ impl Default for IndexesScreen {
 impl IndexesScreen {
     pub fn new() -> IndexesScreen {
         let columns = vec![
-            Column::new("kind", None, Constraint::Length(16)),
-            Column::new("name", None, Constraint::Min(20)),
-            Column::new("table", None, Constraint::Length(22)).optional(),
-            Column::new("detail", None, Constraint::Min(20)).optional(),
+            Column::new("kind", None, Constraint::Length(11)),
+            Column::new("name", None, Constraint::Min(12)),
+            Column::new("cost", None, Constraint::Length(15)),
+            Column::new("table", None, Constraint::Length(16)).optional(),
+            Column::new("detail", None, Constraint::Min(24)).optional(),
         ];
         IndexesScreen {
             table: PagedTable::new("indexes", IndexesSource, columns, |m| {
