@@ -10,11 +10,11 @@
 mod advisor_support;
 mod common;
 
-use common::{home, opsdeck, write_config};
 use advisor_support::{copy, session, workload, AppQuery, CALLS};
 use common::pg::client;
 use common::unique;
-use opsdeck::advisor::{self, Advice, Suggestion, SuggestOptions, VerifiedBy};
+use common::{home, opsdeck, write_config};
+use opsdeck::advisor::{self, Advice, SuggestOptions, Suggestion, VerifiedBy};
 use opsdeck::sandbox::PgSandbox;
 use std::time::Instant;
 use tokio_postgres::Client;
@@ -37,7 +37,9 @@ async fn generic_cost(c: &Client, sql: &str, params: usize) -> f64 {
         .query_one(&format!("EXPLAIN (FORMAT JSON) EXECUTE {name}{args}"), &[])
         .await
         .unwrap();
-    c.batch_execute(&format!("DEALLOCATE {name}")).await.unwrap();
+    c.batch_execute(&format!("DEALLOCATE {name}"))
+        .await
+        .unwrap();
     let plan: serde_json::Value = row.get(0);
     plan[0]["Plan"]["Total Cost"].as_f64().unwrap()
 }
@@ -86,8 +88,12 @@ async fn check(sb: &PgSandbox, db: &str, mode: VerifiedBy) -> Advice {
     let (targets, decoys): (Vec<&AppQuery>, Vec<&AppQuery>) =
         all.iter().partition(|q| q.needs.is_some());
     for q in &targets {
-        let s = matching(&advice, q)
-            .unwrap_or_else(|| panic!("{mode:?}: no suggestion {:?} for {}: {:#?}", q.needs, q.sql, advice.suggestions));
+        let s = matching(&advice, q).unwrap_or_else(|| {
+            panic!(
+                "{mode:?}: no suggestion {:?} for {}: {:#?}",
+                q.needs, q.sql, advice.suggestions
+            )
+        });
         assert!(serves(s, q), "{mode:?}: {} does not list {}", s.name, q.sql);
         let expected = if mode == VerifiedBy::Hypopg && s.method != "gin" {
             VerifiedBy::Hypopg
@@ -101,10 +107,17 @@ async fn check(sb: &PgSandbox, db: &str, mode: VerifiedBy) -> Advice {
             "{}",
             s.create_sql
         );
-        assert!(s.write_overhead.contains("inserts/s") && s.estimated_size_bytes > 0, "{s:?}");
+        assert!(
+            s.write_overhead.contains("inserts/s") && s.estimated_size_bytes > 0,
+            "{s:?}"
+        );
         for c in &s.queries {
             assert!(c.calls >= CALLS && c.cost_before > 0.0, "{c:?}");
-            assert_eq!(c.cost_after.is_some(), expected == VerifiedBy::Hypopg, "{c:?}");
+            assert_eq!(
+                c.cost_after.is_some(),
+                expected == VerifiedBy::Hypopg,
+                "{c:?}"
+            );
         }
     }
     assert_eq!(
@@ -118,9 +131,15 @@ async fn check(sb: &PgSandbox, db: &str, mode: VerifiedBy) -> Advice {
             assert!(!serves(s, d), "{mode:?}: decoy {} got {}", d.sql, s.name);
         }
     }
-    assert!(advice.suggestions.iter().all(|s| s.table != "public.tenants"));
+    assert!(advice
+        .suggestions
+        .iter()
+        .all(|s| s.table != "public.tenants"));
     assert!(
-        advice.covered.iter().any(|c| c.contains("orders_tenant_id_created_at_idx")),
+        advice
+            .covered
+            .iter()
+            .any(|c| c.contains("orders_tenant_id_created_at_idx")),
         "the existing index is named as covering: {:?}",
         advice.covered
     );
@@ -170,7 +189,9 @@ async fn build(c: &Client, s: &Suggestion) {
         .await
         .unwrap();
     if s.columns.iter().any(|col| col.contains('(')) {
-        c.batch_execute(&format!("ANALYZE {}", s.table)).await.unwrap();
+        c.batch_execute(&format!("ANALYZE {}", s.table))
+            .await
+            .unwrap();
     }
 }
 
@@ -195,9 +216,15 @@ async fn real_indexes_cut_costs(
             let after = generic_cost(&c, q.sql, (q.params)(0).len()).await;
             best = best.max(b / after);
         }
-        c.batch_execute("ROLLBACK TO SAVEPOINT alone").await.unwrap();
+        c.batch_execute("ROLLBACK TO SAVEPOINT alone")
+            .await
+            .unwrap();
         eprintln!("{mode:?}: {} alone: best cut {best:.1}x", s.name);
-        assert!(best >= 2.0, "{mode:?}: {} alone cuts no statement's cost in half ({best:.2}x)", s.name);
+        assert!(
+            best >= 2.0,
+            "{mode:?}: {} alone cuts no statement's cost in half ({best:.2}x)",
+            s.name
+        );
     }
     for s in &advice.suggestions {
         build(&c, s).await;
@@ -205,7 +232,13 @@ async fn real_indexes_cut_costs(
     let mut weak = Vec::new();
     for (q, b) in targets.iter().zip(&before) {
         let after = generic_cost(&c, q.sql, (q.params)(0).len()).await;
-        eprintln!("{mode:?}: all applied: {:.1} -> {:.1} ({:.1}x) {}", b, after, b / after, q.sql);
+        eprintln!(
+            "{mode:?}: all applied: {:.1} -> {:.1} ({:.1}x) {}",
+            b,
+            after,
+            b / after,
+            q.sql
+        );
         if b / after < 5.0 {
             weak.push(format!("{:.1}x {}", b / after, q.sql));
         }
@@ -224,8 +257,14 @@ async fn suggestions_with_and_without_hypopg() {
     let (hypo, heur) = (unique("advhypo"), unique("advheur"));
     copy(&sb, &fixture, &hypo, true).await;
     copy(&sb, &fixture, &heur, false).await;
-    let (a, b) = (client(&sb.url_for(&hypo)).await, client(&sb.url_for(&heur)).await);
-    tokio::join!(advisor_support::run_workload(&a), advisor_support::run_workload(&b));
+    let (a, b) = (
+        client(&sb.url_for(&hypo)).await,
+        client(&sb.url_for(&heur)).await,
+    );
+    tokio::join!(
+        advisor_support::run_workload(&a),
+        advisor_support::run_workload(&b)
+    );
     let (with, without) = tokio::join!(
         check(&sb, &hypo, VerifiedBy::Hypopg),
         check(&sb, &heur, VerifiedBy::Heuristic)
@@ -256,11 +295,21 @@ fn cli(sb: &PgSandbox, db: &str, hypopg: bool) {
     let h = home();
     write_config(
         h.path(),
-        &format!("default_context = \"t\"\n[contexts.t]\npg = \"{}\"\n", sb.url_for(db)),
+        &format!(
+            "default_context = \"t\"\n[contexts.t]\npg = \"{}\"\n",
+            sb.url_for(db)
+        ),
     );
     let min = CALLS.to_string();
     let out = opsdeck(h.path())
-        .args(["indexes", "suggest", "--min-calls", &min, "--output", "json"])
+        .args([
+            "indexes",
+            "suggest",
+            "--min-calls",
+            &min,
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -269,21 +318,52 @@ fn cli(sb: &PgSandbox, db: &str, hypopg: bool) {
     let list = v.as_array().unwrap();
     assert_eq!(list.len(), 7, "{v:#}");
     for s in list {
-        for key in ["table", "columns", "method", "where", "create_sql", "reason", "queries", "verified_by", "write_overhead"] {
+        for key in [
+            "table",
+            "columns",
+            "method",
+            "where",
+            "create_sql",
+            "reason",
+            "queries",
+            "verified_by",
+            "write_overhead",
+        ] {
             assert!(s.get(key).is_some(), "{key} missing: {s:#}");
         }
         for q in s["queries"].as_array().unwrap() {
             let mut keys: Vec<&str> = q.as_object().unwrap().keys().map(String::as_str).collect();
             keys.sort();
-            assert_eq!(keys, ["calls", "cost_after", "cost_before", "query", "queryid"]);
+            assert_eq!(
+                keys,
+                ["calls", "cost_after", "cost_before", "query", "queryid"]
+            );
         }
     }
-    assert_eq!(err.contains("postgresql-15-hypopg") && err.contains("CREATE EXTENSION hypopg"), !hypopg, "{err}");
+    assert_eq!(
+        err.contains("postgresql-15-hypopg") && err.contains("CREATE EXTENSION hypopg"),
+        !hypopg,
+        "{err}"
+    );
     let out = opsdeck(h.path())
-        .args(["indexes", "suggest", "--min-calls", &min, "--table", "events", "--output", "json"])
+        .args([
+            "indexes",
+            "suggest",
+            "--min-calls",
+            &min,
+            "--table",
+            "events",
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let tables: Vec<&str> = v.as_array().unwrap().iter().map(|s| s["table"].as_str().unwrap()).collect();
+    let tables: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["table"].as_str().unwrap())
+        .collect();
     assert_eq!(tables, ["public.events", "public.events"], "{v:#}");
 }

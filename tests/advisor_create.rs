@@ -27,7 +27,10 @@ async fn scenario(sb: &PgSandbox) -> String {
     )
     .await
     .unwrap();
-    let st = c.prepare("SELECT id, qty FROM items WHERE sku = $1").await.unwrap();
+    let st = c
+        .prepare("SELECT id, qty FROM items WHERE sku = $1")
+        .await
+        .unwrap();
     for i in 0..5 {
         c.query(&st, &[&format!("sku-{}", i * 7)]).await.unwrap();
     }
@@ -42,7 +45,10 @@ fn config(h: &std::path::Path, url: &str, extra: &str) {
 }
 
 fn audit(h: &std::path::Path) -> Vec<Value> {
-    let out = opsdeck(h).args(["audit", "list", "--output", "json"]).output().unwrap();
+    let out = opsdeck(h)
+        .args(["audit", "list", "--output", "json"])
+        .output()
+        .unwrap();
     match serde_json::from_slice(&out.stdout).unwrap() {
         Value::Array(a) => a,
         other => panic!("audit list: {other}"),
@@ -76,25 +82,57 @@ async fn refusals(sb: &PgSandbox) {
     let db = scenario(sb).await;
     let h = home();
     config(h.path(), &sb.url_for(&db), "pooler = \"transaction\"");
-    let out = opsdeck(h.path()).args(["indexes", "create", NAME, "--yes", "--min-calls", "3"]).output().unwrap();
+    let out = opsdeck(h.path())
+        .args(["indexes", "create", NAME, "--yes", "--min-calls", "3"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("transaction pooler") && err.contains("directly"), "{err}");
+    assert!(
+        err.contains("transaction pooler") && err.contains("directly"),
+        "{err}"
+    );
 
     let h = home();
     config(h.path(), &sb.url_for(&db), "read_only = true");
-    let out = opsdeck(h.path()).args(["indexes", "create", NAME, "--yes"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = opsdeck(h.path())
+        .args(["indexes", "create", NAME, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let h = home();
     config(h.path(), &sb.url_for(&db), "");
-    let out = opsdeck(h.path()).args(["indexes", "create", "no_such_idx", "--yes", "--min-calls", "3"]).output().unwrap();
+    let out = opsdeck(h.path())
+        .args([
+            "indexes",
+            "create",
+            "no_such_idx",
+            "--yes",
+            "--min-calls",
+            "3",
+        ])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("opsdeck indexes suggest"), "{err}");
     // Without --yes and without a terminal nothing is built.
-    let out = opsdeck(h.path()).args(["indexes", "create", NAME, "--min-calls", "3"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = opsdeck(h.path())
+        .args(["indexes", "create", NAME, "--min-calls", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(index_state(sb, &db).await, None);
 }
 
@@ -109,7 +147,16 @@ async fn builds(sb: &PgSandbox) {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["name"], NAME, "{v:#}");
     let out = opsdeck(h.path())
-        .args(["indexes", "create", NAME, "--yes", "--min-calls", "3", "--output", "json"])
+        .args([
+            "indexes",
+            "create",
+            NAME,
+            "--yes",
+            "--min-calls",
+            "3",
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -120,7 +167,8 @@ async fn builds(sb: &PgSandbox) {
     assert_eq!(index_state(sb, &db).await, Some(true));
     let a = audit(h.path());
     assert!(
-        a.iter().any(|e| e["action"] == "indexes.create" && e["outcome"] == "ok"),
+        a.iter()
+            .any(|e| e["action"] == "indexes.create" && e["outcome"] == "ok"),
         "{a:#?}"
     );
     // Built: the same suggestion is no longer made.
@@ -142,7 +190,10 @@ async fn interrupted(sb: &PgSandbox) {
         .batch_execute("BEGIN; UPDATE items SET qty = qty + 1 WHERE id = 1")
         .await
         .unwrap();
-    let mut child = spawn(h.path(), &["indexes", "create", NAME, "--yes", "--min-calls", "3"]);
+    let mut child = spawn(
+        h.path(),
+        &["indexes", "create", NAME, "--yes", "--min-calls", "3"],
+    );
     let watcher = client(&sb.url_for(&db)).await;
     let started = Instant::now();
     loop {
@@ -154,7 +205,10 @@ async fn interrupted(sb: &PgSandbox) {
         if waiting > 0 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "the build never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the build never started"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Long enough for a progress line.
@@ -165,10 +219,22 @@ async fn interrupted(sb: &PgSandbox) {
     writer.batch_execute("COMMIT").await.unwrap();
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert_eq!(status.code(), Some(130), "{err}");
-    assert!(err.contains("waiting for"), "progress from pg_stat_progress_create_index: {err}");
-    assert_eq!(index_state(sb, &db).await, None, "the invalid leftover was dropped: {err}");
+    assert!(
+        err.contains("waiting for"),
+        "progress from pg_stat_progress_create_index: {err}"
+    );
+    assert_eq!(
+        index_state(sb, &db).await,
+        None,
+        "the invalid leftover was dropped: {err}"
+    );
     let a = audit(h.path());
     let end = a
         .iter()

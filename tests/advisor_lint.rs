@@ -78,7 +78,9 @@ fn names(fs: &[&Finding]) -> Vec<String> {
 /// transaction block, and one simple query of several statements is one).
 async fn apply(c: &tokio_postgres::Client, fix: &str) {
     for stmt in fix.split("; ").map(|s| s.trim_end_matches(';')) {
-        c.batch_execute(stmt).await.unwrap_or_else(|e| panic!("{stmt}: {e}"));
+        c.batch_execute(stmt)
+            .await
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
     }
 }
 
@@ -90,7 +92,9 @@ async fn every_kind_with_and_without_findings() {
         .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY dupvals_v_uq ON dupvals (v)")
         .await;
     assert!(failed.is_err(), "the unique build fails on duplicates");
-    c.batch_execute("DELETE FROM b WHERE id % 10 <> 0").await.unwrap();
+    c.batch_execute("DELETE FROM b WHERE id % 10 <> 0")
+        .await
+        .unwrap();
     c.batch_execute("VACUUM ANALYZE b").await.unwrap();
     c.batch_execute("ANALYZE").await.unwrap();
     // r_c_a is used: an index scan counts for it once the stats are flushed.
@@ -100,9 +104,11 @@ async fn every_kind_with_and_without_findings() {
     c.query("SELECT id FROM r WHERE c = 5 AND a = 5", &[])
         .await
         .unwrap();
-    c.batch_execute("RESET enable_seqscan; RESET enable_bitmapscan; SELECT pg_stat_force_next_flush()")
-        .await
-        .unwrap();
+    c.batch_execute(
+        "RESET enable_seqscan; RESET enable_bitmapscan; SELECT pg_stat_force_next_flush()",
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let s = session(&db.url, dir.path());
     let pg = s.pg().await.unwrap();
@@ -122,7 +128,12 @@ async fn every_kind_with_and_without_findings() {
         names(&dup)[0] == "public.d_email_a" || names(&dup)[0] == "public.d_email_b",
         "{dup:#?}"
     );
-    assert!(dup[0].fix_sql.starts_with("DROP INDEX CONCURRENTLY IF EXISTS"), "{dup:?}");
+    assert!(
+        dup[0]
+            .fix_sql
+            .starts_with("DROP INDEX CONCURRENTLY IF EXISTS"),
+        "{dup:?}"
+    );
 
     let red = of(r, LintKind::Redundant);
     assert_eq!(names(&red), ["public.r_a"], "{red:#?}");
@@ -130,14 +141,28 @@ async fn every_kind_with_and_without_findings() {
 
     let unused = names(&of(r, LintKind::Unused));
     assert!(unused.contains(&"public.r_a".to_string()), "{unused:?}");
-    assert!(!unused.contains(&"public.r_c_a".to_string()), "used: {unused:?}");
-    assert!(!unused.iter().any(|n| n.ends_with("_pkey") || n.ends_with("_uq")), "{unused:?}");
+    assert!(
+        !unused.contains(&"public.r_c_a".to_string()),
+        "used: {unused:?}"
+    );
+    assert!(
+        !unused
+            .iter()
+            .any(|n| n.ends_with("_pkey") || n.ends_with("_uq")),
+        "{unused:?}"
+    );
     let u = of(r, LintKind::Unused);
-    assert!(u[0].detail.contains("idx_scan = 0 since") && u[0].detail.contains("days ago"), "{u:?}");
+    assert!(
+        u[0].detail.contains("idx_scan = 0 since") && u[0].detail.contains("days ago"),
+        "{u:?}"
+    );
 
     let inv = of(r, LintKind::Invalid);
     assert_eq!(names(&inv), ["public.dupvals_v_uq"], "{inv:#?}");
-    assert!(inv[0].fix_sql.contains("CREATE UNIQUE INDEX CONCURRENTLY"), "{inv:?}");
+    assert!(
+        inv[0].fix_sql.contains("CREATE UNIQUE INDEX CONCURRENTLY"),
+        "{inv:?}"
+    );
 
     let fk = of(r, LintKind::MissingFkIndex);
     assert_eq!(names(&fk), ["public.child"], "{fk:#?}");
@@ -150,7 +175,9 @@ async fn every_kind_with_and_without_findings() {
     assert!(bloat[0].detail.contains("estimate"), "{bloat:?}");
 
     // Each fix clears its finding (the invalid one: dropped, its build retried and failing again is its own problem).
-    c.batch_execute("DELETE FROM dupvals WHERE id = 2").await.unwrap();
+    c.batch_execute("DELETE FROM dupvals WHERE id = 2")
+        .await
+        .unwrap();
     for f in [dup[0], red[0], inv[0], fk[0], bloat[0], bloat[1]] {
         apply(&c, &f.fix_sql).await;
     }
@@ -163,30 +190,62 @@ async fn every_kind_with_and_without_findings() {
         LintKind::MissingFkIndex,
         LintKind::Bloated,
     ] {
-        assert!(of(&after, kind).is_empty(), "{kind:?} after its fix: {:#?}", of(&after, kind));
+        assert!(
+            of(&after, kind).is_empty(),
+            "{kind:?} after its fix: {:#?}",
+            of(&after, kind)
+        );
     }
     cli(&db.url).await;
 }
 
 async fn cli(url: &str) {
     let h = home();
-    write_config(h.path(), &format!("default_context = \"t\"\n[contexts.t]\npg = \"{url}\"\n"));
+    write_config(
+        h.path(),
+        &format!("default_context = \"t\"\n[contexts.t]\npg = \"{url}\"\n"),
+    );
     let out = opsdeck(h.path())
         .args(["indexes", "lint", "--output", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let first = &v.as_array().unwrap()[0];
-    let mut keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
-    assert_eq!(keys, ["columns", "detail", "fix_sql", "index", "kind", "table"]);
-    assert!(v.as_array().unwrap().iter().all(|f| f["kind"] == "unused"), "{v:#}");
+    assert_eq!(
+        keys,
+        ["columns", "detail", "fix_sql", "index", "kind", "table"]
+    );
+    assert!(
+        v.as_array().unwrap().iter().all(|f| f["kind"] == "unused"),
+        "{v:#}"
+    );
 
     let clean = TestDb::with("CREATE TABLE t (id int PRIMARY KEY, v int UNIQUE)").await;
     let h = home();
-    write_config(h.path(), &format!("default_context = \"t\"\n[contexts.t]\npg = \"{}\"\n", clean.url));
-    let out = opsdeck(h.path()).args(["indexes", "lint"]).output().unwrap();
+    write_config(
+        h.path(),
+        &format!(
+            "default_context = \"t\"\n[contexts.t]\npg = \"{}\"\n",
+            clean.url
+        ),
+    );
+    let out = opsdeck(h.path())
+        .args(["indexes", "lint"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("no index problems found"), "{err}");

@@ -26,7 +26,10 @@ async fn fixture(sb: &PgSandbox) -> String {
     )
     .await
     .unwrap();
-    let st = c.prepare("SELECT id, qty FROM items WHERE sku = $1").await.unwrap();
+    let st = c
+        .prepare("SELECT id, qty FROM items WHERE sku = $1")
+        .await
+        .unwrap();
     for i in 0..6 {
         c.query(&st, &[&format!("sku-{}", i * 7)]).await.unwrap();
     }
@@ -69,7 +72,11 @@ async fn indexes_screen_renders_copies_and_creates() {
         h.clipboard
     );
     h.key(KeyCode::Char('c')).await;
-    assert!(h.screen().contains("items_sku_idx"), "confirm popup: {}", h.screen());
+    assert!(
+        h.screen().contains("items_sku_idx"),
+        "confirm popup: {}",
+        h.screen()
+    );
     h.key(KeyCode::Char('y')).await;
     let c = client(&url).await;
     let valid: Option<bool> = c
@@ -83,5 +90,8 @@ async fn indexes_screen_renders_copies_and_creates() {
     assert_eq!(valid, Some(true), "{}", h.screen());
     let text = h.screen();
     assert!(text.contains("built in"), "status line: {text}");
-    assert!(!text.contains("suggest "), "the suggestion is gone after the reload: {text}");
+    assert!(
+        !text.contains("suggest "),
+        "the suggestion is gone after the reload: {text}"
+    );
 }

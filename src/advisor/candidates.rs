@@ -232,7 +232,15 @@ fn for_use(stmt: usize, u: &TableUse, t: &Table) -> Vec<Candidate> {
     };
     for c in &u.contains {
         if t.column(c).is_some_and(|col| col.type_name == "jsonb") {
-            out.push(base(vec![Key { column: c.clone(), func: None }], Method::Gin, None, Kind::Gin));
+            out.push(base(
+                vec![Key {
+                    column: c.clone(),
+                    func: None,
+                }],
+                Method::Gin,
+                None,
+                Kind::Gin,
+            ));
         }
     }
     if eq.is_empty() {

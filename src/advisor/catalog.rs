@@ -135,14 +135,16 @@ pub async fn tables(pg: &Pg, written: &[String]) -> Result<HashMap<String, Table
     }
     let mut idx: HashMap<u32, Vec<Index>> = HashMap::new();
     for r in &i {
-        idx.entry(r.get::<_, i64>(0) as u32).or_default().push(Index {
-            name: r.get(1),
-            method: r.get(2),
-            keys: r.get(3),
-            predicate: r.get(4),
-            unique: r.get(5),
-            valid: r.get(6),
-        });
+        idx.entry(r.get::<_, i64>(0) as u32)
+            .or_default()
+            .push(Index {
+                name: r.get(1),
+                method: r.get(2),
+                keys: r.get(3),
+                predicate: r.get(4),
+                unique: r.get(5),
+                valid: r.get(6),
+            });
     }
     Ok(t.iter()
         .map(|r| {

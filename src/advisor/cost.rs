@@ -172,7 +172,10 @@ mod tests {
             "SELECT * FROM t WHERE a = $1 AND s <> $2 AND b = $12",
             &[(2, "'closed'".into()), (1, "'x'".into())],
         );
-        assert_eq!(s, "SELECT * FROM t WHERE a = 'x' AND s <> 'closed' AND b = $12");
+        assert_eq!(
+            s,
+            "SELECT * FROM t WHERE a = 'x' AND s <> 'closed' AND b = $12"
+        );
         let p = prepared(
             &Probe {
                 sql: "SELECT * FROM t WHERE a = $1 AND s <> $2",
@@ -190,6 +193,9 @@ mod tests {
             {"Node Type": "Seq Scan", "Relation Name": "events", "Schema": "public"}]}}]);
         assert!(seq_scans(&plan, "public", "events"));
         assert!(!seq_scans(&plan, "public", "users"));
-        assert_eq!(total_cost(&serde_json::json!([{"Plan": {"Total Cost": 12.5}}])), 12.5);
+        assert_eq!(
+            total_cost(&serde_json::json!([{"Plan": {"Total Cost": 12.5}}])),
+            12.5
+        );
     }
 }

@@ -84,16 +84,32 @@ mod tests {
     #[test]
     fn prefixes_predicates_and_methods() {
         let c = cand(&[("tenant_id", None)], Method::Btree, None);
-        assert!(serves(&index(&["tenant_id", "created_at"], "btree", None), &c));
-        assert!(!serves(&index(&["created_at", "tenant_id"], "btree", None), &c));
+        assert!(serves(
+            &index(&["tenant_id", "created_at"], "btree", None),
+            &c
+        ));
+        assert!(!serves(
+            &index(&["created_at", "tenant_id"], "btree", None),
+            &c
+        ));
         assert!(!serves(&index(&["tenant_id"], "hash", None), &c));
         let e = cand(&[("email", Some("lower"))], Method::Btree, None);
         assert!(serves(&index(&["lower(email)"], "btree", None), &e));
         assert!(!serves(&index(&["email"], "btree", None), &e));
-        let p = cand(&[("a", None)], Method::Btree, Some("\"status\" <> 'closed'"));
-        assert!(serves(&index(&["a"], "btree", Some("status <> 'closed'::text")), &p));
+        let p = cand(
+            &[("a", None)],
+            Method::Btree,
+            Some("\"status\" <> 'closed'"),
+        );
+        assert!(serves(
+            &index(&["a"], "btree", Some("status <> 'closed'::text")),
+            &p
+        ));
         assert!(serves(&index(&["a"], "btree", None), &p));
-        assert!(!serves(&index(&["a"], "btree", Some("status = 'x'::text")), &c));
+        assert!(!serves(
+            &index(&["a"], "btree", Some("status = 'x'::text")),
+            &c
+        ));
         let g = cand(&[("payload", None)], Method::Gin, None);
         assert!(serves(&index(&["payload jsonb_path_ops"], "gin", None), &g));
         assert!(serves(&index(&["payload"], "gin", None), &g));

@@ -193,7 +193,8 @@ async fn build(
         let mut stopped = false;
         loop {
             tokio::select! {
-                r = &mut run => break r.map(|_| ()).and_then(|_| if stopped { Err(Error::Cancelled) } else { Ok(()) }),
+                // Finished before the cancel reached it: the index is there.
+                r = &mut run => break r.map(|_| ()),
                 _ = stop.wait(), if !stopped => {
                     stopped = true;
                     pg.canceller().cancel().await?;

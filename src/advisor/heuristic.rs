@@ -25,11 +25,13 @@ fn selectivity(c: &Candidate, t: &Table) -> f64 {
     }
     c.keys
         .iter()
-        .map(|k| match t.column(&k.column).and_then(|col| col.n_distinct) {
-            Some(n) if n < 0.0 => 1.0 / (-(n as f64) * t.rows).max(1.0),
-            Some(n) if n > 0.0 => 1.0 / n as f64,
-            _ => RANGE_SELECTIVITY,
-        })
+        .map(
+            |k| match t.column(&k.column).and_then(|col| col.n_distinct) {
+                Some(n) if n < 0.0 => 1.0 / (-(n as f64) * t.rows).max(1.0),
+                Some(n) if n > 0.0 => 1.0 / n as f64,
+                _ => RANGE_SELECTIVITY,
+            },
+        )
         .product()
 }
 

@@ -68,7 +68,10 @@ pub async fn drop(tx: &Tx<'_>, schema: &str, h: &Hypothetical) -> Result<()> {
 }
 
 pub async fn reset(tx: &Tx<'_>, schema: &str) -> Result<()> {
-    tx.rows(&format!("SELECT {}.hypopg_reset()", quote_ident(schema)), &[])
-        .await?;
+    tx.rows(
+        &format!("SELECT {}.hypopg_reset()", quote_ident(schema)),
+        &[],
+    )
+    .await?;
     Ok(())
 }

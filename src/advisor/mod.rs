@@ -25,7 +25,6 @@ pub mod workload;
 pub use create::{CreatePlan, Created};
 pub use lint::{Finding, LintKind};
 
-
 use serde::Serialize;
 
 /// One statement a suggestion serves (**contract** field names).

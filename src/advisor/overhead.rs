@@ -14,7 +14,11 @@ pub fn estimate_size(t: &Table, c: &Candidate) -> i64 {
     let width: f64 = c
         .keys
         .iter()
-        .map(|k| t.column(&k.column).and_then(|col| col.avg_width).unwrap_or(8) as f64)
+        .map(|k| {
+            t.column(&k.column)
+                .and_then(|col| col.avg_width)
+                .unwrap_or(8) as f64
+        })
         .sum();
     let rows = t.rows.max(1.0);
     let bytes = match c.method {

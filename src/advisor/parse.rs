@@ -219,10 +219,7 @@ impl<'a> Walk<'a> {
 
     fn finish(self) {
         let Walk {
-            uses,
-            out,
-            nested,
-            ..
+            uses, out, nested, ..
         } = self;
         out.extend(uses);
         for q in &nested {
@@ -387,9 +384,10 @@ impl<'a> Walk<'a> {
         let (q, key) = k;
         match op {
             BinaryOperator::Eq => self.each(q.as_deref(), |u| u.eq.push(key.clone())),
-            BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq => {
-                self.each(q.as_deref(), |u| u.range.push(key.clone()))
-            }
+            BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq => self.each(q.as_deref(), |u| u.range.push(key.clone())),
             BinaryOperator::AtArrow if key.func.is_none() => {
                 self.each(q.as_deref(), |u| u.contains.push(key.column.clone()))
             }

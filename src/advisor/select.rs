@@ -79,7 +79,8 @@ pub fn choose(evals: Vec<Eval>) -> Vec<Eval> {
         let useful = e.gains().iter().any(|(s, _, a)| {
             let mine = a.unwrap_or(f64::MAX);
             !chosen.iter().any(|c| {
-                c.cand.table == e.cand.table && c.after(*s).is_some_and(|theirs| theirs <= mine * AS_WELL)
+                c.cand.table == e.cand.table
+                    && c.after(*s).is_some_and(|theirs| theirs <= mine * AS_WELL)
             })
         });
         if useful {

@@ -32,10 +32,8 @@ pub async fn suggest(pg: &Pg, opts: &SuggestOptions) -> Result<Advice> {
         .enumerate()
         .flat_map(|(i, it)| it.uses.iter().map(move |u| (i, u.clone())))
         .collect();
-    let by_name: HashMap<String, Table> = tables
-        .values()
-        .map(|t| (t.display(), t.clone()))
-        .collect();
+    let by_name: HashMap<String, Table> =
+        tables.values().map(|t| (t.display(), t.clone())).collect();
     let mut cands = candidates::generate(&uses, &tables);
     if let Some(want) = &opts.table {
         cands.retain(|c| {

@@ -5,7 +5,7 @@ use super::narrate;
 use super::output::{self, Format, Tabular};
 use super::record::Record;
 use super::{confirm, Global};
-use crate::advisor::{self, create, lint, Finding, Suggestion, SuggestOptions};
+use crate::advisor::{self, create, lint, Finding, SuggestOptions, Suggestion};
 use crate::error::{ExitCode, Result};
 use crate::units;
 use clap::{Args, Subcommand};
@@ -86,7 +86,16 @@ impl Tabular for Suggestion {
         ]
     }
     fn table_headers() -> Vec<&'static str> {
-        vec!["name", "table", "columns", "where", "verified", "cut", "size", "statements"]
+        vec![
+            "name",
+            "table",
+            "columns",
+            "where",
+            "verified",
+            "cut",
+            "size",
+            "statements",
+        ]
     }
     fn shown(&self) -> Vec<String> {
         let cut = match self.best_ratio() {
@@ -164,10 +173,7 @@ async fn lint_cmd(global: &Global) -> Result<ExitCode> {
     let pg = session.pg().await?;
     let report = lint::lint(&pg).await?;
     output::print_list(&report.findings, global.output)?;
-    narrate::note(format!(
-        "usage counts since {}",
-        report.stats_since
-    ));
+    narrate::note(format!("usage counts since {}", report.stats_since));
     if report.findings.is_empty() {
         narrate::say("no index problems found");
         Ok(ExitCode::Ok)

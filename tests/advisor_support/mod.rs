@@ -73,7 +73,12 @@ pub struct AppQuery {
     pub sql: &'static str,
     pub params: fn(i64) -> Vec<Box<dyn ToSql + Sync + Send>>,
     /// (table, columns, method, where) of the index it needs; None: a decoy.
-    pub needs: Option<(&'static str, &'static [&'static str], &'static str, Option<&'static str>)>,
+    pub needs: Option<(
+        &'static str,
+        &'static [&'static str],
+        &'static str,
+        Option<&'static str>,
+    )>,
 }
 
 fn b<T: ToSql + Sync + Send + 'static>(v: T) -> Box<dyn ToSql + Sync + Send> {
@@ -156,7 +161,10 @@ pub const CALLS: i64 = 3;
 /// executed with varying parameters.
 pub async fn run_workload(app: &Client) {
     for q in workload() {
-        let st = app.prepare(q.sql).await.unwrap_or_else(|e| panic!("{}: {e}", q.sql));
+        let st = app
+            .prepare(q.sql)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", q.sql));
         for i in 0..CALLS {
             let owned = (q.params)(i);
             let params: Vec<&(dyn ToSql + Sync)> =

@@ -133,7 +133,11 @@ pub async fn load(pg: &Pg) -> Result<Catalog> {
              || ' (' || floor(extract(epoch FROM now() - pg_postmaster_start_time()) / 86400)::int
              || ' days ago; the statistics were never reset)')
          FROM pg_stat_database WHERE datname = current_database()";
-    let (i, f, s) = tokio::try_join!(pg.rows(&indexes, &[]), pg.rows(&fks, &[]), pg.row(since, &[]))?;
+    let (i, f, s) = tokio::try_join!(
+        pg.rows(&indexes, &[]),
+        pg.rows(&fks, &[]),
+        pg.row(since, &[])
+    )?;
     Ok(Catalog {
         indexes: i
             .iter()
@@ -165,6 +169,8 @@ pub async fn load(pg: &Pg) -> Result<Catalog> {
                 references: r.get(4),
             })
             .collect(),
-        stats_since: s.get::<_, Option<String>>(0).unwrap_or_else(|| "the server started".into()),
+        stats_since: s
+            .get::<_, Option<String>>(0)
+            .unwrap_or_else(|| "the server started".into()),
     })
 }

@@ -7,7 +7,7 @@
 //! Esc to cancel (the leftover is dropped).
 
 use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
-use crate::advisor::{self, create, lint, Advice, Suggestion, SuggestOptions};
+use crate::advisor::{self, create, lint, Advice, SuggestOptions, Suggestion};
 use crate::conn::Secret;
 use crate::health::overview::Level;
 use crate::session::Session;
@@ -99,7 +99,12 @@ pub fn rows(advice: &Advice, findings: &[advisor::Finding]) -> Vec<IndexRow> {
                 .first()
                 .map(|q| before_after(q.cost_before, q.cost_after))
                 .unwrap_or_default(),
-            detail: format!("{} ({}) · {cut} · {}", s.columns.join(", "), s.method, s.reason),
+            detail: format!(
+                "{} ({}) · {cut} · {}",
+                s.columns.join(", "),
+                s.method,
+                s.reason
+            ),
             sql: s.create_sql.clone(),
             suggestion: Some(Box::new(s.clone())),
             level: Some(Level::Warn),
@@ -138,7 +143,11 @@ pub struct IndexesSource;
 impl PagedSource for IndexesSource {
     type Row = IndexRow;
 
-    fn fetch(&self, session: Arc<Session>, req: PageRequest) -> BoxFuture<crate::Result<Page<IndexRow>>> {
+    fn fetch(
+        &self,
+        session: Arc<Session>,
+        req: PageRequest,
+    ) -> BoxFuture<crate::Result<Page<IndexRow>>> {
         Box::pin(async move {
             // The verification is one transaction: a session of its own.
             let own = session.pg_dedicated().await?;
@@ -219,19 +228,23 @@ impl IndexesScreen {
         };
         let plan = create::plan_for(&s);
         let label = format!("CREATE INDEX CONCURRENTLY {}", s.name);
-        vec![Cmd::Confirm(PendingOp::new(plan, label, |cx, approved| async move {
-            let result = async {
-                let pg = cx.pg_cancellable().await?;
-                let watcher = cx.session.pg_dedicated().await?;
-                create::apply(&pg, &watcher, approved, cx.stop(), |p| {
-                    let done = p.fraction().map(|f| (f * 1000.0) as u64).unwrap_or(0);
-                    cx.progress(done, p.fraction().map(|_| 1000), p.describe());
-                })
-                .await
-            }
-            .await;
-            AppMsg::Screen(ScreenMsg::Indexes(Msg::Created(Box::new(result))))
-        }))]
+        vec![Cmd::Confirm(PendingOp::new(
+            plan,
+            label,
+            |cx, approved| async move {
+                let result = async {
+                    let pg = cx.pg_cancellable().await?;
+                    let watcher = cx.session.pg_dedicated().await?;
+                    create::apply(&pg, &watcher, approved, cx.stop(), |p| {
+                        let done = p.fraction().map(|f| (f * 1000.0) as u64).unwrap_or(0);
+                        cx.progress(done, p.fraction().map(|_| 1000), p.describe());
+                    })
+                    .await
+                }
+                .await;
+                AppMsg::Screen(ScreenMsg::Indexes(Msg::Created(Box::new(result))))
+            },
+        ))]
     }
 }
 

@@ -257,9 +257,7 @@ impl Screen for OverviewScreen {
             | ScreenId::Keys
             | ScreenId::Migrations
             | ScreenId::Queries
-            | ScreenId::Indexes => {
-                cx.context.has_pg
-            }
+            | ScreenId::Indexes => cx.context.has_pg,
             ScreenId::Cache => cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
         }
