@@ -296,3 +296,84 @@ pub fn generate(uses: &[(usize, TableUse)], tables: &HashMap<String, Table>) -> 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisor::catalog::Column;
+    use crate::advisor::parse::table_uses;
+
+    fn col(name: &str, ty: &str, distinct: f32, corr: f32, top: Option<(&str, f32)>) -> Column {
+        Column {
+            name: name.into(),
+            type_name: ty.into(),
+            avg_width: Some(8),
+            n_distinct: Some(distinct),
+            correlation: Some(corr),
+            top_value: top.map(|(v, f)| (v.to_string(), f)),
+        }
+    }
+
+    fn table(name: &str, rows: f64) -> Table {
+        Table {
+            oid: 1,
+            schema: "public".into(),
+            name: name.into(),
+            rows,
+            pages: (rows / 50.0) as i64,
+            columns: vec![
+                col("tenant_id", "bigint", 2000.0, 0.1, None),
+                col("created_at", "timestamp with time zone", -1.0, 0.99, None),
+                col("status", "text", 3.0, 0.3, Some(("closed", 0.9))),
+                col("payload", "jsonb", -1.0, 0.0, None),
+                col("Weird \"Col\"", "text", -1.0, 0.0, None),
+            ],
+            indexes: Vec::new(),
+            inserts: 1000,
+            updates: 0,
+            deletes: 0,
+            stats_secs: 100.0,
+        }
+    }
+
+    fn cands(sql: &str, t: Table) -> Vec<Candidate> {
+        let uses: Vec<(usize, TableUse)> = table_uses(sql).into_iter().map(|u| (0, u)).collect();
+        let tables = HashMap::from([(uses[0].1.table.clone(), t)]);
+        generate(&uses, &tables)
+    }
+
+    #[test]
+    fn kinds_from_predicates_and_statistics() {
+        let big = || table("events", 1_000_000.0);
+        let c = cands(
+            "SELECT * FROM events WHERE tenant_id = $1 AND created_at > $2 ORDER BY created_at",
+            big(),
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].column_names(), ["tenant_id", "created_at"]);
+        let c = cands("SELECT count(*) FROM events WHERE created_at >= $1 AND created_at < $2", big());
+        assert_eq!((c[0].method, c[0].kind), (Method::Brin, Kind::Brin));
+        let mut updated = big();
+        updated.updates = 500;
+        let c = cands("SELECT count(*) FROM events WHERE created_at >= $1 AND created_at < $2", updated);
+        assert_eq!(c[0].method, Method::Btree, "not append-only: no BRIN");
+        let c = cands("SELECT id FROM events WHERE payload @> $1", big());
+        assert_eq!(c[0].method, Method::Gin);
+        let c = cands("SELECT id FROM events WHERE status <> $1 ORDER BY created_at LIMIT $2", big());
+        assert_eq!(c[0].predicate.as_deref(), Some("\"status\" <> 'closed'"));
+        assert_eq!(c[0].subst[&0], [(1, "'closed'".to_string())]);
+        assert!(cands("SELECT id FROM events WHERE tenant_id = $1", table("events", 500.0)).is_empty());
+    }
+
+    #[test]
+    fn names_and_sql_quote_what_they_must() {
+        let t = table("Événements", 1_000_000.0);
+        let c = cands("SELECT 1 FROM \"Événements\" WHERE \"Weird \"\"Col\"\"\" = $1 AND lower(status) = $2", t.clone());
+        let c = &c[0];
+        assert_eq!(
+            c.create_sql(&t, true, Some(&c.name(&t))),
+            "CREATE INDEX CONCURRENTLY \"événements_weird_col_lower_status_idx\" ON \"public\".\"Événements\" USING btree (\"Weird \"\"Col\"\"\", (lower(\"status\")))"
+        );
+        assert!(c.name(&t).len() <= 63);
+    }
+}
