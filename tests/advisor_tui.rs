@@ -1,6 +1,6 @@
 //! `:indexes` on a cluster of its own (pg_stat_statements and HypoPG): a
 //! prepared-statement workload that needs one index and a duplicate index
-//! for lint. Rendered at 80x24 and 40x12; `y` copies the suggestion's
+//! for lint, plus a statement whose candidate HypoPG rejects. Rendered at 80x24 and 40x12; `y` copies the suggestion's
 //! create_sql by OSC 52; `c` and the confirm popup build it for real, after
 //! which the suggestion is gone and the table is reloaded.
 
@@ -30,8 +30,15 @@ async fn fixture(sb: &PgSandbox) -> String {
         .prepare("SELECT id, qty FROM items WHERE sku = $1")
         .await
         .unwrap();
+    // A candidate HypoPG rejects (lower() of an integer, as the parser
+    // reads the cast away) is skipped without spoiling the others.
+    let odd = c
+        .prepare("SELECT id FROM items WHERE lower(qty::text) = $1")
+        .await
+        .unwrap();
     for i in 0..6 {
         c.query(&st, &[&format!("sku-{}", i * 7)]).await.unwrap();
+        c.query(&odd, &[&i.to_string()]).await.unwrap();
     }
     db
 }

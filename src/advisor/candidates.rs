@@ -351,24 +351,40 @@ mod tests {
         );
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].column_names(), ["tenant_id", "created_at"]);
-        let c = cands("SELECT count(*) FROM events WHERE created_at >= $1 AND created_at < $2", big());
+        let c = cands(
+            "SELECT count(*) FROM events WHERE created_at >= $1 AND created_at < $2",
+            big(),
+        );
         assert_eq!((c[0].method, c[0].kind), (Method::Brin, Kind::Brin));
         let mut updated = big();
         updated.updates = 500;
-        let c = cands("SELECT count(*) FROM events WHERE created_at >= $1 AND created_at < $2", updated);
+        let c = cands(
+            "SELECT count(*) FROM events WHERE created_at >= $1 AND created_at < $2",
+            updated,
+        );
         assert_eq!(c[0].method, Method::Btree, "not append-only: no BRIN");
         let c = cands("SELECT id FROM events WHERE payload @> $1", big());
         assert_eq!(c[0].method, Method::Gin);
-        let c = cands("SELECT id FROM events WHERE status <> $1 ORDER BY created_at LIMIT $2", big());
+        let c = cands(
+            "SELECT id FROM events WHERE status <> $1 ORDER BY created_at LIMIT $2",
+            big(),
+        );
         assert_eq!(c[0].predicate.as_deref(), Some("\"status\" <> 'closed'"));
         assert_eq!(c[0].subst[&0], [(1, "'closed'".to_string())]);
-        assert!(cands("SELECT id FROM events WHERE tenant_id = $1", table("events", 500.0)).is_empty());
+        assert!(cands(
+            "SELECT id FROM events WHERE tenant_id = $1",
+            table("events", 500.0)
+        )
+        .is_empty());
     }
 
     #[test]
     fn names_and_sql_quote_what_they_must() {
         let t = table("Événements", 1_000_000.0);
-        let c = cands("SELECT 1 FROM \"Événements\" WHERE \"Weird \"\"Col\"\"\" = $1 AND lower(status) = $2", t.clone());
+        let c = cands(
+            "SELECT 1 FROM \"Événements\" WHERE \"Weird \"\"Col\"\"\" = $1 AND lower(status) = $2",
+            t.clone(),
+        );
         let c = &c[0];
         assert_eq!(
             c.create_sql(&t, true, Some(&c.name(&t))),

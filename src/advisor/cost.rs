@@ -7,6 +7,7 @@
 //! predicate's constants (`status <> $2` as `status <> 'closed'`); those
 //! are declared `text` so the numbering stays whole.
 
+use crate::conn::sql::quote_ident;
 use crate::conn::Tx;
 use crate::error::Result;
 use crate::queries::explain::param_count;
@@ -142,6 +143,23 @@ pub async fn costs(tx: &Tx<'_>, probes: &[Probe<'_>]) -> Result<Vec<f64>> {
         .iter()
         .map(|r| total_cost(&r.get::<_, Value>(0)))
         .collect())
+}
+
+/// Deallocates the probes' prepared statements a failure left behind
+/// (PREPARE is not undone by a rollback).
+pub async fn deallocate_leftovers(tx: &Tx<'_>) -> Result<()> {
+    let rows = tx
+        .rows(
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'opsdeck\\_advise\\_%'",
+            &[],
+        )
+        .await?;
+    for r in rows {
+        let name: String = r.get(0);
+        tx.rows(&format!("DEALLOCATE {}", quote_ident(&name)), &[])
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether a plan scans `schema.table` sequentially somewhere.

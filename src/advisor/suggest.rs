@@ -147,10 +147,11 @@ async fn verify(
             .collect();
         let eval = match hypopg {
             Some(schema) if hypo::supports(c.method) && !targets.is_empty() => {
-                let h = hypo::create(tx, schema, &c.create_sql(t, false, None)).await?;
                 let probes: Vec<Probe> = targets.iter().map(|s| probe(items, c, *s)).collect();
-                let after = cost::costs(tx, &probes).await?;
-                hypo::drop(tx, schema, &h).await?;
+                let sql = c.create_sql(t, false, None);
+                let Some((h, after)) = hypothetical(tx, schema, &sql, &probes).await? else {
+                    continue;
+                };
                 Eval {
                     cand: c.clone(),
                     costs: targets
@@ -174,6 +175,41 @@ async fn verify(
         evals.push(eval);
     }
     Ok(evals)
+}
+
+/// Costs of `probes` with the hypothetical index `sql`, or None when
+/// HypoPG or the planner rejects it (an odd type, an expression without an
+/// operator class): a savepoint keeps the transaction, and what the failed
+/// attempt left (the hypothetical index, prepared statements, which no
+/// rollback removes) is cleared before going on.
+async fn hypothetical(
+    tx: &Tx<'_>,
+    schema: &str,
+    sql: &str,
+    probes: &[Probe<'_>],
+) -> Result<Option<(hypo::Hypothetical, Vec<f64>)>> {
+    tx.rows("SAVEPOINT opsdeck_candidate", &[]).await?;
+    let attempt = async {
+        let h = hypo::create(tx, schema, sql).await?;
+        let after = cost::costs(tx, probes).await?;
+        hypo::drop(tx, schema, &h).await?;
+        Ok::<_, crate::Error>((h, after))
+    }
+    .await;
+    match attempt {
+        Ok(v) => {
+            tx.rows("RELEASE SAVEPOINT opsdeck_candidate", &[]).await?;
+            Ok(Some(v))
+        }
+        Err(e) => {
+            tracing::warn!("index advice: skipped candidate {sql}: {e}");
+            tx.rows("ROLLBACK TO SAVEPOINT opsdeck_candidate", &[])
+                .await?;
+            hypo::reset(tx, schema).await?;
+            cost::deallocate_leftovers(tx).await?;
+            Ok(None)
+        }
+    }
 }
 
 fn reason(e: &Eval, t: &Table) -> String {
