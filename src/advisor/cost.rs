@@ -84,7 +84,8 @@ fn prepared(p: &Probe<'_>, tag: usize) -> Prepared {
     }
 }
 
-fn total_cost(plan: &Value) -> f64 {
+/// The total cost of a plan.
+pub fn cost_of(plan: &Value) -> f64 {
     plan.get(0)
         .and_then(|p| p.get("Plan"))
         .and_then(|p| p.get("Total Cost"))
@@ -118,15 +119,11 @@ pub async fn plan_one(tx: &Tx<'_>, p: &Probe<'_>) -> Result<Option<Value>> {
     Ok(plan.ok())
 }
 
-/// The total cost of [`plan_one`]'s plan.
-pub async fn cost_one(tx: &Tx<'_>, p: &Probe<'_>) -> Result<Option<f64>> {
-    Ok(plan_one(tx, p).await?.as_ref().map(total_cost))
-}
-
-/// Costs of statements already known to plan ([`plan_one`]), pipelined:
-/// every PREPARE, then every EXPLAIN, then every DEALLOCATE, three round
-/// trips whatever their number.
-pub async fn costs(tx: &Tx<'_>, probes: &[Probe<'_>]) -> Result<Vec<f64>> {
+/// Plans of several statements, pipelined: every PREPARE, then every
+/// EXPLAIN, then every DEALLOCATE, three round trips whatever their number.
+/// One failure fails them all (and aborts the transaction, or the
+/// caller's savepoint).
+pub async fn plans(tx: &Tx<'_>, probes: &[Probe<'_>]) -> Result<Vec<Value>> {
     let prepared: Vec<Prepared> = probes
         .iter()
         .enumerate()
@@ -139,10 +136,34 @@ pub async fn costs(tx: &Tx<'_>, probes: &[Probe<'_>]) -> Result<Vec<f64>> {
         .map(|p| format!("DEALLOCATE {}", p.name))
         .collect();
     try_join_all(deallocs.iter().map(|d| tx.rows(d, &[]))).await?;
-    Ok(plans
-        .iter()
-        .map(|r| total_cost(&r.get::<_, Value>(0)))
-        .collect())
+    Ok(plans.iter().map(|r| r.get::<_, Value>(0)).collect())
+}
+
+/// The total costs of [`plans`].
+pub async fn costs(tx: &Tx<'_>, probes: &[Probe<'_>]) -> Result<Vec<f64>> {
+    Ok(plans(tx, probes).await?.iter().map(cost_of).collect())
+}
+
+/// The plan of each statement, None for those that cannot be planned: all
+/// at once when every one plans (the usual case, three round trips), else
+/// one by one.
+pub async fn plan_each(tx: &Tx<'_>, probes: &[Probe<'_>]) -> Result<Vec<Option<Value>>> {
+    tx.rows("SAVEPOINT opsdeck_plans", &[]).await?;
+    match plans(tx, probes).await {
+        Ok(all) => {
+            tx.rows("RELEASE SAVEPOINT opsdeck_plans", &[]).await?;
+            Ok(all.into_iter().map(Some).collect())
+        }
+        Err(_) => {
+            tx.rows("ROLLBACK TO SAVEPOINT opsdeck_plans", &[]).await?;
+            deallocate_leftovers(tx).await?;
+            let mut out = Vec::with_capacity(probes.len());
+            for p in probes {
+                out.push(plan_one(tx, p).await?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// Deallocates the probes' prepared statements a failure left behind
@@ -212,7 +233,7 @@ mod tests {
         assert!(seq_scans(&plan, "public", "events"));
         assert!(!seq_scans(&plan, "public", "users"));
         assert_eq!(
-            total_cost(&serde_json::json!([{"Plan": {"Total Cost": 12.5}}])),
+            cost_of(&serde_json::json!([{"Plan": {"Total Cost": 12.5}}])),
             12.5
         );
     }

@@ -109,22 +109,35 @@ async fn verify(
         .iter()
         .flat_map(|c| on_table.get(&c.table).into_iter().flatten().copied())
         .collect();
-    for &s in &wanted {
-        let p = Probe {
+    let wanted: Vec<usize> = wanted.into_iter().collect();
+    let plain: Vec<Probe> = wanted
+        .iter()
+        .map(|&s| Probe {
             sql: &items[s].statement.query,
             subst: &[],
-        };
-        if let Some(plan) = cost::plan_one(tx, &p).await? {
-            let total = plan[0]["Plan"]["Total Cost"].as_f64().unwrap_or(0.0);
-            baseline.insert(s, (total, plan));
+        })
+        .collect();
+    for (&s, plan) in wanted.iter().zip(cost::plan_each(tx, &plain).await?) {
+        if let Some(plan) = plan {
+            baseline.insert(s, (cost::cost_of(&plan), plan));
         }
     }
+    let fixed_keys: Vec<(usize, usize)> = cands
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, c)| c.subst.keys().map(move |&s| (ci, s)))
+        .collect();
+    let fixed_probes: Vec<Probe> = fixed_keys
+        .iter()
+        .map(|&(ci, s)| probe(items, &cands[ci], s))
+        .collect();
     let mut fixed: HashMap<(usize, usize), f64> = HashMap::new();
-    for (ci, c) in cands.iter().enumerate() {
-        for &s in c.subst.keys() {
-            if let Some(cost) = cost::cost_one(tx, &probe(items, c, s)).await? {
-                fixed.insert((ci, s), cost);
-            }
+    for (k, plan) in fixed_keys
+        .iter()
+        .zip(cost::plan_each(tx, &fixed_probes).await?)
+    {
+        if let Some(plan) = plan {
+            fixed.insert(*k, cost::cost_of(&plan));
         }
     }
     let before = |ci: usize, s: usize| -> Option<f64> {
