@@ -4,6 +4,7 @@
 #![deny(clippy::unwrap_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
+pub mod advisor;
 pub mod audit;
 pub mod cache;
 pub mod cli;

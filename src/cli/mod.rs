@@ -9,6 +9,7 @@ mod completions;
 pub mod confirm;
 mod demo;
 mod doctor;
+mod indexes;
 mod init;
 mod interrupt;
 mod jobs;
@@ -121,6 +122,9 @@ pub enum Command {
     /// Background jobs across pg-boss, graphile-worker, River, BullMQ and configured tables: queues, list, show, errors, retry, discard.
     #[command(subcommand)]
     Jobs(jobs::JobsCmd),
+    /// Index advice: suggestions from the workload (verified with HypoPG where installed), lint, concurrent create.
+    #[command(subcommand)]
+    Indexes(indexes::IndexesCmd),
     /// opsdeck's own audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -178,6 +182,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Tenants(cmd) => tenants::run(&global, cmd).await,
         Command::Queries(cmd) => queries::run(&global, cmd).await,
+        Command::Indexes(cmd) => indexes::run(&global, cmd).await,
         Command::Cache(cmd) => cache::run(&global, cmd).await,
         Command::Keys(cmd) => keys::run(&global, cmd).await,
         Command::Jobs(cmd) => jobs::run(&global, cmd).await,

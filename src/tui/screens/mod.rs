@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod cache;
 pub mod jobs;
+pub mod indexes;
 pub mod keys;
 pub mod migrations;
 pub mod overview;
@@ -30,6 +31,7 @@ pub enum ScreenId {
     Migrations,
     Queries,
     Jobs,
+    Indexes,
 }
 
 impl ScreenId {
@@ -43,6 +45,7 @@ impl ScreenId {
         ScreenId::Migrations,
         ScreenId::Queries,
         ScreenId::Jobs,
+        ScreenId::Indexes,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -56,6 +59,7 @@ impl ScreenId {
             ScreenId::Migrations => "migrations",
             ScreenId::Queries => "queries",
             ScreenId::Jobs => "jobs",
+            ScreenId::Indexes => "indexes",
         }
     }
 
@@ -70,6 +74,7 @@ impl ScreenId {
             ScreenId::Migrations => "schema migrations: stuck, pending, latest per tool",
             ScreenId::Queries => "queries: slow statements, live sessions, lock tree, plans",
             ScreenId::Jobs => "background jobs: queues, failures by error, retry/discard",
+            ScreenId::Indexes => "indexes: verified suggestions with costs, lint, create",
         }
     }
 
@@ -92,6 +97,7 @@ impl ScreenId {
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
             ScreenId::Queries => routed(queries::ACTIONS, ScreenAction::Queries),
             ScreenId::Jobs => routed(jobs::ACTIONS, ScreenAction::Jobs),
+            ScreenId::Indexes => routed(indexes::ACTIONS, ScreenAction::Indexes),
         }
     }
 
@@ -105,6 +111,7 @@ impl ScreenId {
             ScreenId::Migrations => Box::new(migrations::MigrationsScreen::new()),
             ScreenId::Queries => Box::new(queries::QueriesScreen::new()),
             ScreenId::Jobs => Box::new(jobs::JobsScreen::new()),
+            ScreenId::Indexes => Box::new(indexes::IndexesScreen::new()),
         }
     }
 
@@ -124,6 +131,7 @@ pub enum ScreenAction {
     Cache(cache::Action),
     Queries(queries::Action),
     Jobs(jobs::Action),
+    Indexes(indexes::Action),
 }
 
 /// Messages for screens, one variant per screen; the app hands each to the
@@ -138,6 +146,7 @@ pub enum ScreenMsg {
     Migrations(migrations::Msg),
     Queries(queries::Msg),
     Jobs(jobs::Msg),
+    Indexes(indexes::Msg),
 }
 
 impl ScreenMsg {
@@ -151,6 +160,7 @@ impl ScreenMsg {
             ScreenMsg::Migrations(_) => ScreenId::Migrations,
             ScreenMsg::Queries(_) => ScreenId::Queries,
             ScreenMsg::Jobs(_) => ScreenId::Jobs,
+            ScreenMsg::Indexes(_) => ScreenId::Indexes,
         }
     }
 }
@@ -284,6 +294,7 @@ mod tests {
                     ScreenAction::Cache(_) => ScreenId::Cache,
                     ScreenAction::Queries(_) => ScreenId::Queries,
                     ScreenAction::Jobs(_) => ScreenId::Jobs,
+                    ScreenAction::Indexes(_) => ScreenId::Indexes,
                 };
                 assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);
                 let names: Vec<_> = defs

@@ -276,9 +276,11 @@ impl Screen for OverviewScreen {
             return false;
         };
         match id {
-            ScreenId::Tenants | ScreenId::Keys | ScreenId::Migrations | ScreenId::Queries => {
-                cx.context.has_pg
-            }
+            ScreenId::Tenants
+            | ScreenId::Keys
+            | ScreenId::Migrations
+            | ScreenId::Queries
+            | ScreenId::Indexes => cx.context.has_pg,
             ScreenId::Cache => cx.context.has_redis,
             ScreenId::Jobs => cx.context.has_pg || cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
