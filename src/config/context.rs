@@ -40,6 +40,8 @@ pub struct Context {
     pub api_keys: super::api_keys::ApiKeySettings,
     #[serde(default)]
     pub migrations: super::migrations::MigrationsConfig,
+    #[serde(default)]
+    pub drills: super::drills::DrillSettings,
 }
 
 /// Postgres takes its timeouts as a 32-bit count of milliseconds.
@@ -64,6 +66,7 @@ impl Context {
             }
         }
         self.api_keys.check(name)?;
+        self.drills.check(name)?;
         self.schema.check(name)
     }
 }
@@ -168,6 +171,7 @@ pub struct ResolvedContext {
     pub thresholds: Thresholds,
     pub api_keys: super::api_keys::ApiKeySettings,
     pub migrations: super::migrations::MigrationsConfig,
+    pub drills: super::drills::DrillSettings,
     pub theme: Option<String>,
 }
 
@@ -209,6 +213,7 @@ impl ResolvedContext {
             thresholds: ctx.thresholds,
             api_keys: ctx.api_keys,
             migrations: ctx.migrations,
+            drills: ctx.drills,
             theme: ctx.theme,
             name,
         }
