@@ -53,7 +53,7 @@ pub struct Progress {
 }
 
 /// What a front end gives a drill to report progress to.
-pub type OnProgress = dyn Fn(Progress) + Send + Sync;
+pub type OnProgress<'a> = dyn Fn(Progress) + Send + Sync + 'a;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

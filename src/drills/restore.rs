@@ -35,7 +35,7 @@ pub async fn run(
     jobs: u32,
     entries: u64,
     stop: &Stop,
-    progress: &super::OnProgress,
+    progress: &super::OnProgress<'_>,
 ) -> Result<Outcome> {
     let mut cmd = tokio::process::Command::new(pg_restore);
     cmd.args(["--verbose", "--no-password", "--jobs"])

@@ -36,7 +36,7 @@ pub async fn run(
     env: &DrillEnv<'_>,
     approved: Authorized<DrillPlan>,
     stop: &Stop,
-    progress: &OnProgress,
+    progress: &OnProgress<'_>,
 ) -> Result<DrillReport> {
     approved
         .run_stoppable(
@@ -57,7 +57,7 @@ pub async fn run(
         .await
 }
 
-fn say(progress: &OnProgress, phase: Phase, label: &str) {
+fn say(progress: &OnProgress<'_>, phase: Phase, label: &str) {
     progress(Progress {
         phase,
         label: label.into(),
@@ -94,7 +94,7 @@ async fn fetch(
     jobs: u32,
     major: u32,
     stop: &Stop,
-    progress: &OnProgress,
+    progress: &OnProgress<'_>,
 ) -> Result<Backup> {
     match given {
         Some(b) => Ok(b),
@@ -110,7 +110,7 @@ async fn drill(
     mut plan: DrillPlan,
     done: Done,
     stop: &Stop,
-    progress: &OnProgress,
+    progress: &OnProgress<'_>,
 ) -> Result<DrillReport> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();

@@ -18,7 +18,7 @@ pub async fn dump(
     spec: Option<&str>,
     jobs: u32,
     stop: &Stop,
-    progress: &crate::drills::OnProgress,
+    progress: &crate::drills::OnProgress<'_>,
 ) -> Result<Backup> {
     let dir = Scratch(dirs::create("drill-dump", Kind::Files)?);
     let archive = dir.0.join("dump");

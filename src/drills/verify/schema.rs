@@ -35,7 +35,7 @@ UNION ALL SELECT 'function ' || ns.s || '.' || quote_ident(p.proname) || '(' || 
           FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
           WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
 UNION ALL SELECT 'row level security on ' || q FROM rel WHERE relrowsecurity
-UNION ALL SELECT 'policy ' || rel.q || '.' || quote_ident(pol.polname) || ' ' || pol.polcmd
+UNION ALL SELECT 'policy ' || rel.q || '.' || quote_ident(pol.polname) || ' ' || pol.polcmd::text
                  || ' using ' || coalesce(pg_get_expr(pol.polqual, pol.polrelid), '-')
                  || ' check ' || coalesce(pg_get_expr(pol.polwithcheck, pol.polrelid), '-')
           FROM pg_policy pol JOIN rel ON rel.oid = pol.polrelid
