@@ -19,6 +19,7 @@ struct Report<'a> {
     #[serde(flatten)]
     overview: &'a Overview,
     figures: Vec<Figure>,
+    last_drill: Option<crate::drills::status::LastDrill>,
 }
 
 fn level(l: Level) -> &'static str {
@@ -82,13 +83,18 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         overview = second;
     }
     let thresholds = &session.ctx.thresholds;
-    let figures = overview.figures(thresholds);
+    let mut figures = overview.figures(thresholds);
+    let last_drill = last_drill(&session).await;
+    if session.has_pg() {
+        figures.push(crate::drills::status::figure(last_drill.as_ref()));
+    }
     match global.output {
         Format::Json => output::write_json(
             &mut std::io::stdout().lock(),
             &Report {
                 overview: &overview,
                 figures,
+                last_drill,
             },
         )?,
         f => output::print_list(&figures, f)?,
@@ -101,4 +107,21 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         None if overview.has_problems(thresholds) => ExitCode::Problems,
         None => ExitCode::Ok,
     })
+}
+
+/// The last restore drill (history in the database when it answers, else
+/// the local file); an unreadable history is a warning, not a failed overview.
+async fn last_drill(session: &crate::session::Session) -> Option<crate::drills::status::LastDrill> {
+    if !session.has_pg() {
+        return None;
+    }
+    let pg = session.pg().await.ok();
+    let local = crate::drills::history::local_file(&session.paths.data_dir);
+    match crate::drills::status::last(pg.as_deref(), &local, session.ctx.drills.interval_days).await {
+        Ok(last) => last,
+        Err(e) => {
+            super::narrate::warn(format!("cannot read the drill history: {e}"));
+            None
+        }
+    }
 }

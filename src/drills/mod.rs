@@ -13,6 +13,7 @@ pub mod plan;
 pub mod restore;
 mod run;
 pub mod source;
+pub mod status;
 pub mod target;
 pub mod verify;
 

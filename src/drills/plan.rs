@@ -50,6 +50,18 @@ pub struct DrillPlan {
     pub replace: bool,
 }
 
+impl std::fmt::Debug for DrillPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrillPlan")
+            .field("intent", &self.intent)
+            .field("source", &self.source)
+            .field("archive", &self.backup.as_ref().map(|b| &b.archive))
+            .field("target", &self.target)
+            .field("jobs", &self.jobs)
+            .finish()
+    }
+}
+
 impl Mutation for DrillPlan {
     fn intent(&self) -> &Intent {
         &self.intent

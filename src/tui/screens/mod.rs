@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod drills;
 pub mod keys;
 pub mod migrations;
 pub mod overview;
@@ -28,6 +29,7 @@ pub enum ScreenId {
     Cache,
     Migrations,
     Queries,
+    Drills,
 }
 
 impl ScreenId {
@@ -40,6 +42,7 @@ impl ScreenId {
         ScreenId::Cache,
         ScreenId::Migrations,
         ScreenId::Queries,
+        ScreenId::Drills,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -52,6 +55,7 @@ impl ScreenId {
             ScreenId::Cache => "cache",
             ScreenId::Migrations => "migrations",
             ScreenId::Queries => "queries",
+            ScreenId::Drills => "drills",
         }
     }
 
@@ -65,6 +69,7 @@ impl ScreenId {
             ScreenId::Cache => "Redis caches: stats, prefix tree, keys, invalidate",
             ScreenId::Migrations => "schema migrations: stuck, pending, latest per tool",
             ScreenId::Queries => "queries: slow statements, live sessions, lock tree, plans",
+            ScreenId::Drills => "restore drills: history, results by check, run one",
         }
     }
 
@@ -86,6 +91,7 @@ impl ScreenId {
             ScreenId::Keys => routed(keys::ACTIONS, ScreenAction::Keys),
             ScreenId::Cache => routed(cache::ACTIONS, ScreenAction::Cache),
             ScreenId::Queries => routed(queries::ACTIONS, ScreenAction::Queries),
+            ScreenId::Drills => routed(drills::ACTIONS, ScreenAction::Drills),
         }
     }
 
@@ -98,6 +104,7 @@ impl ScreenId {
             ScreenId::Cache => Box::new(cache::CacheScreen::new()),
             ScreenId::Migrations => Box::new(migrations::MigrationsScreen::new()),
             ScreenId::Queries => Box::new(queries::QueriesScreen::new()),
+            ScreenId::Drills => Box::new(drills::DrillsScreen::new()),
         }
     }
 
@@ -116,6 +123,7 @@ pub enum ScreenAction {
     Keys(keys::Action),
     Cache(cache::Action),
     Queries(queries::Action),
+    Drills(drills::Action),
 }
 
 /// Messages for screens, one variant per screen; the app hands each to the
@@ -129,6 +137,7 @@ pub enum ScreenMsg {
     Cache(cache::Msg),
     Migrations(migrations::Msg),
     Queries(queries::Msg),
+    Drills(drills::Msg),
 }
 
 impl ScreenMsg {
@@ -141,6 +150,7 @@ impl ScreenMsg {
             ScreenMsg::Cache(_) => ScreenId::Cache,
             ScreenMsg::Migrations(_) => ScreenId::Migrations,
             ScreenMsg::Queries(_) => ScreenId::Queries,
+            ScreenMsg::Drills(_) => ScreenId::Drills,
         }
     }
 }
@@ -273,6 +283,7 @@ mod tests {
                     ScreenAction::Keys(_) => ScreenId::Keys,
                     ScreenAction::Cache(_) => ScreenId::Cache,
                     ScreenAction::Queries(_) => ScreenId::Queries,
+                    ScreenAction::Drills(_) => ScreenId::Drills,
                 };
                 assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);
                 let names: Vec<_> = defs

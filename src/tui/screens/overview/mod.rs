@@ -11,6 +11,7 @@ use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::audit::AuditEntry;
 use crate::health::overview::{self, Overview};
 use crate::keys::store::{self as keys_store, Expiring};
+use crate::drills::status::LastDrill;
 use crate::migrations::Summary;
 use crate::tui::cmd::Cmd;
 use crate::tui::keymap::{def, ActionDef};
@@ -58,6 +59,7 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
         "migrations",
         "M",
     ),
+    def(Action::Open(ScreenId::Drills), "open_drills", "drills", "D"),
 ];
 
 #[derive(Debug)]
@@ -68,6 +70,7 @@ pub enum Msg {
         audit: Result<Vec<AuditEntry>, String>,
         keys: Result<Option<Expiring>, String>,
         migrations: Result<Option<Summary>, String>,
+        drill: Result<Option<LastDrill>, String>,
     },
 }
 
@@ -78,6 +81,7 @@ pub struct OverviewScreen {
     audit: Result<Vec<AuditEntry>, String>,
     keys: Result<Option<Expiring>, String>,
     migrations: Result<Option<Summary>, String>,
+    drill: Result<Option<LastDrill>, String>,
     series: BTreeMap<&'static str, Series>,
     /// A collection is running: refreshes wait for it instead of piling up
     /// (a slow server must not have every tick cancel the one before).
@@ -99,6 +103,7 @@ impl OverviewScreen {
             audit: Ok(Vec::new()),
             keys: Ok(None),
             migrations: Ok(None),
+            drill: Ok(None),
             series: BTreeMap::new(),
             in_flight: false,
         }
@@ -149,14 +154,24 @@ impl OverviewScreen {
                             .then(|| crate::migrations::summary(&statuses, chrono::Utc::now())),
                     )
                 };
-                let (result, audit, keys, migrations) =
-                    tokio::join!(overview::collect(s), audit, keys, migrations);
+                let drill = async {
+                    if !s.has_pg() {
+                        return Ok(None);
+                    }
+                    let pg = s.pg().await?;
+                    let local = crate::drills::history::local_file(&s.paths.data_dir);
+                    crate::drills::status::last(Some(&pg), &local, s.ctx.drills.interval_days)
+                        .await
+                };
+                let (result, audit, keys, migrations, drill) =
+                    tokio::join!(overview::collect(s), audit, keys, migrations, drill);
                 AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded {
                     gen,
                     result: result.map(Box::new),
                     audit: audit.map_err(|e| e.to_string()),
                     keys: keys.map_err(|e| e.to_string()),
                     migrations: migrations.map_err(|e| e.to_string()),
+                    drill: drill.map_err(|e| e.to_string()),
                 }))
             },
         )]
@@ -188,6 +203,11 @@ impl OverviewScreen {
     /// The migrations pane's summary.
     pub fn set_migrations(&mut self, m: Result<Option<Summary>, String>) {
         self.migrations = m;
+    }
+
+    /// The drills pane's last drill.
+    pub fn set_drill(&mut self, d: Result<Option<LastDrill>, String>) {
+        self.drill = d;
     }
 
     /// The keys pane's figure.
@@ -223,6 +243,7 @@ impl Screen for OverviewScreen {
             audit,
             keys,
             migrations,
+            drill,
         }) = msg
         else {
             return Vec::new();
@@ -234,6 +255,7 @@ impl Screen for OverviewScreen {
         self.audit = audit;
         self.keys = keys;
         self.migrations = migrations;
+        self.drill = drill;
         match result {
             Ok(snapshot) => self.apply(*snapshot, cx),
             Err(e) => self.state = LoadState::Error(e.to_string()),
@@ -253,7 +275,11 @@ impl Screen for OverviewScreen {
             return false;
         };
         match id {
-            ScreenId::Tenants | ScreenId::Keys | ScreenId::Migrations | ScreenId::Queries => {
+            ScreenId::Tenants
+            | ScreenId::Keys
+            | ScreenId::Migrations
+            | ScreenId::Queries
+            | ScreenId::Drills => {
                 cx.context.has_pg
             }
             ScreenId::Cache => cx.context.has_redis,
@@ -298,6 +324,7 @@ impl Screen for OverviewScreen {
             audit: &self.audit,
             keys: &self.keys,
             migrations: &self.migrations,
+            drill: &self.drill,
         };
         let shown: Vec<_> = PANES
             .iter()

@@ -34,6 +34,8 @@ pub struct Data<'a> {
     pub keys: &'a Result<Option<Expiring>, String>,
     /// The newest migration and anything stuck (None: no migration tool here).
     pub migrations: &'a Result<Option<Summary>, String>,
+    /// The last restore drill (None: none recorded).
+    pub drill: &'a Result<Option<crate::drills::status::LastDrill>, String>,
 }
 
 /// How wide a pane wants to be: half panes sit side by side when the body
@@ -72,6 +74,7 @@ pub const PANES: &[&dyn Pane] = &[
     &panes::now::Now,
     &panes::keys::Keys,
     &panes::migrations::Migrations,
+    &panes::drills::Drills,
     &panes::audit::Audit,
 ];
 
