@@ -42,6 +42,8 @@ pub struct DrillsScreen {
     selected: usize,
     /// The drill whose results are shown (Enter), by index into `rows`.
     open: Option<usize>,
+    /// The check under the cursor in the results.
+    check: usize,
 }
 
 impl Default for DrillsScreen {
@@ -58,6 +60,7 @@ impl DrillsScreen {
             rows: Vec::new(),
             selected: 0,
             open: None,
+            check: 0,
         }
     }
 
@@ -81,6 +84,7 @@ impl DrillsScreen {
     pub fn open_selected(&mut self) {
         if self.selected < self.rows.len() {
             self.open = Some(self.selected);
+            self.check = 0;
         }
     }
 
@@ -219,21 +223,25 @@ impl Screen for DrillsScreen {
     }
 
     fn nav(&mut self, nav: Global, _cx: &Cx) -> Option<Vec<Cmd>> {
-        let last = self.rows.len().saturating_sub(1);
+        let (cursor, len) = match self.open() {
+            Some(r) => {
+                let n = r.checks.len();
+                (&mut self.check, n)
+            }
+            None => (&mut self.selected, self.rows.len()),
+        };
+        let last = len.saturating_sub(1);
         match nav {
             Global::Back if self.open.is_some() => self.open = None,
             Global::Back => return None,
-            Global::Enter => self.open_selected(),
-            Global::Up => self.selected = self.selected.saturating_sub(1),
-            Global::Down => self.selected = (self.selected + 1).min(last),
-            Global::Top => self.selected = 0,
-            Global::Bottom => self.selected = last,
-            Global::PageUp => self.selected = self.selected.saturating_sub(10),
-            Global::PageDown => self.selected = (self.selected + 10).min(last),
+            Global::Enter if self.open.is_none() => self.open_selected(),
+            Global::Up => *cursor = cursor.saturating_sub(1),
+            Global::Down => *cursor = (*cursor + 1).min(last),
+            Global::Top => *cursor = 0,
+            Global::Bottom => *cursor = last,
+            Global::PageUp => *cursor = cursor.saturating_sub(10),
+            Global::PageDown => *cursor = (*cursor + 10).min(last),
             _ => return None,
-        }
-        if self.open.is_some() && nav != Global::Back {
-            self.open = Some(self.selected);
         }
         Some(Vec::new())
     }
@@ -248,7 +256,7 @@ impl Screen for DrillsScreen {
 
     fn render(&self, frame: &mut Frame, area: Rect, cx: &Cx) {
         match self.open() {
-            Some(r) => view::results(frame, area, r, cx),
+            Some(r) => view::results(frame, area, r, self.check, cx),
             None => view::history(frame, area, &self.rows, self.selected, &self.state, cx),
         }
     }
