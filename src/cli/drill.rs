@@ -33,13 +33,18 @@ pub enum DrillCmd {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// dump: the newest pg_dump archive in --path or drills.dump_dir;
+    /// pgbackrest: the newest backup of --stanza (or drills.pgbackrest_stanza);
     /// fresh: pg_dump the context's database now (proves the procedure, not
-    /// the existing backups). Default: dump when a path is configured, else fresh.
+    /// the existing backups). Default: dump when a path is configured, then
+    /// pgbackrest when a stanza is, else fresh.
     #[arg(long, value_enum)]
     pub source: Option<SourceArg>,
     /// Archive file, directory archive, or directory of archives (--source dump).
     #[arg(long)]
     pub path: Option<PathBuf>,
+    /// pgBackRest stanza (--source pgbackrest); the config file is drills.pgbackrest_config.
+    #[arg(long)]
+    pub stanza: Option<String>,
     /// Scratch server/database URL to restore into instead of a throwaway cluster.
     #[arg(long)]
     pub target: Option<String>,
@@ -57,6 +62,7 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SourceArg {
     Dump,
+    Pgbackrest,
     Fresh,
 }
 
@@ -79,9 +85,11 @@ async fn run_drill(global: &Global, session: &Session, a: RunArgs) -> Result<Exi
     let req = DrillRequest {
         source: a.source.map(|s| match s {
             SourceArg::Dump => SourceKind::Dump,
+            SourceArg::Pgbackrest => SourceKind::Pgbackrest,
             SourceArg::Fresh => SourceKind::Fresh,
         }),
         path: a.path,
+        stanza: a.stanza,
         target: a.target,
         jobs: a.jobs,
         keep: a.keep,

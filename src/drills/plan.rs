@@ -2,6 +2,7 @@
 //! will write to, and the intent the operator approves. Mutating (it writes
 //! only to a scratch system), audited from start to end.
 
+use super::source::pgbackrest::Repo;
 use super::source::{dump, Backup};
 use super::target::TargetSpec;
 use crate::config::drills::DrillSettings;
@@ -17,6 +18,8 @@ pub enum SourceKind {
     Dump,
     /// A pg_dump of the context's database made now.
     Fresh,
+    /// The newest backup of a pgBackRest stanza.
+    Pgbackrest,
 }
 
 impl SourceKind {
@@ -24,6 +27,7 @@ impl SourceKind {
         match self {
             SourceKind::Dump => "dump",
             SourceKind::Fresh => "fresh",
+            SourceKind::Pgbackrest => "pgbackrest",
         }
     }
 }
@@ -33,6 +37,7 @@ impl SourceKind {
 pub struct DrillRequest {
     pub source: Option<SourceKind>,
     pub path: Option<PathBuf>,
+    pub stanza: Option<String>,
     pub target: Option<String>,
     pub jobs: Option<u32>,
     pub keep: bool,
@@ -44,6 +49,8 @@ pub struct DrillPlan {
     pub source: SourceKind,
     /// The archive found for a dump source.
     pub backup: Option<Backup>,
+    /// The stanza of a pgBackRest source.
+    pub repo: Option<Repo>,
     pub target: TargetSpec,
     pub jobs: u32,
     pub keep: bool,
@@ -71,9 +78,10 @@ impl Mutation for DrillPlan {
 impl DrillPlan {
     /// `dump:/path/to/archive` or `fresh:<source>`, as reports name it.
     pub fn source_label(&self, source_target: &str) -> String {
-        match &self.backup {
-            Some(b) => format!("dump:{}", b.archive.display()),
-            None => format!("fresh:{source_target}"),
+        match (&self.backup, &self.repo) {
+            (Some(b), _) => format!("dump:{}", b.archive.display()),
+            (None, Some(r)) => format!("pgbackrest:{}", r.stanza),
+            (None, None) => format!("fresh:{source_target}"),
         }
     }
 }
@@ -83,9 +91,14 @@ impl DrillPlan {
 pub fn plan(settings: &DrillSettings, req: DrillRequest, source_target: &str) -> Result<DrillPlan> {
     let source = req.source.unwrap_or(if req.path.is_some() || settings.dump_dir.is_some() {
         SourceKind::Dump
+    } else if req.stanza.is_some() || settings.pgbackrest_stanza.is_some() {
+        SourceKind::Pgbackrest
     } else {
         SourceKind::Fresh
     });
+    if source != SourceKind::Pgbackrest && req.stanza.is_some() {
+        return Err(Error::Usage("--stanza is for --source pgbackrest".into()));
+    }
     let jobs = req.jobs.unwrap_or(settings.jobs);
     if jobs == 0 || jobs > 64 {
         return Err(Error::Usage("--jobs must be 1 to 64".into()));
@@ -99,36 +112,59 @@ pub fn plan(settings: &DrillSettings, req: DrillRequest, source_target: &str) ->
             })?;
             Some(dump::find(&path)?)
         }
-        SourceKind::Fresh => {
+        SourceKind::Fresh | SourceKind::Pgbackrest => {
             if req.path.is_some() {
                 return Err(Error::Usage(
-                    "--path is for --source dump; --source fresh dumps the context's database now"
+                    "--path is for --source dump; fresh and pgbackrest sources do not read archives from a path"
                         .into(),
                 ));
             }
             None
         }
     };
+    let repo = match source {
+        SourceKind::Pgbackrest => {
+            let stanza = req
+                .stanza
+                .clone()
+                .or_else(|| settings.pgbackrest_stanza.clone())
+                .ok_or_else(|| {
+                    Error::Usage(
+                        "--source pgbackrest needs --stanza S or drills.pgbackrest_stanza in the context"
+                            .into(),
+                    )
+                })?;
+            Some(Repo::find(settings.pgbackrest_config.clone(), stanza)?)
+        }
+        _ => None,
+    };
     let target = match req.target.clone().or_else(|| settings.target.clone()) {
+        Some(_) if repo.is_some() => {
+            return Err(Error::Usage(
+                "a pgBackRest restore brings up its own throwaway cluster; drop --target (and drills.target) for --source pgbackrest".into(),
+            ))
+        }
         Some(spec) => TargetSpec::Scratch(spec),
         None => TargetSpec::Throwaway,
     };
-    let what = match &backup {
-        Some(b) => format!("the archive {}", b.archive.display()),
-        None => format!("a fresh pg_dump of {source_target}"),
+    let what = match (&backup, &repo) {
+        (Some(b), _) => format!("the archive {}", b.archive.display()),
+        (None, Some(r)) => format!("the newest pgBackRest backup of stanza {}", r.stanza),
+        (None, None) => format!("a fresh pg_dump of {source_target}"),
     };
     let intent = Intent::new(
         "drill.run",
         target.describe(),
         Risk::Mutating,
         format!(
-            "Restore {what} into {} with pg_restore -j {jobs} and verify it against {source_target}.",
+            "Restore {what} into {} and verify it against {source_target}.",
             target.describe()
         ),
     )
     .with_params(json!({
         "source": source.as_str(),
         "archive": backup.as_ref().map(|b| b.archive.display().to_string()),
+        "stanza": repo.as_ref().map(|r| r.stanza.clone()),
         "jobs": jobs,
         "keep": req.keep,
         "replace": req.replace,
@@ -137,6 +173,7 @@ pub fn plan(settings: &DrillSettings, req: DrillRequest, source_target: &str) ->
         intent,
         source,
         backup,
+        repo,
         target,
         jobs,
         keep: req.keep,

@@ -36,6 +36,9 @@ pub async fn identity(pg: &Pg) -> Result<Identity> {
 
 pub enum Target {
     Throwaway { sandbox: PgSandbox },
+    /// A cluster restored from a physical backup: the source's databases
+    /// are all there; `database` is the one to verify.
+    Restored { sandbox: PgSandbox, database: String },
     Scratch {
         admin: Pg,
         spec: String,
@@ -210,20 +213,29 @@ impl Target {
     pub fn spec(&self) -> Result<String> {
         match self {
             Target::Throwaway { sandbox } => Ok(sandbox.url_for(SANDBOX_DB)),
+            Target::Restored { sandbox, database } => Ok(sandbox.url_for(database)),
             Target::Scratch { spec, database, .. } => with_dbname(spec, database),
         }
     }
 
-    /// Leaves the target for inspection and says how to reach it.
-    pub fn keep(&mut self) -> Result<super::Kept> {
+    /// Leaves the target running for inspection and says how to reach it
+    /// and, for a throwaway cluster, how to stop it.
+    pub fn keep(self) -> Result<super::Kept> {
         let url = self.spec()?;
         Ok(match self {
-            Target::Throwaway { sandbox } => {
-                sandbox.set_keep(true);
+            Target::Throwaway { sandbox } | Target::Restored { sandbox, .. } => {
+                let dir = sandbox.dir().to_path_buf();
+                crate::sandbox::dirs::keep(&dir);
+                // Dropping the sandbox would stop the server the operator asked to keep.
+                std::mem::forget(sandbox);
                 super::Kept {
                     psql: format!("psql '{url}'"),
                     url,
-                    dir: Some(sandbox.dir().display().to_string()),
+                    dir: Some(format!(
+                        "{} (stop it with: pg_ctl stop -D {})",
+                        dir.display(),
+                        dir.join("data").display()
+                    )),
                 }
             }
             Target::Scratch { .. } => super::Kept {
@@ -238,7 +250,7 @@ impl Target {
     /// scratch database when the drill created it.
     pub async fn remove(self) -> Result<()> {
         match self {
-            Target::Throwaway { sandbox } => {
+            Target::Throwaway { sandbox } | Target::Restored { sandbox, .. } => {
                 drop(sandbox);
                 Ok(())
             }

@@ -3,6 +3,7 @@
 
 pub mod dump;
 pub mod fresh;
+pub mod pgbackrest;
 
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
