@@ -1,5 +1,6 @@
 //! Restore drills through the core against real PostgreSQL and throwaway
-//! sandbox clusters: a dump of the demo data restores and verifies; a
+//! sandbox clusters: a dump of the demo data (seeded into a sandbox source)
+//! restores and verifies; a
 //! truncated archive, a dump missing a table, a restore with rows removed
 //! and a failing custom check each fail, naming the reason; a target that
 //! is the source is refused; the history keeps every drill.
@@ -13,17 +14,17 @@ use opsdeck::drills::{DrillStatus, Phase, Status};
 
 #[tokio::test]
 async fn a_dump_of_the_demo_data_restores_and_verifies() {
-    let src = demo_source().await;
-    let p = pg(&src.url).await;
+    let (_sandbox, url) = demo_source().await;
+    let p = pg(&url).await;
     let dir = tempfile::tempdir().unwrap();
-    let archive = dump(&src.url, dir.path(), "nightly", &[]);
+    let archive = dump(&url, dir.path(), "nightly", &[]);
     let bench = Bench::new();
     let checks = vec![CustomCheck {
         name: "tenants".into(),
         sql: "SELECT count(*) AS n, 'x' AS other FROM tenants".into(),
         expect: "30".into(),
     }];
-    let (r, progress) = drill(&bench, &p, &src.url, Some(dir.path()), checks, None)
+    let (r, progress) = drill(&bench, &p, &url, Some(dir.path()), checks, None)
         .await
         .unwrap();
     let failed: Vec<_> = r.failed_checks().collect();

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::sandbox::{PgOptions, PgSandbox};
 
 /// The comment opsdeck puts on every database it restores into.
-pub const MARK: &str = "opsdeck restore drill";
+pub const MARK: &str = "restore drill database made by opsdeck";
 /// The database created in a throwaway cluster.
 const SANDBOX_DB: &str = "drill";
 

@@ -3,7 +3,7 @@
 //! the drill run through the core with a throwaway audit and history.
 #![allow(dead_code)]
 
-use crate::common::TestDb;
+use opsdeck::sandbox::{PgOptions, PgSandbox};
 use opsdeck::audit::{Actor, Audit};
 use opsdeck::config::drills::{CustomCheck, DrillSettings};
 use opsdeck::config::{Context, ContextOverrides, ResolvedContext, SchemaMap};
@@ -14,14 +14,17 @@ use opsdeck::stop::Stop;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// A database seeded like `opsdeck demo` (tiny scale).
-pub async fn demo_source() -> TestDb {
-    let db = TestDb::new().await;
-    let client = db.client().await;
+/// A sandbox cluster whose database `demo` is seeded like `opsdeck demo`
+/// (tiny scale).
+pub async fn demo_source() -> (PgSandbox, String) {
+    let sb = PgSandbox::start(PgOptions::default()).await.expect("sandbox");
+    sb.create_database("demo").await.expect("create demo");
+    let client = sb.connect("demo").await.expect("connect");
     opsdeck::sandbox::seed::seed_postgres(&client, opsdeck::sandbox::seed::Scale::Tiny, &|_| {})
         .await
         .expect("seed the demo data");
-    db
+    let url = sb.url_for("demo");
+    (sb, url)
 }
 
 pub async fn pg(url: &str) -> Pg {
