@@ -38,7 +38,10 @@ async fn run() -> BenchResult<()> {
     source.create_database("demo").await?;
     let seeded = Instant::now();
     seed_postgres(&source.connect("demo").await?, Scale::Small, &|_| {}).await?;
-    println!("seeded the demo data (small) in {:.1} s", seeded.elapsed().as_secs_f64());
+    println!(
+        "seeded the demo data (small) in {:.1} s",
+        seeded.elapsed().as_secs_f64()
+    );
     let dir = tempfile::tempdir()?;
     let archive = dir.path().join("demo.dump");
     let pg_dump = bins::client_tool("pg_dump", 15)?;
@@ -115,7 +118,12 @@ async fn run() -> BenchResult<()> {
         },
         &src.target,
     )?;
-    let audit = Audit::new(dir.path().join("audit.jsonl"), None, Actor::current(None), "bench".into());
+    let audit = Audit::new(
+        dir.path().join("audit.jsonl"),
+        None,
+        Actor::current(None),
+        "bench".into(),
+    );
     let approved = Safety::new(false, audit)
         .authorize(plan, Approval::AssumeYes)
         .await?;

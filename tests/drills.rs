@@ -46,21 +46,38 @@ async fn a_dump_of_the_demo_data_restores_and_verifies() {
     ] {
         assert_eq!(check(&r, name).status, Status::Ok, "{name}");
     }
-    assert!(check(&r, "rows public.tenants").detail.contains("source 30 (exact count), restored 30"));
-    assert!(check(&r, "amcheck").detail.contains("btree indexes"), "{}", check(&r, "amcheck").detail);
+    assert!(check(&r, "rows public.tenants")
+        .detail
+        .contains("source 30 (exact count), restored 30"));
+    assert!(
+        check(&r, "amcheck").detail.contains("btree indexes"),
+        "{}",
+        check(&r, "amcheck").detail
+    );
     assert!(r.rpo_ms.unwrap() < 600_000, "{:?}", r.rpo_ms);
     assert!(r.rto_ms >= r.restore_ms && r.restore_ms > 0);
     assert!(r.backup_taken_at.is_some());
     for phase in [Phase::Fetch, Phase::Restore, Phase::Verify] {
         assert!(progress.iter().any(|p| p.phase == phase), "{phase:?}");
     }
-    let restored = progress.iter().filter(|p| p.phase == Phase::Restore).last().unwrap();
-    assert!(restored.done > 0 && restored.done <= restored.total, "{restored:?}");
-    let listed = opsdeck::drills::history::list(None, &bench.history()).await.unwrap();
+    let restored = progress
+        .iter()
+        .rfind(|p| p.phase == Phase::Restore)
+        .unwrap();
+    assert!(
+        restored.done > 0 && restored.done <= restored.total,
+        "{restored:?}"
+    );
+    let listed = opsdeck::drills::history::list(None, &bench.history())
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].checks, r.checks);
     let audit = bench.audit_text();
-    assert!(audit.contains("drill.run") && audit.contains("\"outcome\":\"ok\""), "{audit}");
+    assert!(
+        audit.contains("drill.run") && audit.contains("\"outcome\":\"ok\""),
+        "{audit}"
+    );
     // The throwaway cluster is gone.
     assert!(r.kept.is_none());
 }
@@ -96,7 +113,8 @@ async fn a_truncated_archive_is_rejected_before_or_during_restore() {
         .find(|c| c.name == "archive" || c.name == "restore")
         .unwrap();
     assert!(
-        why.detail.contains("pg_restore") && why.detail.contains("truncated.dump") || why.detail.contains("error"),
+        why.detail.contains("pg_restore") && why.detail.contains("truncated.dump")
+            || why.detail.contains("error"),
         "{}",
         why.detail
     );
@@ -111,7 +129,12 @@ async fn a_dump_missing_a_table_names_it() {
     .await;
     let p = pg(&src.url).await;
     let dir = tempfile::tempdir().unwrap();
-    let archive = dump(&src.url, dir.path(), "partial", &["--exclude-table=\"Lost Orders\""]);
+    let archive = dump(
+        &src.url,
+        dir.path(),
+        "partial",
+        &["--exclude-table=\"Lost Orders\""],
+    );
     let bench = Bench::new();
     let (r, _) = drill(&bench, &p, &src.url, Some(&archive), vec![], None)
         .await
@@ -119,7 +142,11 @@ async fn a_dump_missing_a_table_names_it() {
     assert_eq!(r.status, DrillStatus::Failed);
     let tables = check(&r, "tables");
     assert_eq!(tables.status, Status::Fail);
-    assert!(tables.detail.contains("public.\"Lost Orders\""), "{}", tables.detail);
+    assert!(
+        tables.detail.contains("public.\"Lost Orders\""),
+        "{}",
+        tables.detail
+    );
     assert!(check(&r, "schema").detail.contains("Lost Orders"));
     assert_eq!(check(&r, "rows public.kept").status, Status::Ok);
 }
@@ -148,11 +175,24 @@ async fn a_restore_with_rows_removed_names_the_table_and_both_counts() {
     assert_eq!(r.status, DrillStatus::Failed);
     let rows = check(&r, "rows public.orders");
     assert_eq!(rows.status, Status::Fail);
-    assert!(rows.detail.contains("source 300") && rows.detail.contains("restored 200"), "{}", rows.detail);
+    assert!(
+        rows.detail.contains("source 300") && rows.detail.contains("restored 200"),
+        "{}",
+        rows.detail
+    );
     let tenants = check(&r, "tenant rows public.orders");
     assert_eq!(tenants.status, Status::Fail);
-    assert!(tenants.detail.contains("tenant 1: source 100, restored 0"), "{}", tenants.detail);
-    assert_eq!(check(&r, "schema").status, Status::Ok, "{}", check(&r, "schema").detail);
+    assert!(
+        tenants.detail.contains("tenant 1: source 100, restored 0"),
+        "{}",
+        tenants.detail
+    );
+    assert_eq!(
+        check(&r, "schema").status,
+        Status::Ok,
+        "{}",
+        check(&r, "schema").detail
+    );
 }
 
 #[tokio::test]
@@ -175,13 +215,19 @@ async fn a_failing_custom_check_says_what_it_got() {
             expect: "2".into(),
         },
     ];
-    let (r, _) = drill(&bench, &p, &src.url, None, checks, None).await.unwrap();
+    let (r, _) = drill(&bench, &p, &src.url, None, checks, None)
+        .await
+        .unwrap();
     assert_eq!(r.status, DrillStatus::Failed);
     let bad = check(&r, "check enterprise plan exists");
     assert_eq!(bad.status, Status::Fail);
     assert_eq!(bad.detail, "got 0, expected 1");
     assert_eq!(check(&r, "check plans").status, Status::Ok);
-    assert!(r.note.as_deref().unwrap().contains("not that existing backups restore"));
+    assert!(r
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("not that existing backups restore"));
     assert!(r.source.starts_with("fresh:"));
     let failed: Vec<_> = r.failed_checks().map(|c| c.name.clone()).collect();
     assert_eq!(failed, ["check enterprise plan exists"]);
@@ -189,7 +235,9 @@ async fn a_failing_custom_check_says_what_it_got() {
 
 #[tokio::test]
 async fn a_target_that_is_the_source_is_refused_and_nothing_is_restored() {
-    let src = common::TestDb::with("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1);").await;
+    let src =
+        common::TestDb::with("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1);")
+            .await;
     let p = pg(&src.url).await;
     let bench = Bench::new();
     let err = drill(&bench, &p, &src.url, None, vec![], Some(src.url.clone()))
@@ -197,7 +245,13 @@ async fn a_target_that_is_the_source_is_refused_and_nothing_is_restored() {
         .unwrap_err();
     assert_eq!(err.exit_code(), opsdeck::ExitCode::Refused, "{err}");
     assert!(err.to_string().contains("is the source database"), "{err}");
-    let n: i64 = src.client().await.query_one("SELECT count(*) FROM precious", &[]).await.unwrap().get(0);
+    let n: i64 = src
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM precious", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1);
     // A scratch database on the same server that holds data is refused too.
     let other = common::TestDb::with("CREATE TABLE stuff (id int);").await;

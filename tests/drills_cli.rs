@@ -45,12 +45,17 @@ async fn cron_gets_json_exit_codes_and_a_history_in_the_database() {
     );
     opsdeck(h.path()).args(["init", "--yes"]).assert().success();
     let out = opsdeck(h.path())
-        .args(["drill", "run", "--source", "fresh", "--yes", "--output", "json"])
+        .args([
+            "drill", "run", "--source", "fresh", "--yes", "--output", "json",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("proves the dump and restore procedure"), "{err}");
+    assert!(
+        err.contains("proves the dump and restore procedure"),
+        "{err}"
+    );
     assert!(err.contains("drill: restore"), "progress per phase: {err}");
     let passed = json(&out);
     assert_eq!(passed["status"], "passed", "{passed:#}");
@@ -85,19 +90,35 @@ async fn cron_gets_json_exit_codes_and_a_history_in_the_database() {
     let stored: i64 = src
         .client()
         .await
-        .query_one("SELECT count(*) FROM opsdeck.drills WHERE report IS NOT NULL", &[])
+        .query_one(
+            "SELECT count(*) FROM opsdeck.drills WHERE report IS NOT NULL",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(stored, 2);
-    let list = json(&opsdeck(h.path()).args(["drill", "list", "--output", "json"]).output().unwrap());
+    let list = json(
+        &opsdeck(h.path())
+            .args(["drill", "list", "--output", "json"])
+            .output()
+            .unwrap(),
+    );
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["id"], failed["id"], "newest first");
     let id = passed["id"].as_i64().unwrap().to_string();
-    let shown = json(&opsdeck(h.path()).args(["drill", "show", &id, "--output", "json"]).output().unwrap());
+    let shown = json(
+        &opsdeck(h.path())
+            .args(["drill", "show", &id, "--output", "json"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(shown["checks"], passed["checks"]);
-    let table = opsdeck(h.path()).args(["drill", "show", &id]).output().unwrap();
+    let table = opsdeck(h.path())
+        .args(["drill", "show", &id])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("check plans: got 2, expected 2"), "{text}");
     opsdeck(h.path())
@@ -109,7 +130,12 @@ async fn cron_gets_json_exit_codes_and_a_history_in_the_database() {
         .args(["drill", "run", "--yes", "--target", &src.url])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("is the source database"));
 }
 
@@ -169,7 +195,10 @@ async fn sigterm_mid_restore_exits_143_audits_and_leaves_no_cluster() {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -185,7 +214,10 @@ async fn sigterm_mid_restore_exits_143_audits_and_leaves_no_cluster() {
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!postgres_of(pid).is_empty(), "the throwaway cluster runs mid-restore");
+    assert!(
+        !postgres_of(pid).is_empty(),
+        "the throwaway cluster runs mid-restore"
+    );
     kill(pid, "TERM");
     let status = child.wait().unwrap();
     let rest: Vec<String> = rx.try_iter().collect();

@@ -92,9 +92,17 @@ async fn the_newest_pgbackrest_backup_restores_promotes_and_verifies() {
         ..DrillSettings::default()
     };
     let plan = drills::plan(&settings, DrillRequest::default(), &src.target).unwrap();
-    assert_eq!(plan.source, SourceKind::Pgbackrest, "a configured stanza is the default source");
+    assert_eq!(
+        plan.source,
+        SourceKind::Pgbackrest,
+        "a configured stanza is the default source"
+    );
     let bench = Bench::new();
-    let approved = bench.safety.authorize(plan, Approval::AssumeYes).await.unwrap();
+    let approved = bench
+        .safety
+        .authorize(plan, Approval::AssumeYes)
+        .await
+        .unwrap();
     let schema = SchemaMap::default();
     let env = drills::DrillEnv {
         source: &src,
@@ -105,15 +113,23 @@ async fn the_newest_pgbackrest_backup_restores_promotes_and_verifies() {
         operator: "tester".into(),
         context: "t".into(),
     };
-    let r = drills::run(&env, approved, &Stop::new(), &|_| {}).await.unwrap();
+    let r = drills::run(&env, approved, &Stop::new(), &|_| {})
+        .await
+        .unwrap();
     let failed: Vec<_> = r.failed_checks().collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(r.status, DrillStatus::Passed);
     assert_eq!(r.source, "pgbackrest:main");
-    assert!(check(&r, "backup").detail.contains("(full)"), "{}", check(&r, "backup").detail);
+    assert!(
+        check(&r, "backup").detail.contains("(full)"),
+        "{}",
+        check(&r, "backup").detail
+    );
     assert!(check(&r, "restore").detail.contains("promoted"));
     assert_eq!(check(&r, "rows public.events").status, Status::Ok);
-    assert!(check(&r, "rows public.events").detail.contains("restored 20000"));
+    assert!(check(&r, "rows public.events")
+        .detail
+        .contains("restored 20000"));
     assert_eq!(check(&r, "tenant rows public.events").status, Status::Ok);
     let rpo = r.rpo_ms.expect("RPO from the backup's stop time");
     assert!(rpo < 600_000, "{rpo}");

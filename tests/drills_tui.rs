@@ -20,7 +20,10 @@ INSERT INTO orders (tenant_id, total) SELECT 1 + g % 5, g FROM generate_series(1
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
-    s.add_filter(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?(Z|\+00:00)?", "[time]");
+    s.add_filter(
+        r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?(Z|\+00:00)?",
+        "[time]",
+    );
     s.add_filter(r"\b\d+(\.\d+)? ?(ms|s|min|h|d)\b", "[dur]");
     s.add_filter(r"opsdeck_t_\d+_\d+", "[db]");
     s.add_filter(r"drill-dump-\d+-\d+", "[dump]");
@@ -35,10 +38,17 @@ async fn run_a_drill_then_see_the_history_and_its_results() {
         db.url
     );
     let mut h = Harness::new(&config, (80, 24), Box::new(DrillsScreen::new())).await;
-    assert!(h.screen().contains("no drills recorded yet"), "{}", h.screen());
+    assert!(
+        h.screen().contains("no drills recorded yet"),
+        "{}",
+        h.screen()
+    );
     h.key(KeyCode::Char('n')).await;
     let prompt = h.screen();
-    assert!(prompt.contains("fresh pg_dump"), "the confirm popup names the source: {prompt}");
+    assert!(
+        prompt.contains("fresh pg_dump"),
+        "the confirm popup names the source: {prompt}"
+    );
     h.key(KeyCode::Char('y')).await;
     let history = h.screen();
     assert!(history.contains("passed"), "{history}");
@@ -50,7 +60,10 @@ async fn run_a_drill_then_see_the_history_and_its_results() {
     for check in ["archive", "restore", "tables", "rows public.orders"] {
         assert!(results.contains(check), "{check}: {results}");
     }
-    assert!(results.contains("not that existing"), "the fresh note: {results}");
+    assert!(
+        results.contains("not that existing"),
+        "the fresh note: {results}"
+    );
     s.bind(|| insta::assert_snapshot!("drills_results_80x24", results));
     h.key(KeyCode::End).await;
     let bottom = h.screen();

@@ -145,8 +145,11 @@ struct Narrator {
 
 impl Narrator {
     fn show(&self, p: &Progress) {
-        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let quarter = if p.total > 0 { p.done * 4 / p.total } else { 0 };
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let quarter = p.done.saturating_mul(4).checked_div(p.total).unwrap_or(0);
         if *last == Some((p.phase, quarter)) {
             return;
         }

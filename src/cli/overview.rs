@@ -117,7 +117,8 @@ async fn last_drill(session: &crate::session::Session) -> Option<crate::drills::
     }
     let pg = session.pg().await.ok();
     let local = crate::drills::history::local_file(&session.paths.data_dir);
-    match crate::drills::status::last(pg.as_deref(), &local, session.ctx.drills.interval_days).await {
+    match crate::drills::status::last(pg.as_deref(), &local, session.ctx.drills.interval_days).await
+    {
         Ok(last) => last,
         Err(e) => {
             super::narrate::warn(format!("cannot read the drill history: {e}"));

@@ -103,7 +103,11 @@ mod tests {
             jobs: 0,
             ..DrillSettings::default()
         };
-        assert!(zero.check("c").unwrap_err().to_string().contains("drills.jobs"));
+        assert!(zero
+            .check("c")
+            .unwrap_err()
+            .to_string()
+            .contains("drills.jobs"));
         assert!(toml::from_str::<DrillSettings>("dump = 1").is_err());
     }
 }

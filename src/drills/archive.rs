@@ -52,9 +52,13 @@ pub fn newest(path: &Path) -> Result<PathBuf> {
         if !is_archive(&p) {
             continue;
         }
-        let modified = std::fs::metadata(if p.is_dir() { p.join("toc.dat") } else { p.clone() })
-            .and_then(|m| m.modified())
-            .unwrap_or(std::time::UNIX_EPOCH);
+        let modified = std::fs::metadata(if p.is_dir() {
+            p.join("toc.dat")
+        } else {
+            p.clone()
+        })
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH);
         if best.as_ref().is_none_or(|(t, _)| modified > *t) {
             best = Some((modified, p));
         }
@@ -147,7 +151,11 @@ pub fn size(path: &Path) -> u64 {
 
 /// The archive's modification time, when its header has no usable time.
 pub fn modified(path: &Path) -> Option<DateTime<Utc>> {
-    let p = if path.is_dir() { path.join("toc.dat") } else { path.to_path_buf() };
+    let p = if path.is_dir() {
+        path.join("toc.dat")
+    } else {
+        path.to_path_buf()
+    };
     std::fs::metadata(p)
         .and_then(|m| m.modified())
         .ok()
@@ -175,7 +183,9 @@ mod tests {
     #[test]
     fn numeric_offsets_and_unknown_zones() {
         assert_eq!(
-            parse_created("2026-12-02 05:10:40 +0200").unwrap().to_rfc3339(),
+            parse_created("2026-12-02 05:10:40 +0200")
+                .unwrap()
+                .to_rfc3339(),
             "2026-12-02T03:10:40+00:00"
         );
         assert_eq!(parse_created("2026-12-02 05:10:40 CEST"), None);

@@ -22,7 +22,7 @@ pub fn client_tool(name: &str, server_major: u32) -> Result<PathBuf> {
             Some((v, e.path().join("bin").join(name)))
         })
         .collect();
-    versioned.sort_by(|a, b| b.0.cmp(&a.0));
+    versioned.sort_by_key(|v| std::cmp::Reverse(v.0));
     candidates.extend(versioned.into_iter().map(|(_, p)| p));
     for d in std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -87,10 +87,7 @@ mod tests {
     #[test]
     fn a_missing_or_old_tool_names_the_package() {
         let err = client_tool("pg_restore", 99).unwrap_err();
-        assert!(
-            err.to_string().contains("postgresql-client-99"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("postgresql-client-99"), "{err}");
         assert_eq!(err.exit_code(), crate::ExitCode::Usage);
         let err = client_tool("no_such_pg_tool", 15).unwrap_err();
         assert!(err.to_string().contains("not found"), "{err}");

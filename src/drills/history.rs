@@ -110,7 +110,11 @@ fn from_row(row: &tokio_postgres::Row) -> Option<DrillReport> {
 }
 
 pub async fn show(db: Option<&Pg>, local: &Path, id: i64) -> Result<DrillReport> {
-    let missing = || Error::NotFound(format!("drill {id}; `opsdeck drill list` shows the recorded drills"));
+    let missing = || {
+        Error::NotFound(format!(
+            "drill {id}; `opsdeck drill list` shows the recorded drills"
+        ))
+    };
     if let Some(pg) = db {
         if in_database(pg).await? {
             let row = pg

@@ -26,9 +26,15 @@ mod tests {
     #[test]
     fn rpo_and_throughput() {
         let now = Utc::now();
-        assert_eq!(rpo_ms(now, Some(now - chrono::Duration::seconds(90))), Some(90_000));
+        assert_eq!(
+            rpo_ms(now, Some(now - chrono::Duration::seconds(90))),
+            Some(90_000)
+        );
         assert_eq!(rpo_ms(now, None), None);
-        assert_eq!(rpo_ms(now, Some(now + chrono::Duration::seconds(5))), Some(0));
+        assert_eq!(
+            rpo_ms(now, Some(now + chrono::Duration::seconds(5))),
+            Some(0)
+        );
         assert_eq!(bytes_per_s(10_000, 500), Some(20_000));
         assert_eq!(bytes_per_s(10_000, 0), None);
     }

@@ -89,13 +89,15 @@ impl DrillPlan {
 /// Resolves the request against the config: which archive, which target.
 /// `source_target` names the context's database in the intent.
 pub fn plan(settings: &DrillSettings, req: DrillRequest, source_target: &str) -> Result<DrillPlan> {
-    let source = req.source.unwrap_or(if req.path.is_some() || settings.dump_dir.is_some() {
-        SourceKind::Dump
-    } else if req.stanza.is_some() || settings.pgbackrest_stanza.is_some() {
-        SourceKind::Pgbackrest
-    } else {
-        SourceKind::Fresh
-    });
+    let source = req
+        .source
+        .unwrap_or(if req.path.is_some() || settings.dump_dir.is_some() {
+            SourceKind::Dump
+        } else if req.stanza.is_some() || settings.pgbackrest_stanza.is_some() {
+            SourceKind::Pgbackrest
+        } else {
+            SourceKind::Fresh
+        });
     if source != SourceKind::Pgbackrest && req.stanza.is_some() {
         return Err(Error::Usage("--stanza is for --source pgbackrest".into()));
     }
@@ -105,11 +107,16 @@ pub fn plan(settings: &DrillSettings, req: DrillRequest, source_target: &str) ->
     }
     let backup = match source {
         SourceKind::Dump => {
-            let path = req.path.clone().or_else(|| settings.dump_dir.clone()).ok_or_else(|| {
-                Error::Usage(
-                    "--source dump needs --path DIR|FILE or drills.dump_dir in the context".into(),
-                )
-            })?;
+            let path = req
+                .path
+                .clone()
+                .or_else(|| settings.dump_dir.clone())
+                .ok_or_else(|| {
+                    Error::Usage(
+                        "--source dump needs --path DIR|FILE or drills.dump_dir in the context"
+                            .into(),
+                    )
+                })?;
             Some(dump::find(&path)?)
         }
         SourceKind::Fresh | SourceKind::Pgbackrest => {

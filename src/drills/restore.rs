@@ -24,7 +24,11 @@ impl Outcome {
 
 const KEEP_ERRORS: usize = 3;
 /// Verbose lines that mark one archive item processed (serial and parallel runs).
-const ITEM_MARKS: [&str; 3] = ["processing item", "finished item", "processing data for table"];
+const ITEM_MARKS: [&str; 3] = [
+    "processing item",
+    "finished item",
+    "processing data for table",
+];
 
 /// Restores `archive` into the database `url` names. `entries` (from the
 /// archive's list) is the progress total.

@@ -166,7 +166,11 @@ async fn from_dump(
             t.entries,
             t.data_tables.len(),
             taken_at.map_or("at an unknown time".into(), |d| d.to_rfc3339()),
-            if t.created_at.is_some() { "archive header" } else { backup.taken_from }
+            if t.created_at.is_some() {
+                "archive header"
+            } else {
+                backup.taken_from
+            }
         ),
     ));
     done.set(json!({"phase": "restore", "archive": backup.archive.display().to_string()}));

@@ -97,10 +97,20 @@ mod tests {
     #[test]
     fn red_when_overdue_or_failed() {
         assert_eq!(figure(None).level, Level::Warn);
-        assert_eq!(figure(Some(&drill(3, DrillStatus::Passed))).level, Level::Ok);
+        assert_eq!(
+            figure(Some(&drill(3, DrillStatus::Passed))).level,
+            Level::Ok
+        );
         let old = figure(Some(&drill(120, DrillStatus::Passed)));
         assert_eq!(old.level, Level::Error);
-        assert!(old.display.contains("older than 90 days"), "{}", old.display);
-        assert_eq!(figure(Some(&drill(1, DrillStatus::Failed))).level, Level::Error);
+        assert!(
+            old.display.contains("older than 90 days"),
+            "{}",
+            old.display
+        );
+        assert_eq!(
+            figure(Some(&drill(1, DrillStatus::Failed))).level,
+            Level::Error
+        );
     }
 }

@@ -35,12 +35,17 @@ pub async fn identity(pg: &Pg) -> Result<Identity> {
 }
 
 pub enum Target {
-    Throwaway { sandbox: PgSandbox },
+    Throwaway {
+        sandbox: PgSandbox,
+    },
     /// A cluster restored from a physical backup: the source's databases
     /// are all there; `database` is the one to verify.
-    Restored { sandbox: PgSandbox, database: String },
+    Restored {
+        sandbox: PgSandbox,
+        database: String,
+    },
     Scratch {
-        admin: Pg,
+        admin: Box<Pg>,
         spec: String,
         database: String,
         created: bool,
@@ -82,8 +87,7 @@ fn redacted(spec: &str) -> String {
 fn with_dbname(spec: &str, db: &str) -> Result<String> {
     let mut s = conninfo::parse(spec)?;
     s.set("dbname", db)?;
-    Ok(s
-        .iter()
+    Ok(s.iter()
         .map(|(k, v)| format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'")))
         .collect::<Vec<_>>()
         .join(" "))
@@ -143,7 +147,7 @@ impl Target {
                     "the drill target must name its database (postgres://host/scratch_db)".into(),
                 )
             })?;
-        let admin = connect(&with_dbname(spec, "postgres")?).await?;
+        let admin = Box::new(connect(&with_dbname(spec, "postgres")?).await?);
         let here = identity(&admin).await?;
         if here.system_identifier == source.system_identifier && database == source.database {
             return Err(Error::refused(format!(

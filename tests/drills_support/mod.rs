@@ -3,13 +3,13 @@
 //! the drill run through the core with a throwaway audit and history.
 #![allow(dead_code)]
 
-use opsdeck::sandbox::{PgOptions, PgSandbox};
 use opsdeck::audit::{Actor, Audit};
 use opsdeck::config::drills::{CustomCheck, DrillSettings};
 use opsdeck::config::{Context, ContextOverrides, ResolvedContext, SchemaMap};
 use opsdeck::conn::Pg;
 use opsdeck::drills::{self, DrillReport, DrillRequest, Progress, SourceKind};
 use opsdeck::safety::{Approval, Safety};
+use opsdeck::sandbox::{PgOptions, PgSandbox};
 use opsdeck::stop::Stop;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,7 +17,9 @@ use std::sync::Mutex;
 /// A sandbox cluster whose database `demo` is seeded like `opsdeck demo`
 /// (tiny scale).
 pub async fn demo_source() -> (PgSandbox, String) {
-    let sb = PgSandbox::start(PgOptions::default()).await.expect("sandbox");
+    let sb = PgSandbox::start(PgOptions::default())
+        .await
+        .expect("sandbox");
     sb.create_database("demo").await.expect("create demo");
     let client = sb.connect("demo").await.expect("connect");
     opsdeck::sandbox::seed::seed_postgres(&client, opsdeck::sandbox::seed::Scale::Tiny, &|_| {})

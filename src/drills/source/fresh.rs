@@ -52,7 +52,11 @@ pub async fn dump(
         return Err(Error::server(format!(
             "pg_dump of the source failed ({}): {}",
             code.map_or("killed".to_string(), |c| format!("exit {c}")),
-            if last.is_empty() { "no error line" } else { &last }
+            if last.is_empty() {
+                "no error line"
+            } else {
+                &last
+            }
         )));
     }
     Ok(Backup {

@@ -83,7 +83,11 @@ impl Repo {
 
     /// Restores the newest backup and starts it; returns the running
     /// cluster (removed on drop) and how long the restore and recovery took.
-    pub async fn restore(&self, stop: &Stop, progress: &crate::drills::OnProgress<'_>) -> Result<(PgSandbox, u64)> {
+    pub async fn restore(
+        &self,
+        stop: &Stop,
+        progress: &crate::drills::OnProgress<'_>,
+    ) -> Result<(PgSandbox, u64)> {
         dirs::clean_stale();
         let started = Instant::now();
         let dir = dirs::create("pg", Kind::Pg)?;
@@ -126,7 +130,8 @@ impl Repo {
             total: 0,
         });
         let dir = guard.release();
-        let sandbox = PgSandbox::adopt(dir, PgOptions::default().setting("archive_mode", "off")).await?;
+        let sandbox =
+            PgSandbox::adopt(dir, PgOptions::default().setting("archive_mode", "off")).await?;
         wait_promoted(&sandbox, stop).await?;
         Ok((sandbox, measure::ms(started.elapsed())))
     }
@@ -207,7 +212,10 @@ pub fn parse_info(json: &str, stanza: &str) -> Result<BackupInfo> {
         .ok_or_else(|| Error::Usage(format!("pgbackrest knows no stanza '{stanza}'")))?;
     let newest = entry["backup"]
         .as_array()
-        .and_then(|b| b.iter().max_by_key(|b| b["timestamp"]["stop"].as_i64().unwrap_or(0)))
+        .and_then(|b| {
+            b.iter()
+                .max_by_key(|b| b["timestamp"]["stop"].as_i64().unwrap_or(0))
+        })
         .ok_or_else(|| {
             Error::Usage(format!(
                 "stanza '{stanza}' has no backup yet: run pgbackrest --stanza={stanza} backup"
@@ -237,8 +245,14 @@ mod tests {
         assert_eq!(b.kind, "incr");
         assert_eq!(b.stopped_at.timestamp(), 1764640830);
         assert_eq!(b.size_bytes, Some(200));
-        assert!(parse_info(json, "other").unwrap_err().to_string().contains("no stanza"));
+        assert!(parse_info(json, "other")
+            .unwrap_err()
+            .to_string()
+            .contains("no stanza"));
         let empty = r#"[{"name":"main","backup":[]}]"#;
-        assert!(parse_info(empty, "main").unwrap_err().to_string().contains("no backup yet"));
+        assert!(parse_info(empty, "main")
+            .unwrap_err()
+            .to_string()
+            .contains("no backup yet"));
     }
 }

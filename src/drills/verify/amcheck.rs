@@ -59,7 +59,11 @@ pub async fn check(restored: &Pg) -> Result<Check> {
     } else {
         Check::fail(
             "amcheck",
-            format!("{} indexes failed: {}", broken.len(), super::some_of(&broken, 3)),
+            format!(
+                "{} indexes failed: {}",
+                broken.len(),
+                super::some_of(&broken, 3)
+            ),
         )
     })
 }

@@ -15,9 +15,10 @@ pub async fn run(restored: &Pg, checks: &[CustomCheck]) -> Vec<Check> {
             c.sql.trim().trim_end_matches(';')
         );
         let got = match restored.rows_nullable(&sql, &[]).await {
-            Ok(rows) => rows
-                .first()
-                .map(|r| r.get::<_, Option<String>>(0).unwrap_or_else(|| "NULL".into())),
+            Ok(rows) => rows.first().map(|r| {
+                r.get::<_, Option<String>>(0)
+                    .unwrap_or_else(|| "NULL".into())
+            }),
             Err(e) => {
                 out.push(Check::fail(name, format!("the query failed: {e}")));
                 continue;

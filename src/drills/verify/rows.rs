@@ -6,8 +6,8 @@
 
 use super::tables::Table;
 use super::Verify;
-use crate::drills::Check;
 use crate::conn::Pg;
+use crate::drills::Check;
 use crate::error::Result;
 use futures_util::future::try_join_all;
 
@@ -89,7 +89,11 @@ mod tests {
         let removed = judge("public.users", SourceCount::Exact(300), 250, 0.5);
         assert!(!removed.passed());
         assert!(removed.detail.contains("source 300"), "{}", removed.detail);
-        assert!(removed.detail.contains("restored 250"), "{}", removed.detail);
+        assert!(
+            removed.detail.contains("restored 250"),
+            "{}",
+            removed.detail
+        );
         assert!(judge("t", SourceCount::Exact(1000), 995, 0.5).passed());
         assert!(!judge("t", SourceCount::Exact(1000), 994, 0.5).passed());
         assert!(!judge("t", SourceCount::Exact(0), 1, 0.0).passed());
@@ -97,7 +101,12 @@ mod tests {
 
     #[test]
     fn estimates_get_their_own_error_and_say_so() {
-        let c = judge("public.events", SourceCount::Estimate(1_000_000), 950_000, 0.5);
+        let c = judge(
+            "public.events",
+            SourceCount::Estimate(1_000_000),
+            950_000,
+            0.5,
+        );
         assert!(c.passed(), "{}", c.detail);
         assert!(c.detail.contains("estimate"), "{}", c.detail);
         assert!(!judge("e", SourceCount::Estimate(1_000_000), 800_000, 0.5).passed());

@@ -95,8 +95,16 @@ mod tests {
         let dst: BTreeSet<String> = ["table public.a".to_string(), "policy p".into()].into();
         let c = judge(&src, &dst);
         assert!(!c.passed());
-        assert!(c.detail.contains("missing from the restore: index x"), "{}", c.detail);
-        assert!(c.detail.contains("only in the restore: policy p"), "{}", c.detail);
+        assert!(
+            c.detail.contains("missing from the restore: index x"),
+            "{}",
+            c.detail
+        );
+        assert!(
+            c.detail.contains("only in the restore: policy p"),
+            "{}",
+            c.detail
+        );
         assert!(judge(&src, &src).passed());
     }
 }

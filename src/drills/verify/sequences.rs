@@ -55,7 +55,10 @@ pub async fn check(restored: &Pg) -> Result<Check> {
     Ok(if behind.is_empty() {
         Check::ok(
             "sequences",
-            format!("{} owned sequences at or past their columns' max", owned.len()),
+            format!(
+                "{} owned sequences at or past their columns' max",
+                owned.len()
+            ),
         )
     } else {
         Check::fail(

@@ -1,7 +1,7 @@
 //! Every table of the source is in the restored database.
 
-use crate::drills::Check;
 use crate::conn::Pg;
+use crate::drills::Check;
 use crate::error::Result;
 
 /// A table as both sides know it: `schema.name` (quoted where needed) and

@@ -26,7 +26,7 @@ async fn tenant_tables(v: &Verify<'_>, source: &[Table]) -> Result<Vec<String>> 
         .iter()
         .filter(|t| with_column.contains(&t.name))
         .collect();
-    candidates.sort_by(|a, b| b.estimate.cmp(&a.estimate));
+    candidates.sort_by_key(|t| std::cmp::Reverse(t.estimate));
     Ok(candidates
         .into_iter()
         .take(v.settings.tenant_tables)
@@ -78,7 +78,10 @@ pub fn judge(
     pct: f64,
 ) -> Check {
     let mut off = Vec::new();
-    for tenant in src.keys().chain(dst.keys().filter(|k| !src.contains_key(*k))) {
+    for tenant in src
+        .keys()
+        .chain(dst.keys().filter(|k| !src.contains_key(*k)))
+    {
         let (s, d) = (
             src.get(tenant).copied().unwrap_or(0),
             dst.get(tenant).copied().unwrap_or(0),
@@ -120,6 +123,10 @@ mod tests {
         let dst: BTreeMap<String, i64> = [("1".into(), 100)].into();
         let c = judge("t".into(), &src, &dst, 0.5);
         assert!(!c.passed());
-        assert!(c.detail.contains("tenant 2: source 10, restored 0"), "{}", c.detail);
+        assert!(
+            c.detail.contains("tenant 2: source 10, restored 0"),
+            "{}",
+            c.detail
+        );
     }
 }

@@ -94,54 +94,70 @@ impl DrillsScreen {
             self.state = LoadState::Loading;
         }
         let gen = self.gen;
-        vec![Cmd::task("drills.list", Some("drills".into()), move |cx| async move {
-            let s = &cx.session;
-            let local = drills::history::local_file(&s.paths.data_dir);
-            let result = async {
-                let pg = if s.has_pg() { Some(s.pg().await?) } else { None };
-                drills::history::list(pg.as_deref(), &local).await
-            }
-            .await;
-            wrap(Msg::Loaded { gen, result })
-        })]
+        vec![Cmd::task(
+            "drills.list",
+            Some("drills".into()),
+            move |cx| async move {
+                let s = &cx.session;
+                let local = drills::history::local_file(&s.paths.data_dir);
+                let result = async {
+                    let pg = if s.has_pg() {
+                        Some(s.pg().await?)
+                    } else {
+                        None
+                    };
+                    drills::history::list(pg.as_deref(), &local).await
+                }
+                .await;
+                wrap(Msg::Loaded { gen, result })
+            },
+        )]
     }
 
     fn plan(&self) -> Vec<Cmd> {
-        vec![Cmd::task("drills.plan", Some("drills:plan".into()), |cx| async move {
-            let s = &cx.session;
-            let result = async {
-                let pg = s.pg().await?;
-                drills::plan(&s.ctx.drills, DrillRequest::default(), &pg.target)
-            }
-            .await;
-            wrap(Msg::Planned(Box::new(result)))
-        })]
+        vec![Cmd::task(
+            "drills.plan",
+            Some("drills:plan".into()),
+            |cx| async move {
+                let s = &cx.session;
+                let result = async {
+                    let pg = s.pg().await?;
+                    drills::plan(&s.ctx.drills, DrillRequest::default(), &pg.target)
+                }
+                .await;
+                wrap(Msg::Planned(Box::new(result)))
+            },
+        )]
     }
 
     fn confirm(plan: DrillPlan) -> Vec<Cmd> {
         let label = format!("restore drill into {}", plan.target.describe());
-        vec![Cmd::Confirm(PendingOp::new(plan, label, |cx, approved| async move {
-            let s = cx.session.clone();
-            let result = async {
-                let pg = s.pg().await?;
-                let env = drills::DrillEnv {
-                    source: &pg,
-                    source_spec: s.ctx.pg.clone(),
-                    settings: &s.ctx.drills,
-                    schema: &s.ctx.schema,
-                    history_file: drills::history::local_file(&s.paths.data_dir),
-                    operator: crate::audit::Actor::current(Some(pg.role.clone())).os,
-                    context: s.ctx.name.clone(),
-                };
-                let on = |p: Progress| {
-                    let total = (p.total > 0).then_some(p.total);
-                    cx.progress(p.done, total, format!("{}: {}", p.phase.as_str(), p.label));
-                };
-                drills::run(&env, approved, cx.stop(), &on).await
-            }
-            .await;
-            wrap(Msg::Finished(Box::new(result)))
-        }))]
+        vec![Cmd::Confirm(PendingOp::new(
+            plan,
+            label,
+            |cx, approved| async move {
+                let s = cx.session.clone();
+                let result = async {
+                    let pg = s.pg().await?;
+                    let env = drills::DrillEnv {
+                        source: &pg,
+                        source_spec: s.ctx.pg.clone(),
+                        settings: &s.ctx.drills,
+                        schema: &s.ctx.schema,
+                        history_file: drills::history::local_file(&s.paths.data_dir),
+                        operator: crate::audit::Actor::current(Some(pg.role.clone())).os,
+                        context: s.ctx.name.clone(),
+                    };
+                    let on = |p: Progress| {
+                        let total = (p.total > 0).then_some(p.total);
+                        cx.progress(p.done, total, format!("{}: {}", p.phase.as_str(), p.label));
+                    };
+                    drills::run(&env, approved, cx.stop(), &on).await
+                }
+                .await;
+                wrap(Msg::Finished(Box::new(result)))
+            },
+        ))]
     }
 }
 

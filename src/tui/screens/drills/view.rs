@@ -47,11 +47,19 @@ pub fn history(
         let mut cells = vec![
             Cell::from(r.id.map_or("-".into(), |i| i.to_string())),
             Cell::from(r.status.as_str()).style(status_style(r.status, cx)),
-            Cell::from(r.started_at.chars().take(16).collect::<String>().replace('T', " ")),
+            Cell::from(
+                r.started_at
+                    .chars()
+                    .take(16)
+                    .collect::<String>()
+                    .replace('T', " "),
+            ),
             Cell::from(millis(r.rto_ms as f64)),
         ];
         if !narrow {
-            cells.push(Cell::from(r.rpo_ms.map_or("-".into(), |v| millis(v as f64))));
+            cells.push(Cell::from(
+                r.rpo_ms.map_or("-".into(), |v| millis(v as f64)),
+            ));
             cells.push(Cell::from(text::cleaned(&short_source(&r.source))));
             cells.push(Cell::from(failed.join(", ")).style(theme.error()));
         }
@@ -104,7 +112,10 @@ pub fn results(frame: &mut Frame, area: Rect, r: &DrillReport, check: usize, cx:
     ])];
     // A small terminal keeps the rows for the checks.
     if area.height >= 14 {
-        head.push(text::line(&format!("{} → {}", r.source, r.target), theme.muted()));
+        head.push(text::line(
+            &format!("{} → {}", r.source, r.target),
+            theme.muted(),
+        ));
         if let Some(n) = &r.note {
             head.push(text::line(&format!("note: {n}"), theme.warn()));
         }
@@ -184,16 +195,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn wraps_words_and_cuts_long_ones() {
-        assert_eq!(super::wrap("a bb ccc", 4), ["a bb", "ccc"]);
-        assert_eq!(super::wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        assert_eq!(super::wrap("", 4), [""]);
-    }
-}
-
 /// The archive's file name, or "fresh dump": the full path is in the results.
 fn short_source(source: &str) -> String {
     match source.strip_prefix("dump:") {
@@ -202,5 +203,15 @@ fn short_source(source: &str) -> String {
             .map(|f| f.to_string_lossy().to_string())
             .unwrap_or_else(|| path.to_string()),
         None => "fresh dump".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wraps_words_and_cuts_long_ones() {
+        assert_eq!(super::wrap("a bb ccc", 4), ["a bb", "ccc"]);
+        assert_eq!(super::wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(super::wrap("", 4), [""]);
     }
 }

@@ -9,9 +9,9 @@ pub mod panes;
 
 use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::audit::AuditEntry;
+use crate::drills::status::LastDrill;
 use crate::health::overview::{self, Overview};
 use crate::keys::store::{self as keys_store, Expiring};
-use crate::drills::status::LastDrill;
 use crate::migrations::Summary;
 use crate::tui::cmd::Cmd;
 use crate::tui::keymap::{def, ActionDef};
@@ -160,8 +160,7 @@ impl OverviewScreen {
                     }
                     let pg = s.pg().await?;
                     let local = crate::drills::history::local_file(&s.paths.data_dir);
-                    crate::drills::status::last(Some(&pg), &local, s.ctx.drills.interval_days)
-                        .await
+                    crate::drills::status::last(Some(&pg), &local, s.ctx.drills.interval_days).await
                 };
                 let (result, audit, keys, migrations, drill) =
                     tokio::join!(overview::collect(s), audit, keys, migrations, drill);
@@ -279,9 +278,7 @@ impl Screen for OverviewScreen {
             | ScreenId::Keys
             | ScreenId::Migrations
             | ScreenId::Queries
-            | ScreenId::Drills => {
-                cx.context.has_pg
-            }
+            | ScreenId::Drills => cx.context.has_pg,
             ScreenId::Cache => cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
         }

@@ -38,7 +38,10 @@ impl Pane for Drills {
         let theme = &cx.env.theme;
         let last = match data.drill {
             Err(e) => {
-                let line = text::line(&format!("cannot read the drill history: {e}"), theme.error());
+                let line = text::line(
+                    &format!("cannot read the drill history: {e}"),
+                    theme.error(),
+                );
                 return frame.render_widget(Paragraph::new(line), area);
             }
             Ok(None) => return note(frame, area, "no drill recorded: n on :drills runs one", cx),
