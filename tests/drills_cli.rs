@@ -1,6 +1,6 @@
 //! `opsdeck drill` as cron runs it: JSON on stdout, exit 1 for a failed
 //! drill, 3 for a refused target, history in opsdeck.drills after `opsdeck
-//! init`; and SIGTERM mid-restore: exit 143, the audit end record, no
+//! init`, the last drill in `opsdeck overview`; and SIGTERM mid-restore: exit 143, the audit end record, no
 //! throwaway cluster left (directory or postgres process).
 
 mod common;
@@ -125,6 +125,27 @@ async fn cron_gets_json_exit_codes_and_a_history_in_the_database() {
         .args(["drill", "show", "999999"])
         .assert()
         .code(1);
+
+    // The overview's last drill is the failed one: red (error), with its age.
+    let ov = json(
+        &opsdeck(h.path())
+            .args(["overview", "--sample-ms", "0", "--output", "json"])
+            .output()
+            .unwrap(),
+    );
+    let fig = ov["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "last_drill")
+        .unwrap_or_else(|| panic!("{ov:#}"))
+        .clone();
+    assert_eq!(fig["level"], "error", "{fig}");
+    assert!(
+        fig["display"].as_str().unwrap().starts_with("failed"),
+        "{fig}"
+    );
+    assert_eq!(ov["last_drill"]["id"], failed["id"]);
 
     let out = opsdeck(h.path())
         .args(["drill", "run", "--yes", "--target", &src.url])
