@@ -185,6 +185,47 @@ fn postgres_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
+/// `opsdeck drill run --path ARCHIVE` started in the background, returned
+/// once its stderr says the restore phase began.
+fn mid_restore(home: &Path, archive: &Path) -> (std::process::Child, Vec<String>) {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OPSDECK_") || k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .env("OPSDECK_HOME", home)
+        .args(["drill", "run", "--yes", "--path"])
+        .arg(archive)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no restore progress: {seen:#?}"));
+        seen.push(line.clone());
+        if line.contains("drill: restore") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    (child, seen)
+}
+
 #[tokio::test]
 async fn sigterm_mid_restore_exits_143_audits_and_leaves_no_cluster() {
     let src = TestDb::with(
@@ -198,51 +239,17 @@ async fn sigterm_mid_restore_exits_143_audits_and_leaves_no_cluster() {
     let archive = drills_support::dump(&src.url, dir.path(), "big", &[]);
     let h = home();
     config(h.path(), &src.url, "");
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("opsdeck"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OPSDECK_") || k.starts_with("PG") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
-        .env("OPSDECK_HOME", h.path())
-        .args(["drill", "run", "--yes", "--path"])
-        .arg(&archive)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+
     let started = Instant::now();
-    let mut seen = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("no restore progress: {seen:#?}"));
-        seen.push(line.clone());
-        if line.contains("drill: restore") {
-            break;
-        }
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    let (mut child, seen) = mid_restore(h.path(), &archive);
+    let pid = child.id();
     assert!(
         !postgres_of(pid).is_empty(),
         "the throwaway cluster runs mid-restore"
     );
     kill(pid, "TERM");
     let status = child.wait().unwrap();
-    let rest: Vec<String> = rx.try_iter().collect();
-    assert_eq!(status.code(), Some(143), "{seen:#?} {rest:#?}");
+    assert_eq!(status.code(), Some(143), "{seen:#?}");
     assert!(started.elapsed() < Duration::from_secs(60));
     assert!(sandbox_dirs(pid).is_empty(), "{:?}", sandbox_dirs(pid));
     assert!(postgres_of(pid).is_empty(), "{:?}", postgres_of(pid));
@@ -256,4 +263,31 @@ async fn sigterm_mid_restore_exits_143_audits_and_leaves_no_cluster() {
     assert_eq!(recs[1]["phase"], "end");
     assert_eq!(recs[1]["outcome"], "cancelled", "{}", recs[1]);
     assert_eq!(recs[1]["detail"]["phase"], "restore", "{}", recs[1]);
+
+    // SIGKILL leaves the cluster behind; the next drill's start removes it.
+    let (mut child, _) = mid_restore(h.path(), &archive);
+    let killed = child.id();
+    kill(killed, "KILL");
+    child.wait().unwrap();
+    assert_eq!(sandbox_dirs(killed).len(), 1, "left behind by SIGKILL");
+    let small =
+        TestDb::with("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);").await;
+    let h2 = home();
+    config(h2.path(), &small.url, "");
+    let out = opsdeck(h2.path())
+        .args(["drill", "run", "--source", "fresh", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sandbox_dirs(killed).is_empty(),
+        "{:?}",
+        sandbox_dirs(killed)
+    );
+    assert!(postgres_of(killed).is_empty(), "{:?}", postgres_of(killed));
 }
