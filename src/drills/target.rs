@@ -236,8 +236,13 @@ impl Target {
                     psql: format!("psql '{url}'"),
                     url,
                     dir: Some(format!(
-                        "{} (stop it with: pg_ctl stop -D {})",
+                        "{} (stop it with: {}pg_ctl stop -D {})",
                         dir.display(),
+                        if crate::sandbox::dirs::is_root() {
+                            "runuser -u postgres -- "
+                        } else {
+                            ""
+                        },
                         dir.join("data").display()
                     )),
                 }
