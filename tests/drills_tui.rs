@@ -2,7 +2,9 @@
 //! plans a drill with the context's settings, `y` confirms it, the drill
 //! runs (a fresh dump restored into a throwaway cluster) behind the
 //! progress view, and the history and the drill's results by check are
-//! drawn at 80x24 and 40x12 (snapshots).
+//! drawn at 80x24 and 40x12 (snapshots). In a pseudo-terminal, Esc in the
+//! progress view stops a drill mid-restore: the throwaway cluster is gone
+//! and the audit says cancelled.
 
 mod common;
 
@@ -78,4 +80,69 @@ async fn run_a_drill_then_see_the_history_and_its_results() {
     assert!(narrow.contains("passed"), "{narrow}");
     h.key(KeyCode::Enter).await;
     s.bind(|| insta::assert_snapshot!("drills_40x12", format!("{narrow}\n{}", h.screen())));
+}
+
+#[tokio::test]
+async fn esc_in_the_console_stops_a_drill_mid_restore() {
+    let src = TestDb::with(
+        "CREATE TABLE events (id bigint PRIMARY KEY, tenant_id int NOT NULL, body text NOT NULL);
+         INSERT INTO events SELECT g, g % 50, md5(g::text) || md5((g * 7)::text)
+         FROM generate_series(1, 1200000) g;
+         CREATE INDEX events_tenant ON events (tenant_id, id);",
+    )
+    .await;
+    let dumps = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--file"])
+        .arg(dumps.path().join("nightly.dump"))
+        .args(["--dbname", &src.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = common::home();
+    common::write_config(
+        h.path(),
+        &format!(
+            "default_context = \"d\"\n[contexts.d]\npg = \"{}\"\n[contexts.d.drills]\ndump_dir = \"{}\"\n",
+            src.url,
+            dumps.path().display()
+        ),
+    );
+    let mut tui = common::pty::Tui::spawn(h.path(), &["--no-color"]);
+    tui.wait_for("the overview", |s| s.contains("overview"));
+    tui.send(":drills\r");
+    tui.wait_for("the empty history", |s| s.contains("no drills recorded"));
+    tui.send("n");
+    tui.wait_for("the confirm popup", |s| s.contains("nightly.dump"));
+    tui.send("y");
+    tui.wait_for("the restore phase", |s| s.contains("restore: pg_restore"));
+    let pid = tui.opsdeck_pid();
+    let mine = format!("pg-{pid}-");
+    let sandboxes = || -> Vec<String> {
+        std::fs::read_dir(std::env::temp_dir().join("opsdeck-sandbox"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with(&mine))
+            .collect()
+    };
+    assert_eq!(sandboxes().len(), 1, "the throwaway cluster runs");
+    tui.send("\x1b");
+    tui.wait_for("the cancellation", |s| s.contains("cancelled"));
+    assert!(sandboxes().is_empty(), "{:?}", sandboxes());
+    tui.send("q");
+    let (out, code, _) = tui.finish();
+    assert_eq!(code, 0, "{out:?}");
+    let audit = std::fs::read_to_string(h.path().join("data/audit.jsonl")).unwrap();
+    let end = audit
+        .lines()
+        .filter(|l| l.contains("drill.run"))
+        .next_back()
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert!(end.contains("\"outcome\":\"cancelled\""), "{end}");
 }
