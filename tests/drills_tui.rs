@@ -141,8 +141,7 @@ async fn esc_in_the_console_stops_a_drill_mid_restore() {
     let audit = std::fs::read_to_string(h.path().join("data/audit.jsonl")).unwrap();
     let end = audit
         .lines()
-        .filter(|l| l.contains("drill.run"))
-        .next_back()
+        .rfind(|l| l.contains("drill.run"))
         .unwrap_or_else(|| panic!("{audit}"));
     assert!(end.contains("\"outcome\":\"cancelled\""), "{end}");
 }
