@@ -261,3 +261,63 @@ async fn a_target_that_is_the_source_is_refused_and_nothing_is_restored() {
     assert!(err.to_string().contains("holds data"), "{err}");
     assert!(bench.audit_text().contains("\"outcome\":\"error\""));
 }
+
+#[tokio::test]
+async fn a_scratch_database_is_marked_kept_replaced_only_when_asked_and_dropped() {
+    let src =
+        common::TestDb::with("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);")
+            .await;
+    let p = pg(&src.url).await;
+    let bench = Bench::new();
+    let name = common::unique("opsdeck_scratch");
+    let root = src.url.rsplit_once('/').unwrap().0.to_string();
+    let target = format!("{root}/{name}");
+    let admin = drills_support::pg(&common::admin_url()).await;
+    let (r, _) = drills_support::drill_with(
+        &bench,
+        &p,
+        &src.url,
+        None,
+        vec![],
+        Some(target.clone()),
+        (true, false),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, DrillStatus::Passed, "{:#?}", r.checks);
+    assert!(r.kept.as_ref().unwrap().psql.contains(&name));
+    let mark = comment(&admin, &name).await.expect("kept");
+    assert!(mark.starts_with(opsdeck::drills::target::MARK), "{mark}");
+    let err = drill(&bench, &p, &src.url, None, vec![], Some(target.clone()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pass --replace"), "{err}");
+    let (r, _) = drills_support::drill_with(
+        &bench,
+        &p,
+        &src.url,
+        None,
+        vec![],
+        Some(target),
+        (false, true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, DrillStatus::Passed);
+    assert_eq!(
+        comment(&admin, &name).await,
+        None,
+        "dropped after the drill"
+    );
+}
+
+async fn comment(admin: &opsdeck::conn::Pg, name: &str) -> Option<String> {
+    admin
+        .row_opt(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = $1::text",
+            &[name],
+        )
+        .await
+        .unwrap()
+        .map(|r| r.get::<_, String>(0))
+}

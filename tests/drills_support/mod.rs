@@ -96,11 +96,26 @@ pub async fn drill(
     checks: Vec<CustomCheck>,
     target: Option<String>,
 ) -> opsdeck::Result<(DrillReport, Vec<Progress>)> {
+    drill_with(bench, src, src_url, archive, checks, target, (false, false)).await
+}
+
+/// [`drill`] with `(keep, replace)`.
+pub async fn drill_with(
+    bench: &Bench,
+    src: &Pg,
+    src_url: &str,
+    archive: Option<&Path>,
+    checks: Vec<CustomCheck>,
+    target: Option<String>,
+    (keep, replace): (bool, bool),
+) -> opsdeck::Result<(DrillReport, Vec<Progress>)> {
     let settings = DrillSettings {
         checks,
         ..DrillSettings::default()
     };
     let req = DrillRequest {
+        keep,
+        replace,
         source: Some(if archive.is_some() {
             SourceKind::Dump
         } else {
