@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod conn;
+pub mod drills;
 pub mod error;
 pub mod health;
 pub mod jobs;

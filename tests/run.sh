@@ -17,6 +17,7 @@ command -v runuser >/dev/null || need+=(util-linux)
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || need+=(pgbouncer)
 command -v npm >/dev/null || need+=(npm)
+command -v pgbackrest >/dev/null || need+=(pgbackrest)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 ls /usr/lib/postgresql/"$pg_major"/lib/hypopg.so >/dev/null 2>&1 || need+=("postgresql-$pg_major-hypopg")
 if [ ${#need[@]} -gt 0 ]; then

@@ -37,6 +37,10 @@ CREATE /* opsdeck */ TABLE IF NOT EXISTS opsdeck.drills (
     rto_ms          bigint,
     checks          jsonb NOT NULL DEFAULT '[]'
 );
+ALTER /* opsdeck */ TABLE opsdeck.drills ADD COLUMN IF NOT EXISTS target text;
+ALTER /* opsdeck */ TABLE opsdeck.drills ADD COLUMN IF NOT EXISTS operator text;
+ALTER /* opsdeck */ TABLE opsdeck.drills ADD COLUMN IF NOT EXISTS context text;
+ALTER /* opsdeck */ TABLE opsdeck.drills ADD COLUMN IF NOT EXISTS report jsonb;
 "#;
 
 /// `opsdeck init` as a planned change: the only way to create the schema.

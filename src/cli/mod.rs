@@ -9,6 +9,7 @@ mod completions;
 pub mod confirm;
 mod demo;
 mod doctor;
+mod drill;
 mod indexes;
 mod init;
 mod interrupt;
@@ -104,6 +105,9 @@ pub enum Command {
     Init,
     /// Store a context's Postgres password in the OS keyring (--delete removes it).
     Login(login::LoginArgs),
+    /// Restore drills: restore a backup into a scratch target, verify it, record RTO and RPO.
+    #[command(subcommand)]
+    Drill(drill::DrillCmd),
     /// Redis caches: stats, keys, get, del, invalidate by pattern, tag or tenant.
     #[command(subcommand)]
     Cache(cache::CacheCmd),
@@ -186,6 +190,7 @@ pub async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Cache(cmd) => cache::run(&global, cmd).await,
         Command::Keys(cmd) => keys::run(&global, cmd).await,
         Command::Jobs(cmd) => jobs::run(&global, cmd).await,
+        Command::Drill(cmd) => drill::run(&global, cmd).await,
         Command::Completions(args) => completions::run(args),
         Command::Man => man::run(),
     };

@@ -22,6 +22,7 @@ struct Report<'a> {
     /// Present when a job system was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     jobs: Option<crate::jobs::health::JobsHealth>,
+    last_drill: Option<crate::drills::status::LastDrill>,
 }
 
 fn level(l: Level) -> &'static str {
@@ -86,7 +87,9 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
     }
     let thresholds = &session.ctx.thresholds;
     let mut figures = overview.figures(thresholds);
-    let jobs = match jobs_health(&session, &overview).await {
+    // Independent reads: one round trip's latency for both.
+    let (jobs, last_drill) = tokio::join!(jobs_health(&session, &overview), last_drill(&session));
+    let jobs = match jobs {
         Ok(j) => j,
         Err(e) => {
             errors.push(e);
@@ -94,6 +97,9 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
         }
     };
     figures.extend(jobs.iter().flat_map(|j| j.figures()));
+    if session.has_pg() {
+        figures.push(crate::drills::status::figure(last_drill.as_ref()));
+    }
     match global.output {
         Format::Json => output::write_json(
             &mut std::io::stdout().lock(),
@@ -101,6 +107,7 @@ pub async fn run(global: &Global, args: OverviewArgs) -> Result<ExitCode> {
                 overview: &overview,
                 figures,
                 jobs,
+                last_drill,
             },
         )?,
         f => output::print_list(&figures, f)?,
@@ -131,4 +138,22 @@ async fn jobs_health(
         },
     };
     crate::jobs::health::collect(&backends, &session.ctx.jobs).await
+}
+
+/// The last restore drill (history in the database when it answers, else
+/// the local file); an unreadable history is a warning, not a failed overview.
+async fn last_drill(session: &crate::session::Session) -> Option<crate::drills::status::LastDrill> {
+    if !session.has_pg() {
+        return None;
+    }
+    let pg = session.pg().await.ok();
+    let local = crate::drills::history::local_file(&session.paths.data_dir);
+    match crate::drills::status::last(pg.as_deref(), &local, session.ctx.drills.interval_days).await
+    {
+        Ok(last) => last,
+        Err(e) => {
+            super::narrate::warn(format!("cannot read the drill history: {e}"));
+            None
+        }
+    }
 }

@@ -42,6 +42,7 @@ pub struct Context {
     pub migrations: super::migrations::MigrationsConfig,
     #[serde(default)]
     pub jobs: super::jobs::JobsConfig,
+    pub drills: super::drills::DrillSettings,
 }
 
 /// Postgres takes its timeouts as a 32-bit count of milliseconds.
@@ -66,6 +67,7 @@ impl Context {
             }
         }
         self.api_keys.check(name)?;
+        self.drills.check(name)?;
         self.schema.check(name)
     }
 }
@@ -171,6 +173,7 @@ pub struct ResolvedContext {
     pub api_keys: super::api_keys::ApiKeySettings,
     pub migrations: super::migrations::MigrationsConfig,
     pub jobs: super::jobs::JobsConfig,
+    pub drills: super::drills::DrillSettings,
     pub theme: Option<String>,
 }
 
@@ -213,6 +216,7 @@ impl ResolvedContext {
             api_keys: ctx.api_keys,
             migrations: ctx.migrations,
             jobs: ctx.jobs,
+            drills: ctx.drills,
             theme: ctx.theme,
             name,
         }

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 mod context;
+pub mod drills;
 mod exposure;
 pub mod jobs;
 pub mod keys;

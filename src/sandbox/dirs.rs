@@ -31,6 +31,8 @@ pub enum Kind {
     Redis,
     /// A PgBouncer process, listed in `children`.
     Pooler,
+    /// Files only (a drill's fresh dump): nothing to stop.
+    Files,
 }
 
 /// The owner record written into every sandbox directory.
@@ -220,5 +222,6 @@ fn stop_leftover(dir: &Path, owner: &Owner) {
                 kill_if_named(*pid, "pgbouncer");
             }
         }
+        Kind::Files => {}
     }
 }

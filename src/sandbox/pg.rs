@@ -82,6 +82,29 @@ impl PgSandbox {
         Ok(sb)
     }
 
+    /// Starts a cluster whose data directory was put at `<dir>/data` by
+    /// someone else (a pgBackRest restore into a directory from
+    /// [`dirs::create`]), with the sandbox's loopback and socket settings
+    /// and `opts.settings` appended, and owns it from then on.
+    pub async fn adopt(dir: PathBuf, opts: PgOptions) -> Result<PgSandbox> {
+        let bin = match &opts.bin {
+            Some(b) => b.clone(),
+            None => find_bin_dir()?,
+        };
+        let mut sb = PgSandbox {
+            dir,
+            bin,
+            port: 0,
+            keep: false,
+        };
+        let mut settings = vec![("listen_addresses".to_string(), "127.0.0.1".to_string())];
+        settings.extend(opts.settings.iter().cloned());
+        sb.append_settings(settings.into_iter())?;
+        sb.launch().await?;
+        sb.keep = opts.keep;
+        Ok(sb)
+    }
+
     /// `postgres://postgres@127.0.0.1:PORT/postgres`
     pub fn url(&self) -> String {
         self.url_for("postgres")
@@ -159,17 +182,21 @@ impl PgSandbox {
             "--locale=C",
         ]);
         run(&mut initdb, "initdb").await?;
-        let mut conf = String::from("\n# opsdeck sandbox\n");
-        let socket_dir = self.dir.display().to_string();
         let all = BASE_SETTINGS
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .chain(std::iter::once((
-                "unix_socket_directories".to_string(),
-                socket_dir,
-            )))
             .chain(opts.settings.iter().cloned());
-        for (name, value) in all {
+        self.append_settings(all)
+    }
+
+    /// Appends settings to postgresql.conf, the socket in the sandbox dir first.
+    fn append_settings(&self, settings: impl Iterator<Item = (String, String)>) -> Result<()> {
+        let mut conf = String::from("\n# opsdeck sandbox\n");
+        let socket = (
+            "unix_socket_directories".to_string(),
+            self.dir.display().to_string(),
+        );
+        for (name, value) in std::iter::once(socket).chain(settings) {
             conf.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
         }
         let path = self.data_dir().join("postgresql.conf");

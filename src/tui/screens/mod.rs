@@ -5,8 +5,9 @@
 
 pub mod audit;
 pub mod cache;
-pub mod jobs;
+pub mod drills;
 pub mod indexes;
+pub mod jobs;
 pub mod keys;
 pub mod migrations;
 pub mod overview;
@@ -32,6 +33,7 @@ pub enum ScreenId {
     Queries,
     Jobs,
     Indexes,
+    Drills,
 }
 
 impl ScreenId {
@@ -46,6 +48,7 @@ impl ScreenId {
         ScreenId::Queries,
         ScreenId::Jobs,
         ScreenId::Indexes,
+        ScreenId::Drills,
     ];
 
     /// The `:command` and the `[keys.screen.NAME]` section.
@@ -60,6 +63,7 @@ impl ScreenId {
             ScreenId::Queries => "queries",
             ScreenId::Jobs => "jobs",
             ScreenId::Indexes => "indexes",
+            ScreenId::Drills => "drills",
         }
     }
 
@@ -75,6 +79,7 @@ impl ScreenId {
             ScreenId::Queries => "queries: slow statements, live sessions, lock tree, plans",
             ScreenId::Jobs => "background jobs: queues, failures by error, retry/discard",
             ScreenId::Indexes => "indexes: verified suggestions with costs, lint, create",
+            ScreenId::Drills => "restore drills: history, results by check, run one",
         }
     }
 
@@ -98,6 +103,7 @@ impl ScreenId {
             ScreenId::Queries => routed(queries::ACTIONS, ScreenAction::Queries),
             ScreenId::Jobs => routed(jobs::ACTIONS, ScreenAction::Jobs),
             ScreenId::Indexes => routed(indexes::ACTIONS, ScreenAction::Indexes),
+            ScreenId::Drills => routed(drills::ACTIONS, ScreenAction::Drills),
         }
     }
 
@@ -112,6 +118,7 @@ impl ScreenId {
             ScreenId::Queries => Box::new(queries::QueriesScreen::new()),
             ScreenId::Jobs => Box::new(jobs::JobsScreen::new()),
             ScreenId::Indexes => Box::new(indexes::IndexesScreen::new()),
+            ScreenId::Drills => Box::new(drills::DrillsScreen::new()),
         }
     }
 
@@ -132,6 +139,7 @@ pub enum ScreenAction {
     Queries(queries::Action),
     Jobs(jobs::Action),
     Indexes(indexes::Action),
+    Drills(drills::Action),
 }
 
 /// Messages for screens, one variant per screen; the app hands each to the
@@ -147,6 +155,7 @@ pub enum ScreenMsg {
     Queries(queries::Msg),
     Jobs(jobs::Msg),
     Indexes(indexes::Msg),
+    Drills(drills::Msg),
 }
 
 impl ScreenMsg {
@@ -161,6 +170,7 @@ impl ScreenMsg {
             ScreenMsg::Queries(_) => ScreenId::Queries,
             ScreenMsg::Jobs(_) => ScreenId::Jobs,
             ScreenMsg::Indexes(_) => ScreenId::Indexes,
+            ScreenMsg::Drills(_) => ScreenId::Drills,
         }
     }
 }
@@ -295,6 +305,7 @@ mod tests {
                     ScreenAction::Queries(_) => ScreenId::Queries,
                     ScreenAction::Jobs(_) => ScreenId::Jobs,
                     ScreenAction::Indexes(_) => ScreenId::Indexes,
+                    ScreenAction::Drills(_) => ScreenId::Drills,
                 };
                 assert_eq!(owner.name(), *screen, "{} is routed elsewhere", d.name);
                 let names: Vec<_> = defs

@@ -9,6 +9,7 @@ pub mod panes;
 
 use super::{Cx, LoadState, Screen, ScreenAction, ScreenId, ScreenMsg};
 use crate::audit::AuditEntry;
+use crate::drills::status::LastDrill;
 use crate::health::overview::{self, Overview};
 use crate::jobs::health::JobsHealth;
 use crate::keys::store::{self as keys_store, Expiring};
@@ -59,6 +60,7 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
         "migrations",
         "M",
     ),
+    def(Action::Open(ScreenId::Drills), "open_drills", "drills", "D"),
 ];
 
 #[derive(Debug)]
@@ -70,6 +72,7 @@ pub enum Msg {
         keys: Result<Option<Expiring>, String>,
         migrations: Result<Option<Summary>, String>,
         jobs: Box<Result<Option<JobsHealth>, String>>,
+        drill: Result<Option<LastDrill>, String>,
     },
 }
 
@@ -81,6 +84,7 @@ pub struct OverviewScreen {
     keys: Result<Option<Expiring>, String>,
     migrations: Result<Option<Summary>, String>,
     jobs: Result<Option<JobsHealth>, String>,
+    drill: Result<Option<LastDrill>, String>,
     series: BTreeMap<&'static str, Series>,
     /// A collection is running: refreshes wait for it instead of piling up
     /// (a slow server must not have every tick cancel the one before).
@@ -103,6 +107,7 @@ impl OverviewScreen {
             keys: Ok(None),
             migrations: Ok(None),
             jobs: Ok(None),
+            drill: Ok(None),
             series: BTreeMap::new(),
             in_flight: false,
         }
@@ -157,8 +162,16 @@ impl OverviewScreen {
                     let backends = crate::jobs::Backends::of(s).await?;
                     crate::jobs::health::collect(&backends, &s.ctx.jobs).await
                 };
-                let (result, audit, keys, migrations, jobs) =
-                    tokio::join!(overview::collect(s), audit, keys, migrations, jobs);
+                let drill = async {
+                    if !s.has_pg() {
+                        return Ok(None);
+                    }
+                    let pg = s.pg().await?;
+                    let local = crate::drills::history::local_file(&s.paths.data_dir);
+                    crate::drills::status::last(Some(&pg), &local, s.ctx.drills.interval_days).await
+                };
+                let (result, audit, keys, migrations, jobs, drill) =
+                    tokio::join!(overview::collect(s), audit, keys, migrations, jobs, drill);
                 AppMsg::Screen(ScreenMsg::Overview(Msg::Loaded {
                     gen,
                     result: result.map(Box::new),
@@ -166,6 +179,7 @@ impl OverviewScreen {
                     keys: keys.map_err(|e| e.to_string()),
                     migrations: migrations.map_err(|e| e.to_string()),
                     jobs: Box::new(jobs.map_err(|e| e.to_string())),
+                    drill: drill.map_err(|e| e.to_string()),
                 }))
             },
         )]
@@ -204,6 +218,11 @@ impl OverviewScreen {
         self.jobs = jobs;
     }
 
+    /// The drills pane's last drill.
+    pub fn set_drill(&mut self, d: Result<Option<LastDrill>, String>) {
+        self.drill = d;
+    }
+
     /// The keys pane's figure.
     pub fn set_keys(&mut self, keys: Result<Option<Expiring>, String>) {
         self.keys = keys;
@@ -238,6 +257,7 @@ impl Screen for OverviewScreen {
             keys,
             migrations,
             jobs,
+            drill,
         }) = msg
         else {
             return Vec::new();
@@ -257,6 +277,7 @@ impl Screen for OverviewScreen {
                 .push(j.failed as f64);
         }
         self.jobs = jobs;
+        self.drill = drill;
         match result {
             Ok(snapshot) => self.apply(*snapshot, cx),
             Err(e) => self.state = LoadState::Error(e.to_string()),
@@ -280,7 +301,8 @@ impl Screen for OverviewScreen {
             | ScreenId::Keys
             | ScreenId::Migrations
             | ScreenId::Queries
-            | ScreenId::Indexes => cx.context.has_pg,
+            | ScreenId::Indexes
+            | ScreenId::Drills => cx.context.has_pg,
             ScreenId::Cache => cx.context.has_redis,
             ScreenId::Jobs => cx.context.has_pg || cx.context.has_redis,
             ScreenId::Overview | ScreenId::Audit => true,
@@ -325,6 +347,7 @@ impl Screen for OverviewScreen {
             keys: &self.keys,
             migrations: &self.migrations,
             jobs: &self.jobs,
+            drill: &self.drill,
         };
         // A pane that wants no rows has nothing to say here (no job system).
         let shown: Vec<_> = PANES

@@ -37,6 +37,8 @@ pub struct Data<'a> {
     pub migrations: &'a Result<Option<Summary>, String>,
     /// Failed jobs and dead-letter depth (None: no job system here).
     pub jobs: &'a Result<Option<JobsHealth>, String>,
+    /// The last restore drill (None: none recorded).
+    pub drill: &'a Result<Option<crate::drills::status::LastDrill>, String>,
 }
 
 /// How wide a pane wants to be: half panes sit side by side when the body
@@ -76,6 +78,7 @@ pub const PANES: &[&dyn Pane] = &[
     &panes::keys::Keys,
     &panes::migrations::Migrations,
     &panes::jobs::Jobs,
+    &panes::drills::Drills,
     &panes::audit::Audit,
 ];
 

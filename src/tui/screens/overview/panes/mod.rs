@@ -2,6 +2,7 @@
 //! the figure row they share.
 
 pub mod audit;
+pub mod drills;
 pub mod jobs;
 pub mod keys;
 pub mod migrations;
