@@ -42,6 +42,7 @@ pub struct Context {
     pub migrations: super::migrations::MigrationsConfig,
     #[serde(default)]
     pub jobs: super::jobs::JobsConfig,
+    #[serde(default)]
     pub drills: super::drills::DrillSettings,
 }
 
@@ -173,6 +174,7 @@ pub struct ResolvedContext {
     pub api_keys: super::api_keys::ApiKeySettings,
     pub migrations: super::migrations::MigrationsConfig,
     pub jobs: super::jobs::JobsConfig,
+    #[serde(default)]
     pub drills: super::drills::DrillSettings,
     pub theme: Option<String>,
 }
