@@ -83,6 +83,20 @@ async fn check(sb: &PgSandbox, db: &str, mode: VerifiedBy) -> Advice {
         advice.covered
     );
     assert!(took.as_secs() < 10, "suggest took {took:?}");
+    for s in &advice.suggestions {
+        let costs: Vec<String> = s
+            .queries
+            .iter()
+            .map(|q| {
+                format!(
+                    "{:.1} -> {:?}",
+                    q.cost_before,
+                    q.cost_after.map(|a| (a * 10.0).round() / 10.0)
+                )
+            })
+            .collect();
+        eprintln!("{mode:?}: {} [{:?}] {costs:?}", s.name, s.verified_by);
+    }
     assert_eq!(advice.hypopg, mode == VerifiedBy::Hypopg);
     let all = workload();
     let (targets, decoys): (Vec<&AppQuery>, Vec<&AppQuery>) =
@@ -301,6 +315,7 @@ fn cli(sb: &PgSandbox, db: &str, hypopg: bool) {
         ),
     );
     let min = CALLS.to_string();
+    let started = Instant::now();
     let out = opsdeck(h.path())
         .args([
             "indexes",
@@ -312,6 +327,10 @@ fn cli(sb: &PgSandbox, db: &str, hypopg: bool) {
         ])
         .output()
         .unwrap();
+    eprintln!(
+        "opsdeck indexes suggest (hypopg: {hypopg}), the whole process: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

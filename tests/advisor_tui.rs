@@ -2,7 +2,8 @@
 //! prepared-statement workload that needs one index and a duplicate index
 //! for lint, plus a statement whose candidate HypoPG rejects. Rendered at 80x24 and 40x12; `y` copies the suggestion's
 //! create_sql by OSC 52; `c` and the confirm popup build it for real, after
-//! which the suggestion is gone and the table is reloaded.
+//! which the suggestion is gone and the table is reloaded. Without HypoPG
+//! a note on installing it heads the list.
 
 mod common;
 
@@ -101,4 +102,21 @@ async fn indexes_screen_renders_copies_and_creates() {
         !text.contains("suggest "),
         "the suggestion is gone after the reload: {text}"
     );
+
+    // Without HypoPG: the heuristic suggestion, under a note on installing it.
+    let db = fixture(&sb).await;
+    client(&sb.url_for(&db))
+        .await
+        .batch_execute("DROP EXTENSION hypopg")
+        .await
+        .unwrap();
+    let text = loaded(&sb.url_for(&db), (80, 24)).await.screen();
+    let note = text
+        .find("HypoPG not installed")
+        .unwrap_or_else(|| panic!("{text}"));
+    let sug = text
+        .find("items_sku_idx")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(note < sug, "the note comes first: {text}");
+    assert!(text.contains("→ ?"), "no cost after without HypoPG: {text}");
 }

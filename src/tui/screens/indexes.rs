@@ -82,9 +82,22 @@ fn before_after(before: f64, after: Option<f64>) -> String {
     format!("{} → {after}", cost(before))
 }
 
-/// Suggestions, each followed by its statements, then lint findings.
-pub fn rows(advice: &Advice, findings: &[advisor::Finding]) -> Vec<IndexRow> {
+/// Suggestions, each followed by its statements, then lint findings;
+/// first, without HypoPG, how to install it (`hint`).
+pub fn rows(advice: &Advice, findings: &[advisor::Finding], hint: Option<String>) -> Vec<IndexRow> {
     let mut out = Vec::new();
+    if let Some(h) = hint {
+        out.push(IndexRow {
+            kind: "note".into(),
+            name: "HypoPG not installed".into(),
+            table: String::new(),
+            cost: String::new(),
+            detail: h,
+            sql: "CREATE EXTENSION hypopg;".into(),
+            suggestion: None,
+            level: Some(Level::Warn),
+        });
+    }
     for s in &advice.suggestions {
         let cut = s
             .best_ratio()
@@ -158,7 +171,8 @@ impl PagedSource for IndexesSource {
             };
             let (advice, report) =
                 tokio::try_join!(advisor::suggest(&own, &opts), lint::lint(&shared))?;
-            Ok(page(rows(&advice, &report.findings), &req))
+            let hint = (!advice.hypopg).then(|| advisor::hypo::install_hint(own.caps.major()));
+            Ok(page(rows(&advice, &report.findings, hint), &req))
         })
     }
 }
