@@ -378,3 +378,19 @@ async fn river_in_its_own_oddly_named_schema() {
     assert_eq!(ids(&failed), vec!["2", "1"]);
     assert_eq!(r.retry(&["2".into()]).await.unwrap().done, vec!["2"]);
 }
+
+#[tokio::test]
+async fn a_cursor_that_is_not_a_river_id_is_a_usage_error() {
+    let db = river_db().await;
+    let r = river(&db).await;
+    let err = r
+        .list(&Filter {
+            after: Some("0b5e3c9e-36a1-4f6b-9d0e-6f1f5d7a2b11".into()),
+            ..Filter::default()
+        })
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), opsdeck::ExitCode::Usage);
+    assert!(err.to_string().contains("--after"), "{err}");
+}

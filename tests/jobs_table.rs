@@ -8,6 +8,7 @@ mod common;
 mod pgjobs_support;
 
 use common::TestDb;
+use futures_util::TryStreamExt;
 use opsdeck::config::jobs::{JobsConfig, TableJobs};
 use opsdeck::jobs::table::Table;
 use opsdeck::jobs::{Backends, Filter, JobSource, State};
@@ -321,4 +322,39 @@ async fn uuid_ids_and_unmapped_states() {
         .unwrap()
         .get(0);
     assert_eq!(s, "queued", "the first default waiting value");
+}
+
+#[tokio::test]
+async fn enum_states_with_the_default_mapping_and_a_bad_retry_state() {
+    let db = TestDb::with(JOBS).await;
+    let (head, _) = pgjobs_support::TABLE_TOML.split_once("[states]").unwrap();
+    let plain: TableJobs = toml::from_str(head).unwrap();
+    let t = Table::new(pg(&db).await, plain.clone()).unwrap();
+    // The defaults name values the enum lacks ("failed", "error" ...): only
+    // its own labels are sent, so the filter works.
+    assert_eq!(ids(&list(&t, failed()).await), vec!["3", "2", "1"]);
+    assert_eq!(t.check_version().await.unwrap(), "table app.jobs");
+
+    let bad = TableJobs {
+        retry_state: Some("requeued".into()),
+        ..plain
+    };
+    let t = Table::new(pg(&db).await, bad).unwrap();
+    let err = t.check_version().await.unwrap_err();
+    assert!(
+        err.to_string().contains("requeued (retry_state)")
+            && err.to_string().contains("queued, running"),
+        "{err}"
+    );
+    assert!(t.retry(&["1".into()]).await.is_err());
+
+    let err = t
+        .list(&Filter {
+            after: Some("abc".into()),
+            ..Filter::default()
+        })
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Usage);
 }

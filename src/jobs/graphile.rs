@@ -109,37 +109,35 @@ impl Graphile {
     }
 
     async fn page(&self, f: &Filter, after: Option<String>, n: u64) -> Result<Vec<Job>> {
-        if let Some(a) = after.as_deref().filter(|a| a.parse::<i64>().is_err()) {
-            return Err(Error::Usage(format!(
-                "--after {a} is not a graphile-worker job id (a number)"
-            )));
+        let mut w = super::page::Where::default();
+        if let Some(q) = &f.queue {
+            let p = w.param(q.as_str());
+            w.and(format!("t.identifier = {p}::text"));
+        }
+        if let Some(state) = f.state {
+            let p = w.param(state.as_str());
+            w.and(format!("({STATE}) = {p}::text"));
+        }
+        if let Some(e) = &f.error_like {
+            let p = w.param(contains_pattern(e));
+            w.and(format!("j.last_error ILIKE {p}::text"));
+        }
+        if let Some(a) = after {
+            if a.parse::<i64>().is_err() {
+                return Err(Error::Usage(format!(
+                    "--after {a} is not a graphile-worker job id (a number)"
+                )));
+            }
+            let p = w.param(a);
+            w.and(format!("j.id > {p}::bigint"));
         }
         let sql = format!(
-            "SELECT * FROM (SELECT {cols} FROM {from}
-               WHERE ($1::text IS NULL OR t.identifier = $1)
-                 AND ($3::text IS NULL OR j.last_error ILIKE $3)
-                 AND ($4::bigint IS NULL OR j.id > $4::bigint)) s
-             WHERE ($2::text IS NULL OR s.state = $2)
-             ORDER BY s.id::bigint LIMIT $5::bigint",
+            "SELECT {cols} FROM {from} WHERE {cond} ORDER BY j.id LIMIT {n}",
             cols = Self::columns(),
-            from = self.from()
+            from = self.from(),
+            cond = w.sql()
         );
-        let state = f.state.map(State::as_str);
-        let like = f.error_like.as_deref().map(contains_pattern);
-        let n = n.to_string();
-        let rows = self
-            .pg
-            .rows_nullable(
-                &sql,
-                &[
-                    f.queue.as_deref(),
-                    state,
-                    like.as_deref(),
-                    after.as_deref(),
-                    Some(&n),
-                ],
-            )
-            .await?;
+        let rows = self.pg.rows(&sql, &w.refs()).await?;
         Ok(rows.iter().map(job).collect())
     }
 

@@ -206,6 +206,12 @@ impl Outbox {
             ));
         }
         if let Some(a) = after {
+            if !cols.id.accepts(&a) {
+                return Err(Error::Usage(format!(
+                    "--after takes an id of {} ({}); pass --source table with it",
+                    cols.display, cols.id.ty
+                )));
+            }
             let p = param(a);
             cond.push(format!("{} < {p}::{}", cols.id.sql(), cols.id.ty));
         }

@@ -75,48 +75,37 @@ impl PgBoss {
     }
 
     async fn page(&self, f: &Filter, after: Option<String>, n: u64) -> Result<Vec<Job>> {
+        let s = &self.schema;
+        let mut w = super::page::Where::default();
+        if let Some(q) = &f.queue {
+            let p = w.param(q.as_str());
+            w.and(format!("j.name = {p}::text"));
+        }
+        if let Some(state) = f.state {
+            let p = w.param(native_states(state));
+            w.and(format!("j.state = {p}::text::{s}.job_state"));
+            // created rows split into waiting and scheduled by start_after.
+            match state {
+                State::Waiting => w.and(format!("j.start_after <= {s}.job_now()")),
+                State::Scheduled => w.and(format!("j.start_after > {s}.job_now()")),
+                _ => {}
+            }
+        }
+        if let Some(e) = &f.error_like {
+            let p = w.param(contains_pattern(e));
+            w.and(format!("j.output->>'message' ILIKE {p}::text"));
+        }
+        if let Some(a) = after {
+            let (name, id) = self.position(&a).await?;
+            let (pn, pi) = (w.param(name), w.param(id));
+            w.and(format!("(j.name, j.id) > ({pn}::text, {pi}::uuid)"));
+        }
         let sql = format!(
-            "SELECT {cols} FROM {s}.job j
-             WHERE ($1::text IS NULL OR j.name = $1)
-               AND ($2::text IS NULL OR j.state::text = ANY(string_to_array($2, ',')))
-               AND ($3::text IS NULL OR j.output->>'message' ILIKE $3)
-               AND ($4::text IS NULL OR (j.name, j.id) > ($4::text, $7::uuid))
-               AND ($6::text IS NULL OR (j.start_after > {s}.job_now()) = ($6 = 'scheduled'))
-             ORDER BY j.name, j.id LIMIT $5::bigint",
+            "SELECT {cols} FROM {s}.job j WHERE {cond} ORDER BY j.name, j.id LIMIT {n}",
             cols = self.columns(),
-            s = self.schema
+            cond = w.sql()
         );
-        let states = f.state.map(native_states);
-        let like = f.error_like.as_deref().map(contains_pattern);
-        // created rows split into waiting and scheduled by start_after.
-        let split = match f.state {
-            Some(s @ (State::Waiting | State::Scheduled)) => Some(s.as_str()),
-            _ => None,
-        };
-        let n = n.to_string();
-        let after = match after {
-            Some(a) => Some(self.position(&a).await?),
-            None => None,
-        };
-        let (after_name, after_id) = match &after {
-            Some((name, id)) => (Some(name.as_str()), Some(id.as_str())),
-            None => (None, None),
-        };
-        let rows = self
-            .pg
-            .rows_nullable(
-                &sql,
-                &[
-                    f.queue.as_deref(),
-                    states.as_deref(),
-                    like.as_deref(),
-                    after_name,
-                    Some(&n),
-                    split,
-                    after_id,
-                ],
-            )
-            .await?;
+        let rows = self.pg.rows(&sql, &w.refs()).await?;
         Ok(rows.iter().map(job).collect())
     }
 

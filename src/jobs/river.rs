@@ -103,6 +103,11 @@ impl River {
     }
 
     async fn page(&self, filter: &Filter, after: Option<String>, size: u64) -> Result<Vec<Job>> {
+        if after.as_deref().is_some_and(|a| a.parse::<i64>().is_err()) {
+            return Err(Error::Usage(
+                "--after takes a River job id, an integer; pass --source river with it".into(),
+            ));
+        }
         let size = size.to_string();
         let states = filter.state.map(queries::river_states);
         let pattern = filter

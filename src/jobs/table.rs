@@ -133,6 +133,33 @@ impl Table {
             })
     }
 
+    /// With an enum state column, the states the writes set must be
+    /// labels of it, or the server would reject every batch.
+    fn check_states(&self, cols: &Cols) -> Result<()> {
+        let Some(labels) = &cols.state.labels else {
+            return Ok(());
+        };
+        let mut set = vec![("retry_state", self.retry_state()?)];
+        if let Some(d) = &self.cfg.discard_state {
+            set.push(("discard_state", d));
+        }
+        let unknown: Vec<String> = set
+            .iter()
+            .filter(|(_, v)| !labels.iter().any(|l| l == v))
+            .map(|(key, v)| format!("{v} ({key})"))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Config(format!(
+            "{} can hold only {} in {}; set {} in the context's [{SECTION}] section to one of them",
+            cols.display,
+            labels.join(", "),
+            cols.state.name,
+            unknown.join(", ")
+        )))
+    }
+
     fn job(&self, r: &Row) -> Result<Job> {
         let value: String = r.try_get(2)?;
         let mut job = Job::new(
@@ -167,12 +194,18 @@ impl Table {
         }
         let states = filter
             .state
-            .map(|s| json(values(&self.cfg.states, s)))
+            .map(|s| json(&cols.state.holdable(values(&self.cfg.states, s))))
             .transpose()?;
         let pattern = filter
             .error_like
             .as_deref()
             .map(crate::conn::sql::contains_pattern);
+        if after.as_deref().is_some_and(|a| !cols.id.accepts(a)) {
+            return Err(Error::Usage(format!(
+                "--after takes an id of {} ({}); pass --source table with it",
+                cols.display, cols.id.ty
+            )));
+        }
         let size = size.to_string();
         let queue = cols.queue.as_ref().and(filter.queue.as_deref());
         let rows = self
@@ -216,6 +249,7 @@ impl Table {
 
     async fn write(&self, ids: &[String], retry: bool) -> Result<WriteReport> {
         let cols = self.cols().await?;
+        self.check_states(&cols)?;
         let (ok, mut report) = Self::split_ids(&cols, ids);
         if ok.is_empty() {
             return Ok(report);
@@ -271,7 +305,7 @@ impl JobSource for Table {
     fn check_version(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async move {
             let cols = self.cols().await?;
-            self.retry_state()?;
+            self.check_states(&cols)?;
             Ok(format!("table {}", cols.display))
         })
     }

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 pub struct Column {
     pub name: String,
     pub ty: String,
+    /// The labels, when the column is an enum.
+    pub labels: Option<Vec<String>>,
 }
 
 impl Column {
@@ -34,6 +36,16 @@ impl Column {
         }
     }
 
+    /// Of `values`, the ones the column can hold: an enum's labels (a cast
+    /// of any other text would fail the statement), or all of them.
+    pub fn holdable(&self, values: &[String]) -> Vec<String> {
+        values
+            .iter()
+            .filter(|v| self.labels.as_ref().is_none_or(|l| l.contains(v)))
+            .cloned()
+            .collect()
+    }
+
     /// Whether ids of this type can be checked in Rust before the server
     /// casts them (a bad one would fail the whole batch).
     pub fn accepts(&self, id: &str) -> bool {
@@ -51,7 +63,7 @@ impl Column {
 /// The table's columns by name.
 pub struct Layout {
     pub table: QualName,
-    columns: HashMap<String, String>,
+    columns: HashMap<String, (String, Option<Vec<String>>)>,
 }
 
 impl Layout {
@@ -60,7 +72,9 @@ impl Layout {
     pub async fn read(pg: &Pg, table: &QualName, section: &str) -> Result<Layout> {
         let rows = pg
             .rows(
-                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
+                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod),
+                    (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+                     FROM pg_enum e WHERE e.enumtypid = a.atttypid)
                  FROM pg_attribute a
                  WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
                 &[&table.sql()],
@@ -74,7 +88,10 @@ impl Layout {
         }
         Ok(Layout {
             table: table.clone(),
-            columns: rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+            columns: rows
+                .iter()
+                .map(|r| (r.get(0), (r.get(1), r.get(2))))
+                .collect(),
         })
     }
 
@@ -91,9 +108,10 @@ impl Layout {
             .map(|(key, name)| {
                 let name = (*name)?;
                 match self.columns.get(name) {
-                    Some(ty) => Some(Column {
+                    Some((ty, labels)) => Some(Column {
                         name: name.to_string(),
                         ty: ty.clone(),
+                        labels: labels.clone(),
                     }),
                     None => {
                         missing.push(format!("{name} ({key})"));
@@ -122,7 +140,17 @@ mod tests {
         Column {
             name: "id".into(),
             ty: ty.into(),
+            labels: None,
         }
+    }
+
+    #[test]
+    fn enum_columns_hold_only_their_labels() {
+        let mut c = col("app.status");
+        let values = vec!["queued".to_string(), "pending".to_string()];
+        assert_eq!(c.holdable(&values), values);
+        c.labels = Some(vec!["queued".into(), "dead".into()]);
+        assert_eq!(c.holdable(&values), vec!["queued".to_string()]);
     }
 
     #[test]
