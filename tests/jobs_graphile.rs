@@ -8,12 +8,14 @@
 mod common;
 #[path = "jobs_support/npm.rs"]
 mod npm;
+#[path = "jobs_support/worker.rs"]
+mod worker;
 
 use common::{home, opsdeck, TestDb};
-use npm::Worker;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use worker::Worker;
 
 fn run(home: &Path, url: &str, args: &[&str]) -> (i32, Value, String) {
     let out = opsdeck(home)

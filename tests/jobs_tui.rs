@@ -1,7 +1,7 @@
 //! `:jobs` rendered from a real database holding pg-boss's schema (installed
 //! by the real pg-boss) with failed and scheduled jobs: snapshots of the
 //! queues view, the failures grouped by error and a job's detail at 80x24
-//! and 40x12; then a group retried through the confirm popup reaches the
+//! and 40x12; the overview's jobs pane; then a group retried through the confirm popup reaches the
 //! database, and a read-only context offers no retry.
 
 mod common;
@@ -96,6 +96,23 @@ async fn jobs_screen_queues_groups_and_detail() {
         );
         s.bind(|| insta::assert_snapshot!(format!("jobs_detail_{w}x{h}"), detail));
     }
+
+    // The overview's jobs pane counts the same failures.
+    let t = Harness::new(
+        &config,
+        (120, 40),
+        Box::new(opsdeck::tui::screens::overview::OverviewScreen::new()),
+    )
+    .await;
+    let overview = t.screen();
+    assert!(
+        overview.contains("15 failed (15 in 1h), 0 retrying"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("12 failed in invoices (pgboss)"),
+        "{overview}"
+    );
 
     // A group retried from the console: the popup, then pg-boss's retry state.
     let mut t = Harness::new(&config, (80, 24), Box::new(JobsScreen::new())).await;

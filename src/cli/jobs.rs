@@ -79,13 +79,13 @@ pub struct WriteArgs {
     /// Every failed job (of --queue, with --error-like) instead of ids.
     #[arg(long, conflicts_with = "ids")]
     pub all_failed: bool,
-    #[arg(long, requires = "all_failed")]
+    #[arg(long)]
     pub queue: Option<String>,
     /// Only failed jobs whose error contains this text (case-insensitive).
-    #[arg(long, requires = "all_failed")]
+    #[arg(long)]
     pub error_like: Option<String>,
     /// Only failed jobs of this group: a pattern exactly as `opsdeck jobs errors` prints it.
-    #[arg(long, requires = "all_failed")]
+    #[arg(long)]
     pub pattern: Option<String>,
     #[command(flatten)]
     pub source: SourceArg,

@@ -109,37 +109,35 @@ impl Graphile {
     }
 
     async fn page(&self, f: &Filter, after: Option<String>, n: u64) -> Result<Vec<Job>> {
-        if let Some(a) = after.as_deref().filter(|a| a.parse::<i64>().is_err()) {
-            return Err(Error::Usage(format!(
-                "--after {a} is not a graphile-worker job id (a number)"
-            )));
+        let mut w = super::page::Where::default();
+        if let Some(q) = &f.queue {
+            let p = w.param(q.as_str());
+            w.and(format!("t.identifier = {p}::text"));
+        }
+        if let Some(state) = f.state {
+            let p = w.param(state.as_str());
+            w.and(format!("({STATE}) = {p}::text"));
+        }
+        if let Some(e) = &f.error_like {
+            let p = w.param(contains_pattern(e));
+            w.and(format!("j.last_error ILIKE {p}::text"));
+        }
+        if let Some(a) = after {
+            if a.parse::<i64>().is_err() {
+                return Err(Error::Usage(format!(
+                    "--after {a} is not a graphile-worker job id (a number)"
+                )));
+            }
+            let p = w.param(a);
+            w.and(format!("j.id > {p}::bigint"));
         }
         let sql = format!(
-            "SELECT * FROM (SELECT {cols} FROM {from}
-               WHERE ($1::text IS NULL OR t.identifier = $1)
-                 AND ($3::text IS NULL OR j.last_error ILIKE $3)
-                 AND ($4::bigint IS NULL OR j.id > $4::bigint)) s
-             WHERE ($2::text IS NULL OR s.state = $2)
-             ORDER BY s.id::bigint LIMIT $5::bigint",
+            "SELECT {cols} FROM {from} WHERE {cond} ORDER BY j.id LIMIT {n}",
             cols = Self::columns(),
-            from = self.from()
+            from = self.from(),
+            cond = w.sql()
         );
-        let state = f.state.map(State::as_str);
-        let like = f.error_like.as_deref().map(contains_pattern);
-        let n = n.to_string();
-        let rows = self
-            .pg
-            .rows_nullable(
-                &sql,
-                &[
-                    f.queue.as_deref(),
-                    state,
-                    like.as_deref(),
-                    after.as_deref(),
-                    Some(&n),
-                ],
-            )
-            .await?;
+        let rows = self.pg.rows(&sql, &w.refs()).await?;
         Ok(rows.iter().map(job).collect())
     }
 
@@ -220,47 +218,23 @@ impl Graphile {
         self.check().await?;
         let (valid, mut skipped) = split_ids(ids);
         let s = &self.schema;
-        // All three in one transaction, so a batch is discarded whole or not at all.
-        let tx = self.pg.begin().await?;
+        // One statement, so a batch is discarded whole or not at all; the
+        // three selections are disjoint (keyed; failed for good; still due).
         let ids = array(&valid);
-        let keyed: Vec<String> = tx
-            .row(
-                &format!(
-                    "SELECT coalesce(array_agg(r.id::text), '{{}}') FROM {s}._private_jobs j,
-                       LATERAL {s}.remove_job(j.key) r
-                     WHERE j.id = ANY($1::bigint[]) AND j.key IS NOT NULL AND r.id IS NOT NULL"
-                ),
-                &[&ids],
-            )
-            .await?
-            .get(0);
-        let removed: Vec<String> = tx
-            .row(
-                &format!(
-                    "SELECT coalesce(array_agg(r.id::text), '{{}}') FROM {s}.complete_jobs(
-                       ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
-                             AND key IS NULL AND attempts >= max_attempts)) r"
-                ),
-                &[&ids],
-            )
-            .await?
-            .get(0);
-        let failed: Vec<String> = tx
-            .row(
-                &format!(
-                    "SELECT coalesce(array_agg(r.id::text), '{{}}') FROM {s}.permanently_fail_jobs(
-                       ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
-                             AND key IS NULL AND attempts < max_attempts),
-                       'discarded with opsdeck') r"
-                ),
-                &[&ids],
-            )
-            .await?
-            .get(0);
-        tx.commit().await?;
-        let mut done = keyed;
-        done.extend(removed);
-        done.extend(failed);
+        let sql = format!(
+            "WITH k AS (SELECT r.id FROM {s}._private_jobs j, LATERAL {s}.remove_job(j.key) r
+                        WHERE j.id = ANY($1::bigint[]) AND j.key IS NOT NULL AND r.id IS NOT NULL),
+                  c AS (SELECT r.id FROM {s}.complete_jobs(
+                          ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
+                                AND key IS NULL AND attempts >= max_attempts)) r),
+                  f AS (SELECT r.id FROM {s}.permanently_fail_jobs(
+                          ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
+                                AND key IS NULL AND attempts < max_attempts),
+                          'discarded with opsdeck') r)
+             SELECT coalesce(array_agg(id::text), '{{}}')
+             FROM (SELECT id FROM k UNION ALL SELECT id FROM c UNION ALL SELECT id FROM f) u"
+        );
+        let done: Vec<String> = self.pg.row(&sql, &[&ids]).await?.get(0);
         skipped.extend(left_out(
             &valid,
             &done,

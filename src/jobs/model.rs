@@ -224,8 +224,13 @@ impl QueueSummary {
         }
     }
 
-    /// Failures among the jobs that finished in the last hour, 0..=1.
+    /// Failures among the jobs that finished in the last hour, 0..=1; None
+    /// when nothing finished or the system deletes completed jobs (so that
+    /// every finished job it still has is a failure).
     pub fn failure_rate(&self) -> Option<f64> {
+        if self.source == SourceKind::GraphileWorker {
+            return None;
+        }
         let done = self.failed_last_hour + self.completed_last_hour;
         (done > 0).then(|| self.failed_last_hour as f64 / done as f64)
     }

@@ -56,3 +56,37 @@ where
     .flatten()
     .boxed()
 }
+
+/// A WHERE clause holding only the conditions a filter uses, each with its
+/// own text parameter: a generic `($1 IS NULL OR …)` would keep the planner
+/// from using the key index for the keyset cursor (and from pruning
+/// partitions by queue), so every page would scan and sort the table.
+#[derive(Debug, Default)]
+pub struct Where {
+    conds: Vec<String>,
+    pub params: Vec<String>,
+}
+
+impl Where {
+    /// The next parameter's placeholder, `$n`, for `value`.
+    pub fn param(&mut self, value: impl Into<String>) -> String {
+        self.params.push(value.into());
+        format!("${}", self.params.len())
+    }
+
+    pub fn and(&mut self, cond: String) {
+        self.conds.push(cond);
+    }
+
+    pub fn sql(&self) -> String {
+        if self.conds.is_empty() {
+            "TRUE".into()
+        } else {
+            self.conds.join(" AND ")
+        }
+    }
+
+    pub fn refs(&self) -> Vec<&str> {
+        self.params.iter().map(String::as_str).collect()
+    }
+}

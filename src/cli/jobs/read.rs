@@ -24,7 +24,10 @@ pub async fn queues(
     let found = futures_util::future::join_all(all.iter().map(|s| s.queues())).await;
     let mut rows = Vec::new();
     for f in found {
-        rows.extend(f?);
+        rows.extend(f?.into_iter().map(|q| super::render::QueueRow {
+            failure_rate: q.failure_rate(),
+            queue: q,
+        }));
     }
     output::print_list(&rows, global.output)?;
     Ok(ExitCode::Ok)

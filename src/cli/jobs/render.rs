@@ -23,6 +23,30 @@ fn rate(q: &QueueSummary) -> Option<String> {
     q.failure_rate().map(|r| format!("{:.1}%", r * 100.0))
 }
 
+/// A queue as `jobs queues` prints it: the summary and its failure rate.
+#[derive(Debug, serde::Serialize)]
+pub struct QueueRow {
+    #[serde(flatten)]
+    pub queue: QueueSummary,
+    /// Failed among the jobs finished in the last hour, 0..=1.
+    pub failure_rate: Option<f64>,
+}
+
+impl Tabular for QueueRow {
+    fn headers() -> Vec<&'static str> {
+        QueueSummary::headers()
+    }
+    fn cells(&self) -> Vec<String> {
+        self.queue.cells()
+    }
+    fn table_headers() -> Vec<&'static str> {
+        QueueSummary::table_headers()
+    }
+    fn shown(&self) -> Vec<String> {
+        self.queue.shown()
+    }
+}
+
 impl Tabular for QueueSummary {
     fn headers() -> Vec<&'static str> {
         vec![

@@ -32,6 +32,11 @@ impl Kind {
 }
 
 pub async fn run(global: &Global, session: &Session, a: WriteArgs, kind: Kind) -> Result<ExitCode> {
+    if !a.all_failed && (a.queue.is_some() || a.error_like.is_some() || a.pattern.is_some()) {
+        return Err(Error::Usage(
+            "--queue, --error-like and --pattern select among failed jobs: add --all-failed (or pass ids alone)".into(),
+        ));
+    }
     let selection = if a.all_failed {
         Selection::AllFailed {
             queue: a.queue.clone(),

@@ -69,7 +69,7 @@ pub enum Msg {
         audit: Result<Vec<AuditEntry>, String>,
         keys: Result<Option<Expiring>, String>,
         migrations: Result<Option<Summary>, String>,
-        jobs: Result<Option<JobsHealth>, String>,
+        jobs: Box<Result<Option<JobsHealth>, String>>,
     },
 }
 
@@ -165,7 +165,7 @@ impl OverviewScreen {
                     audit: audit.map_err(|e| e.to_string()),
                     keys: keys.map_err(|e| e.to_string()),
                     migrations: migrations.map_err(|e| e.to_string()),
-                    jobs: jobs.map_err(|e| e.to_string()),
+                    jobs: Box::new(jobs.map_err(|e| e.to_string())),
                 }))
             },
         )]
@@ -249,6 +249,7 @@ impl Screen for OverviewScreen {
         self.audit = audit;
         self.keys = keys;
         self.migrations = migrations;
+        let jobs = *jobs;
         if let Ok(Some(j)) = &jobs {
             self.series
                 .entry("failed_jobs")
