@@ -216,7 +216,7 @@ async fn a_real_worker_completes_what_opsdeck_retries_and_discard_removes_the_li
     assert_eq!(job["attempts"], 1);
     assert_eq!(job["max_attempts"], 1);
     assert!(job["failed_at"].is_string() && job["created_at"].is_string());
-    assert_eq!(job["payload"]["tenant_id"], 7);
+    assert!(job["payload"].is_null(), "lists leave the payload to show");
     let only = failed(&source, Some("SMTP")).await;
     assert_eq!(only.len(), 1);
     let shown = source
@@ -225,6 +225,7 @@ async fn a_real_worker_completes_what_opsdeck_retries_and_discard_removes_the_li
         .unwrap()
         .expect("bare id is unique");
     assert!(shown.stack.as_deref().unwrap().contains("smtp timeout"));
+    assert_eq!(shown.payload.as_ref().unwrap()["tenant_id"], 7);
     assert_eq!(shown.history.len(), 1);
 
     let summary = source.queues().await.unwrap();
@@ -549,4 +550,91 @@ async fn flow_children_retried_or_discarded_release_their_parent_as_bullmq_does(
     worker.wait_for("completed", Some(&parent));
     assert_eq!(lib.call("job", json!({"id": doomed})), Value::Null);
     assert_eq!(lib.call("job", json!({"id": parent}))["state"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyset_pages_hold_over_ties_and_jobs_leaving_the_set_mid_list() {
+    let sb = RedisSandbox::start().await.expect("redis sandbox");
+    let (_lib, redis, source) = setup(&sb, "bull").await;
+    let mut c = redis.routed();
+    let now = chrono::Utc::now().timestamp_millis();
+    jobs_bullmq::write_failed(&mut c, "bull", "bulk", 2500, now)
+        .await
+        .unwrap();
+    // A burst that failed in one millisecond: newest first, ids 1300..1700
+    // sit at positions 800..1200, across the first page boundary.
+    let tied: String = redis::cmd("ZSCORE")
+        .arg("bull:bulk:failed")
+        .arg(1500)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    for id in 1300..1700 {
+        let _: () = redis::cmd("ZADD")
+            .arg("bull:bulk:failed")
+            .arg(&tied)
+            .arg(id)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+    let all: Vec<String> = source
+        .list(&Filter::default())
+        .map_ok(|j| j.id)
+        .try_collect()
+        .await
+        .unwrap();
+    let unique: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (2500, 2500));
+    let mut resumed = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page: Vec<String> = source
+            .list(&Filter {
+                limit: Some(700),
+                after: after.clone(),
+                ..Filter::default()
+            })
+            .map_ok(|j| j.id)
+            .try_collect()
+            .await
+            .unwrap();
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        after = Some(last);
+        resumed.extend(page);
+    }
+    assert_eq!(resumed, all);
+
+    // What the bulk executor does: retry each batch while the list goes on.
+    let failed_only = Filter {
+        state: Some(State::Failed),
+        ..Filter::default()
+    };
+    let mut jobs = source.list(&failed_only);
+    let mut batch = Vec::new();
+    let mut retried = 0;
+    while let Some(j) = jobs.try_next().await.unwrap() {
+        batch.push(j.id);
+        if batch.len() == 1000 {
+            retried += source
+                .retry(&std::mem::take(&mut batch))
+                .await
+                .unwrap()
+                .done
+                .len();
+        }
+    }
+    retried += source.retry(&batch).await.unwrap().done.len();
+    assert_eq!(retried, 2500);
+    let (failed, waiting): (i64, i64) = redis::pipe()
+        .cmd("ZCARD")
+        .arg("bull:bulk:failed")
+        .cmd("LLEN")
+        .arg("bull:bulk:wait")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!((failed, waiting), (0, 2500));
 }

@@ -83,6 +83,23 @@ pub fn failed_filter(queue: &Option<String>, error_like: &Option<String>) -> Fil
     }
 }
 
+/// The next [`BATCH`] ids of the group from `jobs`, and whether the
+/// listing ended.
+async fn gather(
+    jobs: &mut futures_util::stream::BoxStream<'_, Result<Job>>,
+    pattern: &Option<String>,
+) -> Result<(Vec<String>, bool)> {
+    let mut batch = Vec::with_capacity(BATCH);
+    while batch.len() < BATCH {
+        match jobs.next().await.transpose()? {
+            Some(j) if in_group(&j, pattern) => batch.push(j.id),
+            Some(_) => {}
+            None => return Ok((batch, true)),
+        }
+    }
+    Ok((batch, false))
+}
+
 /// Whether `job` is in the failure group `pattern` names (any, without one).
 fn in_group(job: &Job, pattern: &Option<String>) -> bool {
     pattern.as_deref().is_none_or(|p| {
@@ -197,26 +214,27 @@ pub(super) async fn run(
             pattern,
         } => {
             // The listing's keyset cursor moves on whatever the writes do to
-            // the rows behind it, so no job is visited twice.
+            // the rows behind it, so no job is visited twice; the next batch
+            // is read while the last one is written.
             let filter = failed_filter(queue, error_like);
             let mut jobs = source.list(&filter);
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut ended = false;
-            while !ended {
-                match jobs.next().await.transpose()? {
-                    Some(j) if in_group(&j, pattern) => batch.push(j.id),
-                    Some(_) => continue,
-                    None => ended = true,
-                }
-                if batch.len() < BATCH && !ended || batch.is_empty() {
-                    continue;
+            let mut next = gather(&mut jobs, pattern).await?;
+            loop {
+                let (batch, ended) = next;
+                if batch.is_empty() {
+                    break;
                 }
                 if stop.is_set() {
                     out.cancelled = true;
                     break;
                 }
-                let report = call(std::mem::take(&mut batch)).await?;
-                apply(report, &mut out);
+                let (report, following) = if ended {
+                    (call(batch).await, Ok((Vec::new(), true)))
+                } else {
+                    tokio::join!(call(batch), gather(&mut jobs, pattern))
+                };
+                apply(report?, &mut out);
+                next = following?;
             }
         }
     }

@@ -135,7 +135,7 @@ impl JobSource for Bullmq {
     fn list<'a>(&'a self, filter: &'a Filter) -> BoxStream<'a, Result<Job>> {
         let start = async move {
             let queues = self.known_queues().await?;
-            list::Lister::new(&self.redis, queues, filter).await
+            list::Lister::new(self.redis.clone(), queues, filter).await
         };
         stream::once(start)
             .map_ok(|lister| {

@@ -218,47 +218,23 @@ impl Graphile {
         self.check().await?;
         let (valid, mut skipped) = split_ids(ids);
         let s = &self.schema;
-        // All three in one transaction, so a batch is discarded whole or not at all.
-        let tx = self.pg.begin().await?;
+        // One statement, so a batch is discarded whole or not at all; the
+        // three selections are disjoint (keyed; failed for good; still due).
         let ids = array(&valid);
-        let keyed: Vec<String> = tx
-            .row(
-                &format!(
-                    "SELECT coalesce(array_agg(r.id::text), '{{}}') FROM {s}._private_jobs j,
-                       LATERAL {s}.remove_job(j.key) r
-                     WHERE j.id = ANY($1::bigint[]) AND j.key IS NOT NULL AND r.id IS NOT NULL"
-                ),
-                &[&ids],
-            )
-            .await?
-            .get(0);
-        let removed: Vec<String> = tx
-            .row(
-                &format!(
-                    "SELECT coalesce(array_agg(r.id::text), '{{}}') FROM {s}.complete_jobs(
-                       ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
-                             AND key IS NULL AND attempts >= max_attempts)) r"
-                ),
-                &[&ids],
-            )
-            .await?
-            .get(0);
-        let failed: Vec<String> = tx
-            .row(
-                &format!(
-                    "SELECT coalesce(array_agg(r.id::text), '{{}}') FROM {s}.permanently_fail_jobs(
-                       ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
-                             AND key IS NULL AND attempts < max_attempts),
-                       'discarded with opsdeck') r"
-                ),
-                &[&ids],
-            )
-            .await?
-            .get(0);
-        tx.commit().await?;
-        let mut done = keyed;
-        done.extend(removed);
-        done.extend(failed);
+        let sql = format!(
+            "WITH k AS (SELECT r.id FROM {s}._private_jobs j, LATERAL {s}.remove_job(j.key) r
+                        WHERE j.id = ANY($1::bigint[]) AND j.key IS NOT NULL AND r.id IS NOT NULL),
+                  c AS (SELECT r.id FROM {s}.complete_jobs(
+                          ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
+                                AND key IS NULL AND attempts >= max_attempts)) r),
+                  f AS (SELECT r.id FROM {s}.permanently_fail_jobs(
+                          ARRAY(SELECT id FROM {s}._private_jobs WHERE id = ANY($1::bigint[])
+                                AND key IS NULL AND attempts < max_attempts),
+                          'discarded with opsdeck') r)
+             SELECT coalesce(array_agg(id::text), '{{}}')
+             FROM (SELECT id FROM k UNION ALL SELECT id FROM c UNION ALL SELECT id FROM f) u"
+        );
+        let done: Vec<String> = self.pg.row(&sql, &[&ids]).await?.get(0);
         skipped.extend(left_out(
             &valid,
             &done,

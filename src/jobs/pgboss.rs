@@ -24,6 +24,8 @@ pub struct PgBoss {
     pg: Arc<Pg>,
     /// Quoted schema name.
     schema: String,
+    /// The queues, once a write has checked the version.
+    queues_seen: tokio::sync::OnceCell<Vec<String>>,
 }
 
 pub fn detect<'a>(b: &'a Backends, cfg: &'a JobsConfig) -> BoxFuture<'a, Result<Found>> {
@@ -50,6 +52,7 @@ impl PgBoss {
         PgBoss {
             pg,
             schema: quote_ident(schema),
+            queues_seen: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -60,18 +63,6 @@ impl PgBoss {
              j.start_after > {s}.job_now() AS later",
             s = self.schema
         )
-    }
-
-    async fn version(&self) -> Result<i32> {
-        let row = self
-            .pg
-            .row_opt(&format!("SELECT version FROM {}.version", self.schema), &[])
-            .await?;
-        row.map(|r| r.get(0)).ok_or_else(|| {
-            Error::server(
-                "pg-boss's version table is empty: start pg-boss once so it installs its schema",
-            )
-        })
     }
 
     async fn page(&self, f: &Filter, after: Option<String>, n: u64) -> Result<Vec<Job>> {
@@ -135,20 +126,12 @@ impl PgBoss {
         }
     }
 
-    async fn write_check(&self) -> Result<()> {
-        self.check().await.map(|_| ())
-    }
-
     async fn check(&self) -> Result<String> {
-        let v = self.version().await?;
-        if WRITABLE_VERSIONS.contains(&v) {
-            Ok(format!("pgboss {v}"))
-        } else {
-            Err(Error::refused(format!(
-                "pg-boss schema version {v} is not one opsdeck writes (it knows {}); upgrade opsdeck, or use pg-boss's own API for this change",
-                list(WRITABLE_VERSIONS)
-            )))
-        }
+        let row = self
+            .pg
+            .row_opt(&format!("SELECT version FROM {}.version", self.schema), &[])
+            .await?;
+        writable(row.map(|r| r.get(0)))
     }
 
     async fn summaries(&self) -> Result<Vec<QueueSummary>> {
@@ -247,49 +230,70 @@ impl PgBoss {
         Ok(Some(j))
     }
 
-    /// `ids` as (queue, id) candidates over every queue, so each lookup is
-    /// a primary-key probe (the key is (name, id)) rather than a scan of
-    /// every partition.
-    fn candidates(&self) -> String {
-        format!(
-            "c AS (SELECT q.name, i.id FROM {s}.queue q CROSS JOIN unnest($1::uuid[]) AS i(id))",
-            s = self.schema
-        )
+    /// The queue names and the writable version, read once per adapter:
+    /// every batch of a bulk change needs them.
+    async fn write_context(&self) -> Result<&[String]> {
+        let names = self
+            .queues_seen
+            .get_or_try_init(|| async {
+                let s = &self.schema;
+                let (v_sql, q_sql) = (
+                    format!("SELECT version FROM {s}.version"),
+                    format!("SELECT name FROM {s}.queue ORDER BY name"),
+                );
+                let (version, queues) =
+                    tokio::try_join!(self.pg.row_opt(&v_sql, &[]), self.pg.rows(&q_sql, &[]))?;
+                writable(version.map(|r| r.get(0)))?;
+                Ok::<_, Error>(queues.iter().map(|r| r.get(0)).collect::<Vec<String>>())
+            })
+            .await?;
+        Ok(names)
     }
 
+    /// pg-boss's own statement (`name = $n AND id = ANY($1)`: a primary-key
+    /// probe per id, the key being (name, id)) once per queue, all in one
+    /// statement so the batch is atomic without holding a transaction open.
     async fn apply(&self, ids: &[String], retry: bool) -> Result<WriteReport> {
-        self.write_check().await?;
         let (valid, mut skipped) = split_uuids(ids);
-        if valid.is_empty() {
-            return Ok(WriteReport {
-                done: vec![],
-                skipped,
-            });
-        }
+        let names = self.write_context().await?;
         let s = &self.schema;
-        let change = if retry {
-            // retryJobs: state retry, one more attempt allowed, runnable now.
-            format!(
-                "UPDATE {s}.job j SET state = 'retry', retry_limit = j.retry_limit + 1,
-                   completed_on = NULL, start_after = GREATEST(j.start_after, {s}.job_now())
-                 FROM c WHERE j.name = c.name AND j.id = c.id AND j.state = 'failed'
-                 RETURNING j.id"
-            )
-        } else {
-            // deleteJobsById, sparing what a worker is running right now.
-            format!(
-                "DELETE FROM {s}.job j USING c
-                 WHERE j.name = c.name AND j.id = c.id AND j.state <> 'active'
-                 RETURNING j.id"
-            )
-        };
-        let sql = format!(
-            "WITH {c}, r AS ({change})
-             SELECT coalesce(array_agg(id::text), '{{}}') FROM r",
-            c = self.candidates()
-        );
-        let array = format!("{{{}}}", valid.join(","));
-        let done: Vec<String> = self.pg.row(&sql, &[&array]).await?.get(0);
+        let mut done: Vec<String> = Vec::new();
+        if !valid.is_empty() && !names.is_empty() {
+            let mut params: Vec<&str> = Vec::with_capacity(names.len() + 1);
+            let array = format!("{{{}}}", valid.join(","));
+            params.push(&array);
+            let mut ctes = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                params.push(name);
+                let p = i + 2;
+                let change = if retry {
+                    // retryJobs: state retry, one more attempt allowed, runnable now.
+                    format!(
+                        "UPDATE {s}.job j SET state = 'retry', retry_limit = j.retry_limit + 1,
+                           completed_on = NULL, start_after = GREATEST(j.start_after, {s}.job_now())
+                         WHERE j.name = ${p}::text AND j.id = ANY($1::uuid[]) AND j.state = 'failed'
+                         RETURNING j.id"
+                    )
+                } else {
+                    // deleteJobsById, sparing what a worker is running right now.
+                    format!(
+                        "DELETE FROM {s}.job j
+                         WHERE j.name = ${p}::text AND j.id = ANY($1::uuid[]) AND j.state <> 'active'
+                         RETURNING j.id"
+                    )
+                };
+                ctes.push(format!("r{i} AS ({change})"));
+            }
+            let union: Vec<String> = (0..names.len())
+                .map(|i| format!("SELECT id FROM r{i}"))
+                .collect();
+            let sql = format!(
+                "WITH {} SELECT coalesce(array_agg(id::text), '{{}}') FROM ({}) u",
+                ctes.join(", "),
+                union.join(" UNION ALL ")
+            );
+            done = self.pg.row(&sql, &params).await?.get(0);
+        }
         let why = if retry {
             "not failed (or no such job)"
         } else {
@@ -303,6 +307,23 @@ impl PgBoss {
                 .map(|v| (v.clone(), why.to_string())),
         );
         Ok(WriteReport { done, skipped })
+    }
+}
+
+/// The version as `check_version` reports it, or the refusal.
+fn writable(version: Option<i32>) -> Result<String> {
+    let v = version.ok_or_else(|| {
+        Error::server(
+            "pg-boss's version table is empty: start pg-boss once so it installs its schema",
+        )
+    })?;
+    if WRITABLE_VERSIONS.contains(&v) {
+        Ok(format!("pgboss {v}"))
+    } else {
+        Err(Error::refused(format!(
+            "pg-boss schema version {v} is not one opsdeck writes (it knows {}); upgrade opsdeck, or use pg-boss's own API for this change",
+            list(WRITABLE_VERSIONS)
+        )))
     }
 }
 

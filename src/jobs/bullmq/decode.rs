@@ -78,7 +78,7 @@ impl Set {
 }
 
 /// The hash fields a list reads; `show` adds [`DETAIL_FIELDS`].
-pub const LIST_FIELDS: [&str; 9] = [
+pub const LIST_FIELDS: [&str; 8] = [
     "name",
     "opts",
     "timestamp",
@@ -87,10 +87,11 @@ pub const LIST_FIELDS: [&str; 9] = [
     "finishedOn",
     "failedReason",
     "atm",
-    "data",
 ];
 
-pub const DETAIL_FIELDS: [&str; 2] = ["stacktrace", "returnvalue"];
+/// The payload is read only for one job's detail: a bulk action over a
+/// hundred thousand failures has no use for it.
+pub const DETAIL_FIELDS: [&str; 3] = ["data", "stacktrace", "returnvalue"];
 
 /// Builds the job from `values`, the fields of [`LIST_FIELDS`] (then
 /// [`DETAIL_FIELDS`] when present) in order; None when the hash is gone.
@@ -130,10 +131,15 @@ pub fn job(queue: &str, id: &str, set: Set, values: &[Option<String>]) -> Option
     Some(job)
 }
 
+#[derive(serde::Deserialize)]
+struct Opts {
+    attempts: Option<i64>,
+}
+
 /// `opts.attempts`; BullMQ runs a job once when it is unset or below 1.
 fn max_attempts(opts: Option<&str>) -> i64 {
-    opts.and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
-        .and_then(|o| o.get("attempts").and_then(serde_json::Value::as_i64))
+    opts.and_then(|o| serde_json::from_str::<Opts>(o).ok())
+        .and_then(|o| o.attempts)
         .unwrap_or(1)
         .max(1)
 }

@@ -7,7 +7,7 @@ use crate::cache::cluster::key_slot;
 use crate::conn::redis::Redis;
 use crate::error::Result;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use redis::{Cmd, FromRedisValue, Value};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script, Value};
 use std::collections::BTreeMap;
 
 /// Slot pipelines in flight at once on a Cluster.
@@ -77,4 +77,31 @@ async fn by_slot(redis: &Redis, cmds: Vec<(String, Cmd)>) -> Result<Vec<Value>> 
         out[i] = v;
     }
     Ok(out)
+}
+
+/// Runs a script by its SHA1 and sends its text (EVAL) when the server
+/// answers NOSCRIPT. Never SCRIPT LOAD: on a Cluster that would reach a
+/// node other than the one owning the keys.
+pub async fn eval<T: FromRedisValue>(
+    redis: &Redis,
+    script: &Script,
+    body: &str,
+    keys: &[String],
+    args: &[&str],
+) -> RedisResult<T> {
+    let build = |name: &str, first: &str| {
+        let mut c = redis::cmd(name);
+        c.arg(first).arg(keys.len()).arg(keys).arg(args);
+        c
+    };
+    let mut conn = redis.routed();
+    match build("EVALSHA", script.get_hash())
+        .query_async(&mut conn)
+        .await
+    {
+        Err(e) if e.kind() == ErrorKind::NoScriptError => {
+            build("EVAL", body).query_async(&mut conn).await
+        }
+        other => other,
+    }
 }

@@ -4,11 +4,12 @@
 //! between slices.
 
 use super::keys::{self, QueueKeys, VERSION_PATTERN};
+use super::pipe;
 use super::read::{self, Queue};
 use crate::conn::redis::Redis;
 use crate::error::{Error, Result};
 use crate::jobs::model::WriteReport;
-use redis::{ErrorKind, Script, Value};
+use redis::{Script, Value};
 use std::sync::LazyLock;
 
 static RETRY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("retry.lua")));
@@ -120,32 +121,14 @@ pub fn writable(redis: &Redis, queue: &Queue) -> Result<()> {
 }
 
 async fn call(redis: &Redis, op: Op, q: &QueueKeys, ids: &[String]) -> Result<Vec<i64>> {
-    let script = op.script();
-    let keys = op.keys(q);
-    let build = |name: &str, body: &str| {
-        let mut c = redis::cmd(name);
-        c.arg(body)
-            .arg(keys.len())
-            .arg(&keys)
-            .arg(&q.base)
-            .arg(VERSION_PATTERN)
-            .arg(ids);
-        c
-    };
-    let mut conn = redis.routed();
-    let reply: std::result::Result<Value, redis::RedisError> = build("EVALSHA", script.get_hash())
-        .query_async(&mut conn)
-        .await;
-    let reply = match reply {
-        Err(e) if e.kind() == ErrorKind::NoScriptError => {
-            build("EVAL", include_body(op)).query_async(&mut conn).await
-        }
-        other => other,
-    };
-    let reply = reply.map_err(|e| match version_refusal(&e) {
-        Some(v) => keys::unwritable(&q.queue, v.as_deref()),
-        None => Error::from_redis(e),
-    })?;
+    let mut args = vec![q.base.as_str(), VERSION_PATTERN];
+    args.extend(ids.iter().map(String::as_str));
+    let reply: Value = pipe::eval(redis, op.script(), include_body(op), &op.keys(q), &args)
+        .await
+        .map_err(|e| match version_refusal(&e) {
+            Some(v) => keys::unwritable(&q.queue, v.as_deref()),
+            None => Error::from_redis(e),
+        })?;
     let codes: Vec<i64> = redis::from_redis_value(&reply)?;
     if codes.len() != ids.len() {
         return Err(Error::server(format!(
