@@ -174,7 +174,6 @@ pub struct ResolvedContext {
     pub api_keys: super::api_keys::ApiKeySettings,
     pub migrations: super::migrations::MigrationsConfig,
     pub jobs: super::jobs::JobsConfig,
-    #[serde(default)]
     pub drills: super::drills::DrillSettings,
     pub theme: Option<String>,
 }
