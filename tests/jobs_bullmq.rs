@@ -130,6 +130,19 @@ impl Worker {
         }
     }
 
+    /// Every (event, job id) of `want`, in whatever order the worker's
+    /// concurrency delivers them, within 20 s each.
+    fn wait_for_all(&self, want: &[(&str, &str)]) {
+        let mut left = want.to_vec();
+        while !left.is_empty() {
+            let v = self
+                .rx
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no events {left:?} within 20 s"));
+            left.retain(|(event, id)| v["event"] != *event || v["id"] != *id);
+        }
+    }
+
     /// No event at all for `ms`.
     fn quiet_for(&self, ms: u64) -> Option<Value> {
         self.rx.recv_timeout(Duration::from_millis(ms)).ok()
@@ -637,4 +650,79 @@ async fn keyset_pages_hold_over_ties_and_jobs_leaving_the_set_mid_list() {
         .await
         .unwrap();
     assert_eq!((failed, waiting), (0, 2500));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_failed_is_swept_in_redis_the_real_worker_runs_it_and_discard_empties_the_set() {
+    let sb = RedisSandbox::start().await.expect("redis sandbox");
+    let (lib, redis, source) = setup(&sb, "bull").await;
+    let worker = lib.worker();
+    let flaky: Vec<String> = (0..3)
+        .map(|i| {
+            lib.add(
+                "send",
+                json!({"fail": "first", "error": format!("smtp timeout {i}")}),
+                json!({}),
+            )
+        })
+        .collect();
+    let doomed = lib.add(
+        "send",
+        json!({"fail": "always", "error": "bad address"}),
+        json!({}),
+    );
+    let all: Vec<(&str, &str)> = flaky
+        .iter()
+        .chain([&doomed])
+        .map(|id| ("failed", id.as_str()))
+        .collect();
+    worker.wait_for_all(&all);
+    // A member of `failed` whose hash is gone: a sweep must step over it,
+    // not pick it again on every call.
+    let _: i64 = redis::cmd("ZADD")
+        .arg("bull:emails:failed")
+        .arg(1)
+        .arg("ghost")
+        .query_async(&mut redis.routed())
+        .await
+        .unwrap();
+
+    let home = common::home();
+    let cli = |args: &[&str]| {
+        let mut c = common::opsdeck(home.path());
+        c.arg("--redis")
+            .arg(sb.url())
+            .arg("--output")
+            .arg("json")
+            .arg("jobs")
+            .args(args);
+        c.output().expect("opsdeck runs")
+    };
+    let out = cli(&["retry", "--all-failed", "--queue", "emails", "--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the ghost is left alone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("JSON outcome");
+    assert_eq!(outcome["done"], 4, "{outcome}");
+    assert_eq!(outcome["skipped"], 1, "{outcome}");
+    let mut after: Vec<(&str, &str)> = flaky.iter().map(|id| ("completed", id.as_str())).collect();
+    after.push(("failed", &doomed));
+    worker.wait_for_all(&after);
+    let counts = lib.call("counts", json!({}));
+    assert_eq!(counts["completed"], 3, "{counts}");
+
+    let out = cli(&["discard", "--all-failed", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lib.call("job", json!({"id": doomed})), Value::Null);
+    let counts = lib.call("counts", json!({}));
+    assert_eq!(counts["failed"], 0, "{counts}");
+    let left: Vec<_> = source.list(&Filter::default()).try_collect().await.unwrap();
+    assert_eq!(left.len(), 3, "the completed jobs remain: {left:?}");
 }

@@ -197,6 +197,30 @@ pub(super) async fn run(
             Write::Discard => source.discard(&ids).await,
         }
     };
+    // A selection no finer than the queue goes to the system's own sweep
+    // where it has one: no listing before the writes.
+    let sweep = match &plan.selection {
+        Selection::AllFailed {
+            queue,
+            error_like: None,
+            pattern: None,
+        } => source.sweep_failed(queue.as_deref(), write),
+        _ => None,
+    };
+    if let Some(mut calls) = sweep {
+        loop {
+            if stop.is_set() {
+                out.cancelled = true;
+                break;
+            }
+            match calls.next().await.transpose()? {
+                Some(report) => apply(report, &mut out),
+                None => break,
+            }
+        }
+        out.elapsed_ms = started.elapsed().as_millis() as u64;
+        return Ok(out);
+    }
     match &plan.selection {
         Selection::Ids { ids } => {
             for chunk in ids.chunks(BATCH) {
@@ -207,6 +231,22 @@ pub(super) async fn run(
                 let report = call(chunk.to_vec()).await?;
                 apply(report, &mut out);
             }
+        }
+        Selection::AllFailed {
+            queue,
+            error_like: None,
+            pattern: None,
+        } if source.sweep_failed(queue.as_deref(), write).is_some() => {
+            let Some(mut calls) = source.sweep_failed(queue.as_deref(), write) else {
+                unreachable!("checked by the guard")
+            };
+            while !stop.is_set() {
+                match calls.next().await.transpose()? {
+                    Some(report) => apply(report, &mut out),
+                    None => break,
+                }
+            }
+            out.cancelled = stop.is_set();
         }
         Selection::AllFailed {
             queue,

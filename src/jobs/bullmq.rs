@@ -16,6 +16,7 @@ pub use write::SLICE;
 use crate::config::jobs::JobsConfig;
 use crate::conn::redis::Redis;
 use crate::error::{Error, Result};
+use crate::jobs::bulk::Write;
 use crate::jobs::model::{Filter, Job, QueueSummary, SourceKind, WriteReport};
 use crate::jobs::registry::{Backends, Found};
 use crate::jobs::source::JobSource;
@@ -159,6 +160,43 @@ impl JobSource for Bullmq {
 
     fn discard<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<WriteReport>> {
         self.write(Op::Discard, ids).boxed()
+    }
+
+    fn sweep_failed<'a>(
+        &'a self,
+        queue: Option<&'a str>,
+        w: Write,
+    ) -> Option<BoxStream<'a, Result<WriteReport>>> {
+        let op = match w {
+            Write::Retry => Op::Retry,
+            Write::Discard => Op::Discard,
+        };
+        let start = async move {
+            let queues: Vec<Queue> = self
+                .known_queues()
+                .await?
+                .into_iter()
+                .filter(|q| queue.is_none_or(|name| q.keys.queue == name))
+                .collect();
+            for q in &queues {
+                write::writable(&self.redis, q)?;
+            }
+            let until_ms = chrono::Utc::now().timestamp_millis();
+            Ok::<_, Error>(queues.into_iter().map(move |q| {
+                let at = write::Sweep { until_ms, left: 0 };
+                stream::try_unfold((q, at), move |(q, mut at)| async move {
+                    let report = write::sweep(&self.redis, &q, op, &mut at).await?;
+                    let over = report.done.is_empty() && report.skipped.is_empty();
+                    Ok::<_, Error>((!over).then_some((report, (q, at))))
+                })
+            }))
+        };
+        Some(
+            stream::once(start)
+                .map_ok(|queues| stream::iter(queues).flatten())
+                .try_flatten()
+                .boxed(),
+        )
     }
 }
 

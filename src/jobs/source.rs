@@ -3,6 +3,7 @@
 //! The write methods are reached only through the plan executor in
 //! `plan.rs`, which holds an `Authorized` plan; batching lives in `bulk.rs`.
 
+use super::bulk::Write;
 use super::model::{Filter, Job, QueueSummary, SourceKind, WriteReport};
 use crate::error::Result;
 use futures_util::future::BoxFuture;
@@ -31,4 +32,18 @@ pub trait JobSource: Send + Sync {
     /// Removes or permanently fails the jobs the way the system does.
     /// One call is one atomic batch on the system's side.
     fn discard<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<WriteReport>>;
+
+    /// Every failed job (of `queue`, else of every queue) retried or
+    /// discarded by calls that each pick their own batch on the system's
+    /// side, one report per call, ending with the jobs that had failed when
+    /// it started. None when the system has no such path: the bulk executor
+    /// then lists the jobs and writes them by id. Only for selections no
+    /// finer than the queue.
+    fn sweep_failed<'a>(
+        &'a self,
+        _queue: Option<&'a str>,
+        _write: Write,
+    ) -> Option<BoxStream<'a, Result<WriteReport>>> {
+        None
+    }
 }

@@ -12,9 +12,13 @@
   KEYS[1] failed  KEYS[2] meta  KEYS[3] events
   ARGV[1] job key prefix (`<prefix>:<queue>:`)
   ARGV[2] Lua pattern the meta version must match
-  ARGV[3..] job ids
+  ARGV[3..] job ids, or for a sweep ARGV[3] = `*COUNT:OFFSET:UNTIL`: the
+  COUNT oldest failed jobs that failed by UNTIL (ms), after the first OFFSET
+  of them (jobs an earlier sweep call had to leave where they are). Bounded
+  by UNTIL, a sweep ends even while workers keep failing jobs, as BullMQ's
+  own retryJobs is bounded by its timestamp.
 
-  Returns one code per id: 1 removed, 0 not in failed, -2 locked,
+  A sweep returns {ids, codes}; otherwise the codes alone, one per id: 1 removed, 0 not in failed, -2 locked,
   -3 has child jobs.
 ]]
 local rcall = redis.call
@@ -63,8 +67,18 @@ local function releaseParent(jobKey, parentKey)
 end
 
 local codes = {}
-for i = 3, #ARGV do
-  local id = ARGV[i]
+-- The ids: given, or for a sweep read from `failed` here, in this call.
+local count, offset, untilMs = string.match(ARGV[3] or "", "^%*(%d+):(%d+):(%d+)$")
+local ids = {}
+if count then
+  ids = rcall("ZRANGEBYSCORE", failed, "-inf", untilMs, "LIMIT", offset, count)
+else
+  for i = 3, #ARGV do
+    ids[#ids + 1] = ARGV[i]
+  end
+end
+
+for _, id in ipairs(ids) do
   local jobKey = base .. id
   local code = 0
   if rcall("ZSCORE", failed, id) then
@@ -91,5 +105,8 @@ for i = 3, #ARGV do
     end
   end
   codes[#codes + 1] = code
+end
+if count then
+  return {ids, codes}
 end
 return codes

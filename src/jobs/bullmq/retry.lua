@@ -15,9 +15,13 @@
   KEYS[5] prioritized  KEYS[6] pc  KEYS[7] marker  KEYS[8] events
   ARGV[1] job key prefix (`<prefix>:<queue>:`)
   ARGV[2] Lua pattern the meta version must match
-  ARGV[3..] job ids
+  ARGV[3..] job ids, or for a sweep ARGV[3] = `*COUNT:OFFSET:UNTIL`: the
+  COUNT oldest failed jobs that failed by UNTIL (ms), after the first OFFSET
+  of them (jobs an earlier sweep call had to leave where they are). Bounded
+  by UNTIL, a sweep ends even while workers keep failing jobs, as BullMQ's
+  own retryJobs is bounded by its timestamp.
 
-  Returns one code per id: 1 moved, 0 not in failed, -1 job hash missing.
+  A sweep returns {ids, codes}; otherwise the codes alone, one per id: 1 moved, 0 not in failed, -1 job hash missing.
 ]]
 local rcall = redis.call
 local failed, wait, meta, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -43,8 +47,18 @@ end
 local codes = {}
 local fifo = {}
 local moved = 0
-for i = 3, #ARGV do
-  local id = ARGV[i]
+-- The ids: given, or for a sweep read from `failed` here, in this call.
+local count, offset, untilMs = string.match(ARGV[3] or "", "^%*(%d+):(%d+):(%d+)$")
+local ids = {}
+if count then
+  ids = rcall("ZRANGEBYSCORE", failed, "-inf", untilMs, "LIMIT", offset, count)
+else
+  for i = 3, #ARGV do
+    ids[#ids + 1] = ARGV[i]
+  end
+end
+
+for _, id in ipairs(ids) do
   local jobKey = base .. id
   local attrs = rcall("HMGET", jobKey, "name", "priority", "opts", "parentKey")
   local code = 0
@@ -89,5 +103,8 @@ end
 
 if moved > 0 and not heldBack then
   rcall("ZADD", marker, 0, "0")
+end
+if count then
+  return {ids, codes}
 end
 return codes

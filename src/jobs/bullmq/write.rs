@@ -120,15 +120,38 @@ pub fn writable(redis: &Redis, queue: &Queue) -> Result<()> {
     Ok(())
 }
 
+/// Where a sweep of one queue's failed jobs stands between script calls.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    /// Jobs failed by then are swept; later failures are left for later.
+    pub until_ms: i64,
+    /// Failed jobs at the head of the set that earlier calls had to leave.
+    pub left: usize,
+}
+
+/// One script call that picks the next [`SLICE`] failed jobs of `queue` in
+/// Redis itself and moves them: no listing round trips before the write.
+/// An empty report means the sweep of this queue is over.
+pub async fn sweep(redis: &Redis, queue: &Queue, op: Op, at: &mut Sweep) -> Result<WriteReport> {
+    let spec = format!("*{SLICE}:{}:{}", at.left, at.until_ms);
+    let reply = eval(redis, op, &queue.keys, &[spec.as_str()]).await?;
+    let (ids, codes): (Vec<String>, Vec<i64>) = redis::from_redis_value(&reply)?;
+    let mut report = WriteReport::default();
+    for (id, code) in ids.iter().zip(codes) {
+        let name = keys::qualified(&queue.keys.queue, id);
+        if code == 1 {
+            report.done.push(name);
+        } else {
+            at.left += 1;
+            report.skipped.push((name, op.skipped(code).into()));
+        }
+    }
+    Ok(report)
+}
+
 async fn call(redis: &Redis, op: Op, q: &QueueKeys, ids: &[String]) -> Result<Vec<i64>> {
-    let mut args = vec![q.base.as_str(), VERSION_PATTERN];
-    args.extend(ids.iter().map(String::as_str));
-    let reply: Value = pipe::eval(redis, op.script(), include_body(op), &op.keys(q), &args)
-        .await
-        .map_err(|e| match version_refusal(&e) {
-            Some(v) => keys::unwritable(&q.queue, v.as_deref()),
-            None => Error::from_redis(e),
-        })?;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let reply = eval(redis, op, q, &ids).await?;
     let codes: Vec<i64> = redis::from_redis_value(&reply)?;
     if codes.len() != ids.len() {
         return Err(Error::server(format!(
@@ -138,6 +161,17 @@ async fn call(redis: &Redis, op: Op, q: &QueueKeys, ids: &[String]) -> Result<Ve
         )));
     }
     Ok(codes)
+}
+
+async fn eval(redis: &Redis, op: Op, q: &QueueKeys, rest: &[&str]) -> Result<Value> {
+    let mut args = vec![q.base.as_str(), VERSION_PATTERN];
+    args.extend_from_slice(rest);
+    pipe::eval(redis, op.script(), include_body(op), &op.keys(q), &args)
+        .await
+        .map_err(|e| match version_refusal(&e) {
+            Some(v) => keys::unwritable(&q.queue, v.as_deref()),
+            None => Error::from_redis(e),
+        })
 }
 
 fn include_body(op: Op) -> &'static str {
