@@ -7,6 +7,7 @@
 use opsdeck::audit::{Actor, Audit};
 use opsdeck::config::drills::DrillSettings;
 use opsdeck::config::{Context, ContextOverrides, ResolvedContext, SchemaMap};
+use opsdeck::conn::child::ChildLogin;
 use opsdeck::drills::{self, bins, DrillRequest, SourceKind};
 use opsdeck::safety::{Approval, Safety};
 use opsdeck::sandbox::seed::{seed_postgres, Scale};
@@ -85,7 +86,7 @@ async fn run() -> BenchResult<()> {
         let out = drills::restore::run(
             &pg_restore,
             &archive,
-            &target.url_for(&format!("ours_{round}")),
+            &ChildLogin::for_spec(&target.url_for(&format!("ours_{round}")))?,
             JOBS,
             toc.entries,
             &Stop::new(),
@@ -130,7 +131,7 @@ async fn run() -> BenchResult<()> {
     let schema = SchemaMap::default();
     let env = drills::DrillEnv {
         source: &src,
-        source_spec: resolved.pg.clone(),
+        source_login: ChildLogin::for_context(&resolved).await?,
         settings: &settings,
         schema: &schema,
         history_file: dir.path().join("drills.jsonl"),

@@ -291,3 +291,64 @@ async fn sigterm_mid_restore_exits_143_audits_and_leaves_no_cluster() {
     );
     assert!(postgres_of(killed).is_empty(), "{:?}", postgres_of(killed));
 }
+
+/// A server that checks passwords (scram) for the role `app` over TCP.
+async fn password_server() -> opsdeck::sandbox::PgSandbox {
+    use opsdeck::sandbox::{PgOptions, PgSandbox};
+    let sb = PgSandbox::start(PgOptions::default()).await.unwrap();
+    let c = sb.connect("postgres").await.unwrap();
+    c.batch_execute("CREATE ROLE app LOGIN PASSWORD 'dr1ll-pw'")
+        .await
+        .unwrap();
+    c.batch_execute("CREATE DATABASE appdb OWNER app")
+        .await
+        .unwrap();
+    let app = sb.connect("appdb").await.unwrap();
+    app.batch_execute(
+        "SET ROLE app;
+         CREATE TABLE plans (id serial PRIMARY KEY, name text NOT NULL);
+         INSERT INTO plans (name) VALUES ('free'), ('pro');",
+    )
+    .await
+    .unwrap();
+    std::fs::write(
+        sb.data_dir().join("pg_hba.conf"),
+        "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .unwrap();
+    c.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    sb
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_dump_logs_in_with_the_password_opsdeck_resolved() {
+    let sb = password_server().await;
+    let h = home();
+    let url = format!("postgres://app@127.0.0.1:{}/appdb", sb.port());
+    // Without a password pg_dump cannot log in: the drill fails at its dump.
+    config(h.path(), &url, "");
+    let out = opsdeck(h.path())
+        .env_remove("PGPASSWORD")
+        .args(["drill", "run", "--source", "fresh", "--yes"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "no password, no dump");
+    // With the password from password_command (not in the spec, not in the
+    // environment) pg_dump gets it through its environment and the drill passes.
+    config(h.path(), &url, "password_command = \"printf dr1ll-pw\"\n");
+    let out = opsdeck(h.path())
+        .env_remove("PGPASSWORD")
+        .args([
+            "drill", "run", "--source", "fresh", "--yes", "--output", "json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}\n{report:#}");
+    assert_eq!(report["status"], "passed");
+    assert!(
+        !err.contains("dr1ll-pw"),
+        "the password is never printed: {err}"
+    );
+}

@@ -10,6 +10,7 @@ mod drills_support;
 use drills_support::{check, pg, Bench};
 use opsdeck::config::drills::DrillSettings;
 use opsdeck::config::SchemaMap;
+use opsdeck::conn::child::ChildLogin;
 use opsdeck::drills::{self, DrillRequest, DrillStatus, SourceKind, Status};
 use opsdeck::safety::Approval;
 use opsdeck::sandbox::{PgOptions, PgSandbox};
@@ -106,7 +107,7 @@ async fn the_newest_pgbackrest_backup_restores_promotes_and_verifies() {
     let schema = SchemaMap::default();
     let env = drills::DrillEnv {
         source: &src,
-        source_spec: Some(source.url_for("app")),
+        source_login: ChildLogin::for_spec(&source.url_for("app")).unwrap(),
         settings: &settings,
         schema: &schema,
         history_file: bench.history(),

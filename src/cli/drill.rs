@@ -103,7 +103,7 @@ async fn run_drill(global: &Global, session: &Session, a: RunArgs) -> Result<Exi
     let approval = confirm::approval(&safety, &plan, global.yes).await?;
     let env = drills::DrillEnv {
         source: &pg,
-        source_spec: session.ctx.pg.clone(),
+        source_login: crate::conn::child::ChildLogin::for_context(&session.ctx).await?,
         settings,
         schema: &session.ctx.schema,
         history_file: history_file(session),

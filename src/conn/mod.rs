@@ -3,6 +3,7 @@
 
 mod cancel;
 pub mod caps;
+pub mod child;
 pub mod conninfo;
 pub mod credentials;
 pub mod limits;

@@ -30,12 +30,12 @@ const ITEM_MARKS: [&str; 3] = [
     "processing data for table",
 ];
 
-/// Restores `archive` into the database `url` names. `entries` (from the
+/// Restores `archive` into the database `login` names. `entries` (from the
 /// archive's list) is the progress total.
 pub async fn run(
     pg_restore: &Path,
     archive: &Path,
-    url: &str,
+    login: &crate::conn::child::ChildLogin,
     jobs: u32,
     entries: u64,
     stop: &Stop,
@@ -43,10 +43,9 @@ pub async fn run(
 ) -> Result<Outcome> {
     let mut cmd = tokio::process::Command::new(pg_restore);
     cmd.args(["--verbose", "--no-password", "--jobs"])
-        .arg(jobs.to_string())
-        .arg("--dbname")
-        .arg(url)
-        .arg(archive);
+        .arg(jobs.to_string());
+    login.apply(&mut cmd);
+    cmd.arg(archive);
     let mut out = Outcome::default();
     let mut done = 0u64;
     let code = super::child::run(cmd, "pg_restore", stop, |line| {

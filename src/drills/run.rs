@@ -24,8 +24,8 @@ pub struct DrillEnv<'a> {
     /// The context's database: the source to verify against, and where the
     /// history goes when `opsdeck init` ran.
     pub source: &'a Pg,
-    /// The context's connection spec, for pg_dump (None: libpq env).
-    pub source_spec: Option<String>,
+    /// How pg_dump logs in to the context's database.
+    pub source_login: crate::conn::child::ChildLogin,
     pub settings: &'a DrillSettings,
     pub schema: &'a SchemaMap,
     pub history_file: PathBuf,
@@ -67,10 +67,12 @@ fn say(progress: &OnProgress<'_>, phase: Phase, label: &str) {
     });
 }
 
+/// The source's roles, the one opsdeck logs in as included: a throwaway
+/// target's admin is its own superuser, so owners need every role there.
 async fn roles(pg: &Pg) -> Result<Vec<String>> {
     Ok(pg
         .rows(
-            "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND rolname <> current_user ORDER BY 1",
+            "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1",
             &[],
         )
         .await?
@@ -101,7 +103,7 @@ async fn fetch(
         Some(b) => Ok(b),
         None => {
             let pg_dump = bins::client_tool("pg_dump", major)?;
-            fresh::dump(&pg_dump, env.source_spec.as_deref(), jobs, stop, progress).await
+            fresh::dump(&pg_dump, &env.source_login, jobs, stop, progress).await
         }
     }
 }
@@ -179,7 +181,7 @@ async fn from_dump(
     let out = restore::run(
         &pg_restore,
         &backup.archive,
-        &spec,
+        &crate::conn::child::ChildLogin::for_spec(&spec)?,
         plan.jobs,
         t.entries,
         stop,

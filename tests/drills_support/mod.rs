@@ -6,6 +6,7 @@
 use opsdeck::audit::{Actor, Audit};
 use opsdeck::config::drills::{CustomCheck, DrillSettings};
 use opsdeck::config::{Context, ContextOverrides, ResolvedContext, SchemaMap};
+use opsdeck::conn::child::ChildLogin;
 use opsdeck::conn::Pg;
 use opsdeck::drills::{self, DrillReport, DrillRequest, Progress, SourceKind};
 use opsdeck::safety::{Approval, Safety};
@@ -130,7 +131,7 @@ pub async fn drill_with(
     let schema = SchemaMap::default();
     let env = drills::DrillEnv {
         source: src,
-        source_spec: Some(src_url.to_string()),
+        source_login: ChildLogin::for_spec(src_url).unwrap(),
         settings: &settings,
         schema: &schema,
         history_file: bench.history(),

@@ -4,6 +4,7 @@
 //! already exist.
 
 use super::{Backup, Scratch};
+use crate::conn::child::ChildLogin;
 use crate::drills::{Phase, Progress};
 use crate::error::{Error, Result};
 use crate::sandbox::dirs::{self, Kind};
@@ -12,10 +13,10 @@ use std::path::Path;
 
 pub const NOTE: &str = "fresh dump made for this drill: it proves the dump and restore procedure, not that existing backups restore";
 
-/// Dumps the database `spec` names (libpq env when None).
+/// Dumps the database `login` names.
 pub async fn dump(
     pg_dump: &Path,
-    spec: Option<&str>,
+    login: &ChildLogin,
     jobs: u32,
     stop: &Stop,
     progress: &crate::drills::OnProgress<'_>,
@@ -28,9 +29,7 @@ pub async fn dump(
         .arg(jobs.to_string())
         .arg("--file")
         .arg(&archive);
-    if let Some(spec) = spec {
-        cmd.arg("--dbname").arg(spec);
-    }
+    login.apply(&mut cmd);
     let mut tables = 0u64;
     let mut last = String::new();
     let code = crate::drills::child::run(cmd, "pg_dump", stop, |line| {

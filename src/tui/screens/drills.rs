@@ -141,7 +141,7 @@ impl DrillsScreen {
                     let pg = s.pg().await?;
                     let env = drills::DrillEnv {
                         source: &pg,
-                        source_spec: s.ctx.pg.clone(),
+                        source_login: crate::conn::child::ChildLogin::for_context(&s.ctx).await?,
                         settings: &s.ctx.drills,
                         schema: &s.ctx.schema,
                         history_file: drills::history::local_file(&s.paths.data_dir),
