@@ -47,6 +47,7 @@ end
 local codes = {}
 local fifo = {}
 local moved = 0
+local swept = {}
 -- The ids: given, or for a sweep read from `failed` here, in this call.
 local count, offset, untilMs = string.match(ARGV[3] or "", "^%*(%d+):(%d+):(%d+)$")
 local ids = {}
@@ -66,10 +67,14 @@ for _, id in ipairs(ids) do
     if rcall("ZSCORE", failed, id) then
       code = -1
     end
-  elseif rcall("ZREM", failed, id) == 1 then
-    -- ZREM is both the state check and the first step of the move: an id
-    -- given twice is moved once.
+  elseif count or rcall("ZREM", failed, id) == 1 then
+    -- Given ids: ZREM is both the state check and the first step of the
+    -- move, so an id given twice is moved once. A sweep's ids were read
+    -- from `failed` in this call; they leave it in one ZREM below.
     code = 1
+    if count then
+      swept[#swept + 1] = id
+    end
     moved = moved + 1
     rcall("HDEL", jobKey, "finishedOn", "processedOn", "failedReason", "atm", "ats")
     local priority = tonumber(attrs[2]) or 0
@@ -94,9 +99,14 @@ for _, id in ipairs(ids) do
   codes[#codes + 1] = code
 end
 
--- One LPUSH per slice instead of one per job; slices stay under Lua's
--- argument limit.
+-- One LPUSH (and for a sweep one ZREM) per slice instead of one per job;
+-- slices stay under Lua's argument limit.
 local slice = 5000
+if count then
+  for from = 1, #swept, slice do
+    rcall("ZREM", failed, unpack(swept, from, math.min(from + slice - 1, #swept)))
+  end
+end
 for from = 1, #fifo, slice do
   rcall("LPUSH", wait, unpack(fifo, from, math.min(from + slice - 1, #fifo)))
 end
