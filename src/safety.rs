@@ -241,6 +241,12 @@ impl Done {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = v;
     }
 
+    /// Changes the record in place, so a long run adds to it instead of
+    /// building it anew each step.
+    pub fn update(&self, f: impl FnOnce(&mut Value)) {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
     pub fn get(&self) -> Value {
         self.0
             .lock()
