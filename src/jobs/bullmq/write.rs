@@ -129,11 +129,16 @@ pub struct Sweep {
     pub left: usize,
 }
 
-/// One script call that picks the next [`SLICE`] failed jobs of `queue` in
+/// Jobs per sweep call: a sweep's calls come back to back, so each one
+/// carries more than a call for given ids (PING p99 1.3 ms at 250 and
+/// 1.9 ms at 500 during a 100,000-job sweep, benches/jobs_bullmq.rs).
+pub const SWEEP_SLICE: usize = 500;
+
+/// One script call that picks the next [`SWEEP_SLICE`] failed jobs of `queue` in
 /// Redis itself and moves them: no listing round trips before the write.
 /// An empty report means the sweep of this queue is over.
 pub async fn sweep(redis: &Redis, queue: &Queue, op: Op, at: &mut Sweep) -> Result<WriteReport> {
-    let spec = format!("*{SLICE}:{}:{}", at.left, at.until_ms);
+    let spec = format!("*{SWEEP_SLICE}:{}:{}", at.left, at.until_ms);
     let reply = eval(redis, op, &queue.keys, &[spec.as_str()]).await?;
     let (ids, codes): (Vec<String>, Vec<i64>) = redis::from_redis_value(&reply)?;
     let mut report = WriteReport::default();
