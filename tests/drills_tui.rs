@@ -30,6 +30,8 @@ fn settings() -> insta::Settings {
     // before the closing border go with it.
     s.add_filter(r"\b\d+(\.\d+)? ?(ms|s|min|h|d)\b *", "[dur] ");
     s.add_filter(r#"(?m) +│"$"#, " │\"");
+    // A line without a border ends in padding of the same varying width.
+    s.add_filter(r#"(?m)([^ │]) +"$"#, "$1\"");
     s.add_filter(r"opsdeck_t_\d+_\d+", "[db]");
     s.add_filter(r"\.tmp[0-9A-Za-z]{6}", "[tmp]");
     s

@@ -263,8 +263,8 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
         KeyModifiers::NONE,
     )));
     let screen = format!("{}", draw(&a).backend());
-    assert!(screen.contains("1-7/35 j/k scroll"), "{screen}");
-    for _ in 0..34 {
+    assert!(screen.contains("1-7/36 j/k scroll"), "{screen}");
+    for _ in 0..35 {
         a.update(Msg::Key(KeyEvent::new(
             KeyCode::Char('j'),
             KeyModifiers::NONE,
@@ -272,7 +272,7 @@ fn popups_fit_at_40x12_and_keep_their_keys() {
     }
     let screen = format!("{}", draw(&a).backend());
     assert!(
-        screen.contains("29-35/35"),
+        screen.contains("30-36/36"),
         "scrolled to the end, no further: {screen}"
     );
     assert!(

@@ -60,6 +60,7 @@ pub const ACTIONS: &[ActionDef<Action>] = &[
         "migrations",
         "M",
     ),
+    def(Action::Open(ScreenId::Jobs), "open_jobs", "jobs", "J"),
     def(Action::Open(ScreenId::Drills), "open_drills", "drills", "D"),
 ];
 

@@ -1,9 +1,9 @@
 //! Background jobs at a glance: failed jobs (and how many in the last
 //! hour), dead-letter depth, the oldest waiting job, the worst queues.
-//! `:jobs` opens the screen behind it.
+//! Its key (`J`) opens the screen behind it.
 
 use super::super::pane::{Data, Pane, Width};
-use crate::tui::screens::Cx;
+use crate::tui::screens::{Cx, ScreenId};
 use crate::tui::text;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -15,6 +15,10 @@ pub struct Jobs;
 impl Pane for Jobs {
     fn title(&self) -> &'static str {
         "Jobs"
+    }
+
+    fn opens(&self) -> Option<ScreenId> {
+        Some(ScreenId::Jobs)
     }
 
     fn width(&self) -> Width {
