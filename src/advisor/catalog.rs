@@ -3,6 +3,7 @@
 //! columns, existing indexes, per-column statistics and write counts. The
 //! four queries are independent and go out together.
 
+use crate::conn::sql::text_array;
 use crate::conn::Pg;
 use crate::error::Result;
 use std::collections::HashMap;
@@ -60,14 +61,6 @@ impl Table {
     pub fn append_only(&self) -> bool {
         (self.updates + self.deletes) as f64 <= 0.05 * self.inserts.max(1) as f64
     }
-}
-
-fn text_array(items: &[String]) -> String {
-    let quoted: Vec<String> = items
-        .iter()
-        .map(|n| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\"")))
-        .collect();
-    format!("{{{}}}", quoted.join(","))
 }
 
 /// The tables `written` names (as a query writes them, resolved on the

@@ -5,7 +5,7 @@
 //! in their environment instead. pgpass and service files they read
 //! themselves, as libpq does.
 
-use super::conninfo::{self, Settings};
+use super::conninfo;
 use super::credentials::{self, Sources};
 use super::secret::Secret;
 use crate::config::ResolvedContext;
@@ -57,18 +57,9 @@ impl ChildLogin {
 
 /// The spec as conninfo without its password, and the password.
 fn split(spec: &str) -> Result<(String, Option<Secret>)> {
-    let settings = conninfo::parse(spec)?;
-    let password = settings.get("password").map(Secret::new);
-    Ok((render(&settings), password))
-}
-
-/// Keyword/value conninfo, every value quoted the way libpq reads it back.
-fn render(s: &Settings) -> String {
-    s.iter()
-        .filter(|(k, _)| *k != "password")
-        .map(|(k, v)| format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'")))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut settings = conninfo::parse(spec)?;
+    let password = settings.remove("password").map(Secret::new);
+    Ok((settings.to_conninfo(), password))
 }
 
 #[cfg(test)]

@@ -101,6 +101,19 @@ impl Settings {
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.0.iter().map(|(k, v)| (*k, v.as_str()))
     }
+
+    pub fn remove(&mut self, keyword: &str) -> Option<String> {
+        self.0.remove(keyword)
+    }
+
+    /// Keyword/value conninfo, every value quoted the way libpq and
+    /// [`parse_kv`] read it back.
+    pub fn to_conninfo(&self) -> String {
+        self.iter()
+            .map(|(k, v)| format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// The startup packet and socket paths are C strings: a NUL would fail the

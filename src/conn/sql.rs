@@ -106,6 +106,19 @@ pub fn literal(value: &str) -> Result<String> {
     ))
 }
 
+/// A Postgres text array literal for a `$n::text[]` parameter: every
+/// element quoted, `"` and `\` escaped.
+pub fn text_array<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| {
+            let s = s.as_ref();
+            format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        })
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
 /// `%text%` for ILIKE with the user's own `%`, `_` and `\` matched literally.
 pub fn contains_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -123,6 +136,12 @@ pub fn contains_pattern(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_array_elements_are_quoted() {
+        assert_eq!(text_array(&["1", "a\"b\\c"]), r#"{"1","a\"b\\c"}"#);
+        assert_eq!(text_array::<&str>(&[]), "{}");
+    }
 
     #[test]
     fn idents_double_embedded_quotes() {

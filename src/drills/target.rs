@@ -87,10 +87,7 @@ fn redacted(spec: &str) -> String {
 fn with_dbname(spec: &str, db: &str) -> Result<String> {
     let mut s = conninfo::parse(spec)?;
     s.set("dbname", db)?;
-    Ok(s.iter()
-        .map(|(k, v)| format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'")))
-        .collect::<Vec<_>>()
-        .join(" "))
+    Ok(s.to_conninfo())
 }
 
 /// A session for drill work: no statement timeout (a restore check may

@@ -131,14 +131,7 @@ async fn no_volatile_calls(pg: &Pg, query: &str) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
-    let list = format!(
-        "{{{}}}",
-        names
-            .iter()
-            .map(|n| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\"")))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let list = crate::conn::sql::text_array(&names);
     let sql = format!(
         "SELECT {MARK} string_agg(DISTINCT p.proname::text, ', ' ORDER BY p.proname::text)
          FROM pg_proc p WHERE p.proname = ANY($1::text[]) AND p.provolatile = 'v'"

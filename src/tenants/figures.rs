@@ -9,7 +9,7 @@ use super::list::sized_tables;
 use super::meta::{self, TenantsMeta};
 use super::EST_CAP;
 use crate::config::SchemaMap;
-use crate::conn::sql::{quote_ident, QualName};
+use crate::conn::sql::{quote_ident, text_array, QualName};
 use crate::conn::Pg;
 use crate::error::Result;
 use serde::Serialize;
@@ -152,27 +152,4 @@ pub async fn figures(pg: &Pg, src: &Sources, ids: &[String]) -> Result<Vec<Tenan
             }
         })
         .collect())
-}
-
-/// A Postgres text array literal: every element quoted, `"` and `\` escaped.
-fn text_array(items: &[String]) -> String {
-    let quoted: Vec<String> = items
-        .iter()
-        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
-        .collect();
-    format!("{{{}}}", quoted.join(","))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::text_array;
-
-    #[test]
-    fn array_elements_are_quoted() {
-        assert_eq!(
-            text_array(&["1".into(), "a\"b\\c".into()]),
-            r#"{"1","a\"b\\c"}"#
-        );
-        assert_eq!(text_array(&[]), "{}");
-    }
 }

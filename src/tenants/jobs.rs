@@ -5,7 +5,7 @@
 
 use super::EST_CAP;
 use crate::config::jobs::JobsConfig;
-use crate::conn::sql::{quote_ident, QualName};
+use crate::conn::sql::{quote_ident, text_array, QualName};
 use crate::conn::Pg;
 use crate::error::Result;
 use chrono::{DateTime, Utc};
@@ -119,13 +119,8 @@ pub async fn failed_for(
         return Ok(None);
     };
     let path = cfg.tenant_path.as_deref().unwrap_or(tenant_column);
-    // A Postgres text[] literal of the path's keys, each quoted.
-    let keys: Vec<String> = path
-        .split('.')
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
-        .collect();
-    let keys = format!("{{{}}}", keys.join(","));
+    let keys: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
+    let keys = text_array(&keys);
     let matches = format!("{} AND {} #>> $1::text[] = $2", k.failed, k.payload);
     let count_sql = format!(
         "SELECT count(*) FROM (SELECT 1 FROM {t} WHERE {matches} LIMIT {}) s",
