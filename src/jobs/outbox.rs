@@ -16,7 +16,7 @@ use crate::conn::sql::{contains_pattern, literal, QualName};
 use crate::conn::Pg;
 use crate::error::{Error, Result};
 use futures_util::future::BoxFuture;
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use std::sync::Arc;
 use tokio_postgres::Row;
 
@@ -358,23 +358,12 @@ impl JobSource for Outbox {
 
     fn list<'a>(&'a self, filter: &'a Filter) -> BoxStream<'a, Result<Job>> {
         // The columns are read once per listing, then every page uses them.
-        stream::once(self.cols())
-            .map(move |cols| match cols {
-                Ok(cols) => {
-                    let cols = Arc::new(cols);
-                    super::page::paged(
-                        filter,
-                        |j| j.id.clone(),
-                        move |after, n| {
-                            let cols = cols.clone();
-                            async move { self.page(&cols, filter, after, n).await }
-                        },
-                    )
-                }
-                Err(e) => stream::iter([Err(e)]).boxed(),
-            })
-            .flatten()
-            .boxed()
+        super::page::paged_after(
+            filter,
+            |j| j.id.clone(),
+            self.cols(),
+            move |cols, after, n| async move { self.page(&cols, filter, after, n).await },
+        )
     }
 
     fn show<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>>> {

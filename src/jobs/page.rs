@@ -6,6 +6,7 @@ use super::model::{Filter, Job};
 use crate::error::Result;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::future::Future;
+use std::sync::Arc;
 
 /// Rows per round trip.
 pub const PAGE: u64 = 1000;
@@ -51,6 +52,34 @@ where
                 c.done = true;
                 Some((stream::iter(vec![Err(e)]), (c, fetch)))
             }
+        }
+    })
+    .flatten()
+    .boxed()
+}
+
+/// [`paged`] for a source whose pages need a layout read first (the
+/// configured table's columns): `layout` runs once per listing, and every
+/// page gets what it read.
+pub fn paged_after<'a, L, LFut, F, Fut>(
+    filter: &'a Filter,
+    cursor: fn(&Job) -> String,
+    layout: LFut,
+    fetch: F,
+) -> BoxStream<'a, Result<Job>>
+where
+    LFut: Future<Output = Result<L>> + Send + 'a,
+    L: Send + Sync + 'a,
+    F: Fn(Arc<L>, Option<String>, u64) -> Fut + Send + Sync + 'a,
+    Fut: Future<Output = Result<Vec<Job>>> + Send + 'a,
+{
+    stream::once(async move {
+        match layout.await {
+            Ok(l) => {
+                let l = Arc::new(l);
+                paged(filter, cursor, move |after, n| fetch(l.clone(), after, n))
+            }
+            Err(e) => stream::iter([Err(e)]).boxed(),
         }
     })
     .flatten()
