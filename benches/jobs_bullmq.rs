@@ -10,6 +10,9 @@
 //! in-process, and the library's call timed inside node as well as the
 //! node process's wall time. Needs bullmq + ioredis (tests/bullmq.sh).
 
+#[path = "common/probe.rs"]
+mod probe;
+
 use opsdeck::audit::{Actor, Audit};
 use opsdeck::conn::redis::connect_url;
 use opsdeck::jobs::bullmq::Bullmq;
@@ -19,11 +22,10 @@ use opsdeck::safety::{Approval, Safety};
 use opsdeck::sandbox::seed::jobs_bullmq::write_failed;
 use opsdeck::sandbox::RedisSandbox;
 use opsdeck::stop::Stop;
+use probe::{pooled, probe_during, Latency};
 use redis::aio::MultiplexedConnection;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const OPSDECK: &str = env!("CARGO_BIN_EXE_opsdeck");
@@ -34,7 +36,6 @@ const CLIENT: &str = concat!(
 const JOBS: u64 = 100_000;
 const ROUNDS: usize = 3;
 const QUEUE: &str = "bench";
-const PROBE_EVERY: Duration = Duration::from_millis(1);
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -252,70 +253,4 @@ fn verdict(ok: bool) -> &'static str {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// The median duration, and the latency of every probe across all rounds.
-fn pooled(v: Vec<(Duration, Vec<f64>)>) -> (Duration, Latency) {
-    let mut times: Vec<Duration> = v.iter().map(|(d, _)| *d).collect();
-    times.sort();
-    let samples = v.into_iter().flat_map(|(_, s)| s).collect();
-    (times[times.len() / 2], latency(samples))
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Latency {
-    n: usize,
-    p50: f64,
-    p99: f64,
-    max: f64,
-}
-
-/// PINGs every PROBE_EVERY on its own connection while `work` runs.
-async fn probe_during<T, W>(url: &str, work: W) -> BenchResult<(T, Vec<f64>)>
-where
-    W: std::future::Future<Output = BenchResult<T>>,
-{
-    let mut conn = redis::Client::open(url)?
-        .get_multiplexed_async_connection()
-        .await?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let probe = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let mut samples = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                if redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-                samples.push(t.elapsed().as_secs_f64() * 1000.0);
-                tokio::time::sleep(PROBE_EVERY).await;
-            }
-            samples
-        })
-    };
-    let result = work.await;
-    stop.store(true, Ordering::Relaxed);
-    let samples = probe.await?;
-    Ok((result?, samples))
-}
-
-fn latency(mut samples: Vec<f64>) -> Latency {
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        samples
-            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Latency {
-        n: samples.len(),
-        p50: at(0.5),
-        p99: at(0.99),
-        max: samples.last().copied().unwrap_or(0.0),
-    }
 }
