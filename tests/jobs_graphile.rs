@@ -5,52 +5,18 @@
 //! graphile-worker does with completed jobs), discards another through its
 //! admin functions, and refuses writes on a migration level it does not know.
 
+#[path = "jobs_support/cli.rs"]
+mod cli;
 mod common;
 #[path = "jobs_support/npm.rs"]
 mod npm;
 #[path = "jobs_support/worker.rs"]
 mod worker;
 
-use common::{home, opsdeck, TestDb};
-use serde_json::Value;
-use std::path::Path;
+use cli::{run, wait_listed};
+use common::{home, TestDb};
 use std::time::{Duration, Instant};
 use worker::Worker;
-
-fn run(home: &Path, url: &str, args: &[&str]) -> (i32, Value, String) {
-    let out = opsdeck(home)
-        .args(["--pg", url, "--output", "json"])
-        .args(args)
-        .output()
-        .expect("opsdeck runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        v,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// The job as `jobs list` shows it, once it is in `state` (within 20 s).
-fn wait_listed(home: &Path, url: &str, id: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (code, v, err) = run(home, url, &["jobs", "list", "--source", "graphile_worker"]);
-        assert_eq!(code, 0, "{err}");
-        let job = v
-            .as_array()
-            .expect("array")
-            .iter()
-            .find(|j| j["id"] == id)
-            .cloned();
-        if let Some(j) = job.filter(|j| j["state"] == state) {
-            return j;
-        }
-        assert!(Instant::now() < deadline, "job {id} never {state}: {v}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 async fn row(db: &TestDb, id: &str) -> Option<(i16, i16)> {
     db.client()
@@ -77,7 +43,7 @@ async fn a_real_graphile_worker_fails_opsdeck_retries_it_completes() {
     let id = worker.expect("sent");
     worker.expect_line("failed", &id);
 
-    let job = wait_listed(h.path(), &db.url, &id, "failed");
+    let job = wait_listed(h.path(), &db.url, "graphile_worker", &id, "failed");
     assert_eq!(job["source"], "graphile_worker");
     assert_eq!(job["queue"], "send_email");
     assert_eq!(job["error"], "smtp connect refused for tenant t-42");
@@ -91,7 +57,7 @@ async fn a_real_graphile_worker_fails_opsdeck_retries_it_completes() {
     worker.send("send");
     let second = worker.expect("sent");
     worker.expect_line("failed", &second);
-    wait_listed(h.path(), &db.url, &second, "failed");
+    wait_listed(h.path(), &db.url, "graphile_worker", &second, "failed");
     let (code, groups, err) = run(h.path(), &db.url, &["jobs", "errors"]);
     assert_eq!(code, 0, "{err}");
     let groups = groups.as_array().unwrap();
@@ -161,7 +127,7 @@ async fn a_real_graphile_worker_fails_opsdeck_retries_it_completes() {
     let later: String = r.get(0);
     let (code, _, err) = run(h.path(), &db.url, &["--yes", "jobs", "discard", &later]);
     assert_eq!(code, 0, "{err}");
-    let failed = wait_listed(h.path(), &db.url, &later, "failed");
+    let failed = wait_listed(h.path(), &db.url, "graphile_worker", &later, "failed");
     assert_eq!(failed["error"], "discarded with opsdeck");
 
     c.batch_execute("INSERT INTO graphile_worker.migrations (id) VALUES (21)")

@@ -4,52 +4,19 @@
 //! another the way pg-boss's deleteJob does, refuses writes read-only and
 //! on a schema version it does not know, and audits what it did.
 
+#[path = "jobs_support/cli.rs"]
+mod cli;
 mod common;
 #[path = "jobs_support/npm.rs"]
 mod npm;
 #[path = "jobs_support/worker.rs"]
 mod worker;
 
-use common::{home, opsdeck, write_config, TestDb};
+use cli::{run, wait_listed};
+use common::{home, write_config, TestDb};
 use serde_json::Value;
-use std::path::Path;
 use std::time::{Duration, Instant};
 use worker::Worker;
-
-fn run(home: &Path, url: &str, args: &[&str]) -> (i32, Value, String) {
-    let out = opsdeck(home)
-        .args(["--pg", url, "--output", "json"])
-        .args(args)
-        .output()
-        .expect("opsdeck runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        v,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// The job as `jobs list` shows it, once it is in `state` (within 20 s).
-fn wait_listed(home: &Path, url: &str, id: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (code, v, err) = run(home, url, &["jobs", "list", "--source", "pgboss"]);
-        assert_eq!(code, 0, "{err}");
-        let job = v
-            .as_array()
-            .expect("array")
-            .iter()
-            .find(|j| j["id"] == id)
-            .cloned();
-        if let Some(j) = job.filter(|j| j["state"] == state) {
-            return j;
-        }
-        assert!(Instant::now() < deadline, "job {id} never {state}: {v}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 async fn db_state(db: &TestDb, id: &str) -> Option<String> {
     db.client()
@@ -76,7 +43,7 @@ async fn a_real_pgboss_worker_fails_opsdeck_retries_it_completes() {
     let id = worker.expect("sent");
     worker.expect_line("failed", &id);
 
-    let job = wait_listed(h.path(), &db.url, &id, "failed");
+    let job = wait_listed(h.path(), &db.url, "pgboss", &id, "failed");
     assert_eq!(job["source"], "pgboss");
     assert_eq!(job["queue"], "invoices");
     assert_eq!(job["error"], "payment gateway timeout for invoice 1234");
@@ -97,7 +64,7 @@ async fn a_real_pgboss_worker_fails_opsdeck_retries_it_completes() {
     worker.send("send");
     let second = worker.expect("sent");
     worker.expect_line("failed", &second);
-    wait_listed(h.path(), &db.url, &second, "failed");
+    wait_listed(h.path(), &db.url, "pgboss", &second, "failed");
     let (code, groups, err) = run(h.path(), &db.url, &["jobs", "errors"]);
     assert_eq!(code, 0, "{err}");
     let groups = groups.as_array().unwrap();
