@@ -352,3 +352,27 @@ async fn a_fresh_dump_logs_in_with_the_password_opsdeck_resolved() {
         "the password is never printed: {err}"
     );
 }
+
+#[tokio::test]
+async fn a_read_only_context_refuses_a_drill_and_records_nothing() {
+    let src = TestDb::with("CREATE TABLE plans (id serial PRIMARY KEY);").await;
+    let h = home();
+    config(h.path(), &src.url, "read_only = true\n");
+    let out = opsdeck(h.path())
+        .args([
+            "drill", "run", "--source", "fresh", "--yes", "--output", "json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("read-only"), "{err}");
+    assert!(!err.contains("drill: restore"), "nothing ran: {err}");
+    let list = json(
+        &opsdeck(h.path())
+            .args(["drill", "list", "--output", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "no history: {list}");
+}
